@@ -1,0 +1,1 @@
+"""The ``sdsrules`` command line (installed as ``sdsrules.cli``)."""

@@ -1,0 +1,122 @@
+"""``sdsrules``: replay case logs, explain rules, validate designs.
+
+Exit codes a CI pipeline can use: 0 clean, 1 breaches or design problems found, 2 unusable input or usage.
+Errors go to stderr as ``Error: ...``; a traceback on user input is a bug.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+
+import click
+
+from sdsrules.datafile import DataFileError
+from sdsrules.readers import ReaderError
+
+from .output import atomic_text
+
+
+class UsageProblem(click.ClickException):
+    """Unusable input: exit 2, like click's usage errors."""
+
+    exit_code = 2
+
+
+def parse_day(ctx, param, value):
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"must be a date YYYY-MM-DD (got {value!r})") from None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="sdsrules")
+def cli():
+    """Check Self-directed Support case logs and workflow designs against the law and local policy."""
+
+
+@cli.command()
+@click.argument("logs", nargs=-1, required=True)
+@click.option("--workflow", "-w", default=None, help="Workflow design file or shipped name (default: national).")
+@click.option("--as-of", callback=parse_day, help="Judge open deadlines on this date (default: latest event).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
+@click.option("--output", "-o", default=None, help="Write here instead of stdout (atomically).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
+@click.option("--engine", type=click.Choice(["durable", "reference", "none"]), default="durable", show_default=True,
+              help="durable-rules (default), the plain reference evaluator, or none (sequence checks only).")
+@click.option("--rules", "rule_paths", multiple=True, help="Rule pack folder or file (default: the shipped packs).")
+@click.option("--input-format", type=click.Choice(["jsonl", "csv", "xes"]), default=None,
+              help="Format of the logs when their names do not say.")
+def replay(logs, workflow, as_of, fmt, output, jobs, engine, rule_paths, input_format):
+    """Replay case event LOGS through the pathway and report process breaches."""
+    from sdsrules import api
+    from sdsrules.formats import write
+
+    progress = _progress_bar() if sys.stderr.isatty() else None
+    try:
+        report = api.replay(logs, workflow=workflow, as_of=as_of, engine=engine, jobs=jobs,
+                            rules=list(rule_paths) or None, input_format=input_format, progress=progress)
+    except DataFileError as e:
+        raise UsageProblem(e.report()) from None
+    except ReaderError as e:
+        raise UsageProblem(str(e)) from None
+    finally:
+        if progress is not None:
+            progress.close()
+    s = report.summary
+    if s.events_read and not s.events_replayed:
+        click.echo(f"Error: none of the {s.events_read} records could be read; see the rejections.", err=True)
+    with atomic_text(output) as stream:
+        write(report, fmt, stream)
+    if output:
+        click.echo(f"{s.cases} cases, {s.events_read} events read ({s.events_replayed} replayed, "
+                   f"{s.events_rejected} rejected), {s.findings} findings -> {output}", err=True)
+    if not s.events_replayed:
+        sys.exit(2)
+    sys.exit(1 if report.findings or report.rejected or report.unchecked else 0)
+
+
+class _progress_bar:
+    """Cases checked, on stderr, when stderr is a terminal."""
+
+    def __init__(self):
+        self.done = 0
+        self.total = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        self.done, self.total = done, total
+        if total >= 2000 and (done % 500 == 0 or done == total):
+            sys.stderr.write(f"\rchecked {done}/{total} cases ({100 * done // max(total, 1)}%)")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.total >= 2000:
+            sys.stderr.write("\n")
+
+
+def _register() -> None:
+    """Commands that live in their own modules add themselves here."""
+    import importlib
+
+    for name in ("rules_cmd", "validate_cmd", "report_cmd", "serve_cmd", "generate_cmd", "convert_cmd"):
+        try:
+            module = importlib.import_module(f"{__package__}.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__package__}.{name}":
+                raise
+            continue
+        module.register(cli)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="sdsrules")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,10 @@
+"""sdsrules: a rules engine and workflow validator for Scotland's Self-directed Support pathway."""
+
+from .api import replay, replay_records
+from .events import Event, Rejection
+from .findings import Finding, Obligation, Summary
+from .workflow import Workflow, load_workflow
+
+__version__ = "0.1.0"
+__all__ = ["Event", "Finding", "Obligation", "Rejection", "Summary", "Workflow", "load_workflow", "replay",
+           "replay_records"]

@@ -1,0 +1,92 @@
+"""Event-time arithmetic on the Scottish calendar: days, weeks, months, working days.
+
+"Within 12 months" of 2024-03-05 means on or before 2025-03-05 (``events.md``). Months that run past the end
+of a month land on its last day (2024-01-31 + 1 month = 2024-02-29). Working days skip Saturdays, Sundays and
+Scottish public holidays from the maintained ``holidays`` package (Good Friday is one; Easter Monday is not).
+"""
+
+from __future__ import annotations
+
+import calendar as _cal
+import re
+from datetime import date, timedelta
+from functools import lru_cache
+
+import attrs
+import holidays
+
+UNITS = ("days", "weeks", "months", "years", "working days")
+_DURATION = re.compile(r"^\s*(\d+)\s+(day|days|week|weeks|month|months|year|years|working day|working days)\s*$")
+
+
+@attrs.frozen(slots=True)
+class Duration:
+    """A deadline length such as ``28 days`` or ``5 working days``."""
+
+    count: int
+    unit: str  # one of UNITS
+
+    def __str__(self) -> str:
+        unit = self.unit if self.count != 1 else self.unit[:-1]
+        return f"{self.count} {unit}"
+
+    def after(self, start: date) -> date:
+        """The last day on time for something due this long after ``start``."""
+        n = self.count
+        if self.unit == "days":
+            return start + timedelta(days=n)
+        if self.unit == "weeks":
+            return start + timedelta(weeks=n)
+        if self.unit == "months":
+            return add_months(start, n)
+        if self.unit == "years":
+            return add_months(start, 12 * n)
+        return add_working_days(start, n)
+
+
+def parse_duration(text: object) -> Duration:
+    """Parse ``"12 weeks"``, ``"5 working days"`` and the like. Raises ValueError with what was allowed."""
+    if not isinstance(text, str):
+        raise ValueError(f"a duration must be text such as '28 days' or '5 working days' (got {text!r})")
+    m = _DURATION.match(text)
+    if not m:
+        raise ValueError(f"a duration must be a whole number and one of {', '.join(UNITS)} (got {text!r})")
+    count, unit = int(m.group(1)), m.group(2)
+    if not unit.endswith("s"):
+        unit += "s"
+    return Duration(count, unit)
+
+
+def add_months(start: date, months: int) -> date:
+    month0 = start.month - 1 + months
+    year, month = start.year + month0 // 12, month0 % 12 + 1
+    return date(year, month, min(start.day, _cal.monthrange(year, month)[1]))
+
+
+def add_years(start: date, years: int) -> date:
+    """The anniversary; 29 February becomes 28 February in a common year."""
+    return add_months(start, 12 * years)
+
+
+@lru_cache(maxsize=256)
+def _holidays_of(year: int) -> frozenset[date]:
+    return frozenset(holidays.UK(subdiv="SCT", years=year).keys())
+
+
+def is_working_day(d: date) -> bool:
+    return d.weekday() < 5 and d not in _holidays_of(d.year)
+
+
+def add_working_days(start: date, n: int) -> date:
+    """The ``n``-th working day after ``start`` (``start`` itself never counts)."""
+    d = start
+    left = n
+    while left > 0:
+        d += timedelta(days=1)
+        if is_working_day(d):
+            left -= 1
+    return d
+
+
+def scottish_holidays(year: int) -> list[date]:
+    return sorted(_holidays_of(year))

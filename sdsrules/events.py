@@ -1,0 +1,487 @@
+"""The case-log contract of ``shared/spec/events.md``: activities, their attributes, ``Event``, ``Rejection``.
+
+Everything sdsrules reads becomes an :class:`Event` (or a :class:`Rejection` naming file, line and field).
+This module knows nothing else in the package.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+
+LONDON = ZoneInfo("Europe/London")
+EARLIEST = date(1900, 1, 1)
+LATEST = date(2100, 12, 31)
+
+ROLES = (
+    "access_officer", "social_worker", "occupational_therapist", "team_manager", "service_manager",
+    "head_of_service", "panel", "finance_officer", "advocacy_provider", "system",
+)
+CLIENT_GROUPS = ("older_people", "learning_disability", "physical_disability", "mental_health",
+                 "children_families", "carer")
+TOPICS = ("sds_options", "community", "advocacy", "finance", "carers", "complaints")
+AREAS = ("own", "natural", "community", "technology", "adaptations", "finance")
+
+
+class Kind:
+    """An attribute type: a name for messages and a ``convert`` that returns the value or raises ValueError."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def convert(self, value: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def from_text(self, text: str) -> Any:
+        """Convert a CSV cell (never empty: empty means absent)."""
+        return self.convert(text)
+
+
+class Text(Kind):
+    def __init__(self):
+        super().__init__("text")
+
+    def convert(self, value):
+        if not isinstance(value, str):
+            raise ValueError(f"must be text (got {_show(value)})")
+        return value
+
+
+class Bool(Kind):
+    def __init__(self):
+        super().__init__("true or false")
+
+    def convert(self, value):
+        if value is True or value is False:
+            return value
+        raise ValueError(f"must be true or false (got {_show(value)})")
+
+    def from_text(self, text):
+        low = text.strip().lower()
+        if low in ("true", "false"):
+            return low == "true"
+        raise ValueError(f"must be true or false (got {_show(text)})")
+
+
+class Number(Kind):
+    def __init__(self, integer: bool = False, minimum: float | None = None, maximum: float | None = None):
+        super().__init__("a whole number" if integer else "a number")
+        self.integer, self.minimum, self.maximum = integer, minimum, maximum
+
+    def convert(self, value):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"must be {self.name} (got {_show(value)})")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(f"must be a finite number (got {value})")
+        if self.integer and value != int(value):
+            raise ValueError(f"must be a whole number (got {value})")
+        if self.integer:
+            value = int(value)
+        if self.minimum is not None and value < self.minimum:
+            raise ValueError(f"must be at least {self.minimum:g} (got {value})")
+        if self.maximum is not None and value > self.maximum:
+            raise ValueError(f"must be at most {self.maximum:g} (got {value})")
+        return value
+
+    def from_text(self, text):
+        t = text.strip()
+        try:
+            value = int(t)
+        except ValueError:
+            try:
+                value = float(t)
+            except ValueError:
+                raise ValueError(f"must be {self.name} (got {_show(text)})") from None
+        return self.convert(value)
+
+
+class OneOf(Kind):
+    def __init__(self, *choices):
+        super().__init__("one of " + ", ".join(map(str, choices)))
+        self.choices = choices
+        self._set = frozenset(choices)
+        self._ints = all(isinstance(c, int) for c in choices)
+
+    def convert(self, value):
+        if isinstance(value, bool) or value not in self._set or type(value) is float:
+            raise ValueError(f"must be {self.name} (got {_show(value)})")
+        return value
+
+    def from_text(self, text):
+        t = text.strip()
+        if self._ints:
+            try:
+                return self.convert(int(t))
+            except ValueError:
+                raise ValueError(f"must be {self.name} (got {_show(text)})") from None
+        return self.convert(t)
+
+
+class ListOf(Kind):
+    def __init__(self, item: Kind, non_empty: bool = False):
+        super().__init__(f"a list of {item.name}")
+        self.item, self.non_empty = item, non_empty
+
+    def convert(self, value):
+        if not isinstance(value, list | tuple):
+            raise ValueError(f"must be {self.name} (got {_show(value)})")
+        if self.non_empty and not value:
+            raise ValueError("must not be empty")
+        out = []
+        for i, v in enumerate(value):
+            try:
+                out.append(self.item.convert(v))
+            except ValueError as e:
+                raise ValueError(f"item {i + 1} {e}") from None
+        return tuple(out)
+
+    def from_text(self, text):
+        parts = [p for p in (s.strip() for s in text.split(";")) if p]
+        out = []
+        for i, p in enumerate(parts):
+            try:
+                out.append(self.item.from_text(p))
+            except ValueError as e:
+                raise ValueError(f"item {i + 1} {e}") from None
+        if self.non_empty and not out:
+            raise ValueError("must not be empty")
+        return tuple(out)
+
+
+class Day(Kind):
+    def __init__(self):
+        super().__init__("a date (YYYY-MM-DD)")
+
+    def convert(self, value):
+        if not isinstance(value, str):
+            raise ValueError(f"must be {self.name} (got {_show(value)})")
+        try:
+            d = date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"must be {self.name} (got {_show(value)})") from None
+        if not EARLIEST <= d <= LATEST:
+            raise ValueError(f"must be between {EARLIEST} and {LATEST} (got {value})")
+        return d.isoformat()
+
+
+TEXT, BOOL = Text(), Bool()
+AMOUNT = Number(minimum=0)
+COUNT = Number(integer=True, minimum=0)
+OPTION = OneOf(1, 2, 3, 4)
+STAGE = OneOf(1, 2)
+
+
+def _a(required: dict | None = None, **optional) -> dict[str, tuple[Kind, bool]]:
+    spec = {k: (v, False) for k, v in optional.items()}
+    spec.update({k: (v, True) for k, v in (required or {}).items()})
+    return spec
+
+
+_complaint = _a({"stage": STAGE}, extended=BOOL)
+_carer_step = _a()
+_short_term = _a(kind=OneOf("reablement", "crisis", "enablement"), outcome=TEXT)
+_provider = _a(provider=TEXT)
+_budget_change = _a(amount=AMOUNT, reasons=TEXT, period=OneOf("week", "year"))
+_support_change = _a(option=OPTION, reason=TEXT)
+
+#: Every canonical activity with its attributes: name -> (kind, required).
+ACTIVITIES: dict[str, dict[str, tuple[Kind, bool]]] = {
+    # access team
+    "referral_received": _a(source=TEXT, age=Number(integer=True, minimum=0, maximum=130),
+                            client_group=OneOf(*CLIENT_GROUPS), unpaid_carer=BOOL, is_carer=BOOL,
+                            mental_disorder=BOOL, terminal_illness=BOOL, date_of_birth=Day()),
+    "triaged": _a({"tier": OneOf(1, 2, 3)}),
+    "information_given": _a(topics=ListOf(OneOf(*TOPICS))),
+    "signposted": _a(to=TEXT),
+    "independent_support_offered": _a(provider=TEXT, kind=OneOf("advocacy", "advice", "brokerage")),
+    "independent_support_declined": _provider,
+    "independent_support_referred": _provider,
+    "short_term_support_started": _short_term,
+    "short_term_support_ended": _short_term,
+    # eligibility and assessment
+    "assessment_started": _a(),
+    "eligibility_determined": _a({"band": OneOf("critical", "substantial", "moderate", "low"), "eligible": BOOL},
+                                 override_reason=TEXT),
+    "eligibility_communicated": _a(reasons_given=BOOL),
+    "outcomes_agreed": _a(count=COUNT),
+    "assets_explored": _a(areas=ListOf(OneOf(*AREAS))),
+    "capacity_concern_raised": _a(),
+    "capacity_assessed": _a({"has_capacity": BOOL}),
+    "proxy_recorded": _a({"kind": OneOf("welfare_attorney", "continuing_attorney", "guardian",
+                                         "intervention_order")}),
+    "carer_identified": _a(young_carer=BOOL, cared_for_terminal=BOOL),
+    "carer_support_offered": _a({"plan": OneOf("adult_carer_support_plan", "young_carer_statement")}),
+    "carer_support_accepted": _carer_step,
+    "carer_support_declined": _carer_step,
+    "carer_conversation_held": _carer_step,
+    "carer_support_plan_completed": _carer_step,
+    "assessment_completed": _a(),
+    # budget and approval
+    "budget_calculated": _a({"amount": AMOUNT}, period=OneOf("week", "year"),
+                            method=OneOf("ras", "saq", "equivalency", "costed_plan")),
+    "budget_approved": _a({"amount": AMOUNT, "approver_role": OneOf(*ROLES)}, period=OneOf("week", "year")),
+    "panel_referred": _a(panel=OneOf("sds_panel", "resource_allocation_group")),
+    "panel_decided": _a({"decision": OneOf("approved", "reduced", "refused")}, amount=AMOUNT, reasons=TEXT,
+                        period=OneOf("week", "year")),
+    "budget_refused": _budget_change,
+    "budget_reduced": _budget_change,
+    "decision_communicated": _a(reasons_given=BOOL, appeal_rights_given=BOOL),
+    # options, plan and support
+    "options_offered": _a({"options": ListOf(OPTION, non_empty=True)}, budget_stated=BOOL, information_given=BOOL),
+    "options_exception": _a({"reason": OneOf("not_eligible", "short_term", "significant_risk", "dp_ineligible")},
+                            written_reasons=BOOL),
+    "option_chosen": _a({"option": OPTION}, chosen_by=OneOf("person", "proxy", "deemed")),
+    "support_plan_agreed": _a({"contingency": BOOL}, risk_enablement=BOOL, outcomes=COUNT),
+    "support_started": _a({"option": OPTION}, personal_care=BOOL),
+    "support_changed": _support_change,
+    "support_ended": _support_change,
+    "material_change_recorded": _a(what=TEXT),
+    "dp_means_test_completed": _a(),
+    # review, appeal, transition, closure
+    "review_completed": _a(kind=OneOf("initial", "scheduled", "unscheduled"),
+                           outcomes_met=OneOf("all", "some", "none")),
+    "financial_review_completed": _a(),
+    "complaint_received": _complaint,
+    "complaint_acknowledged": _complaint,
+    "complaint_responded": _complaint,
+    "transition_planning_started": _a(),
+    "transferred_to_adult_services": _a(),
+    "moved_out": _a(authority=TEXT),
+    "moved_in": _a(authority=TEXT, had_support=BOOL),
+    "case_closed": _a(reason=OneOf("no_further_need", "moved", "died", "declined", "signposted")),
+}
+
+#: The fields every event has; never activity attributes.
+CORE_FIELDS = ("id", "case", "at", "activity", "actor")
+ACTOR_FIELDS = ("id", "role", "team")
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    """A short, safe rendering of an offending value for messages."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@attrs.frozen(slots=True)
+class Actor:
+    id: str | None = None
+    role: str | None = None
+    team: str | None = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in (("id", self.id), ("role", self.role), ("team", self.team)) if v is not None}
+
+
+@attrs.frozen(slots=True, eq=False)
+class Event:
+    """One recorded step of one case, validated against the contract.
+
+    ``at`` is timezone-aware; ``day`` is its calendar day in Europe/London. ``file``, ``line`` and ``seq``
+    (position in the whole input) say where it came from; ``date_only`` is true when ``at`` had no time.
+    """
+
+    id: str
+    case: str
+    at: datetime
+    day: date
+    activity: str
+    attrs: Mapping[str, Any]
+    actor: Actor | None = None
+    file: str = ""
+    line: int = 0
+    seq: int = 0
+    date_only: bool = False
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self.attrs.get(name, default)
+
+    @property
+    def weekly_amount(self) -> float | None:
+        """The event's ``amount`` in pounds a week (``period: year`` divided by 52)."""
+        amount = self.attrs.get("amount")
+        if amount is None:
+            return None
+        return amount / 52 if self.attrs.get("period") == "year" else amount
+
+    @property
+    def when(self) -> str:
+        """``at`` as written in reports: the date, or the local date-time to the minute."""
+        if self.date_only:
+            return self.day.isoformat()
+        return self.at.astimezone(LONDON).strftime("%Y-%m-%dT%H:%M")
+
+    def to_dict(self) -> dict:
+        """The canonical JSON object of ``events.md`` (attributes flat at the top level)."""
+        out: dict[str, Any] = {"id": self.id, "case": self.case, "at": self.at_text(), "activity": self.activity}
+        if self.actor is not None:
+            out["actor"] = self.actor.to_dict()
+        for k, v in self.attrs.items():
+            out[k] = list(v) if isinstance(v, tuple) else v
+        return out
+
+    def at_text(self) -> str:
+        if self.date_only:
+            return self.day.isoformat()
+        return self.at.isoformat()
+
+
+@attrs.frozen(slots=True)
+class Rejection:
+    """A record that could not be read (SDS-DAT-01): where it was, which field, and why."""
+
+    file: str
+    line: int
+    reason: str
+    field: str | None = None
+    case: str | None = None
+    id: str | None = None
+    code: str = "SDS-DAT-01"
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "case": self.case, "file": self.file, "line": self.line,
+                "field": self.field, "reason": self.reason}
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.reason}"
+
+
+class EventError(ValueError):
+    """A field of a record breaks the contract. ``args``: (field, reason)."""
+
+    def __init__(self, field: str | None, reason: str):
+        super().__init__(field, reason)
+        self.field, self.reason = field, reason
+
+
+def parse_at(value: Any) -> tuple[datetime, date, bool]:
+    """Parse an ``at`` value: ISO date or date-time; no offset means Europe/London local time.
+
+    Returns (aware datetime, local calendar day, date_only). Raises ValueError with a plain message.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"must be an ISO 8601 date or date-time (got {_show(value)})")
+    text = value.strip()
+    if len(text) == 10:
+        try:
+            d = date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"is not a valid date (got {_show(value)})") from None
+        _check_range(d, value)
+        return datetime.combine(d, time(0), LONDON), d, True
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"is not an ISO 8601 date or date-time (got {_show(value)})") from None
+    _check_range(dt.date(), value)
+    dt = dt.replace(tzinfo=LONDON) if dt.tzinfo is None else dt
+    try:
+        local = dt.astimezone(LONDON)
+    except (OverflowError, ValueError):
+        raise ValueError(f"is out of range (got {_show(value)})") from None
+    return dt, local.date(), False
+
+
+def _check_range(d: date, raw: Any) -> None:
+    if not EARLIEST <= d <= LATEST:
+        raise ValueError(f"must be between {EARLIEST} and {LATEST} (got {_show(raw)})")
+
+
+def build_event(record: Mapping[str, Any], *, file: str, line: int, seq: int, text_cells: bool = False) -> Event:
+    """Validate one record (a JSON object, or a CSV row when ``text_cells``) into an Event.
+
+    Raises :class:`EventError` naming the first offending field.
+    """
+    case = record.get("case")
+    if case is None or case == "":
+        raise EventError("case", "is required (a non-empty case identifier)")
+    if isinstance(case, bool) or not isinstance(case, str | int | float):
+        raise EventError("case", f"must be text or a number (got {_show(case)})")
+    if isinstance(case, float):
+        case = format(case, "g") if math.isfinite(case) else None
+        if case is None:
+            raise EventError("case", "must be a finite number or text")
+    case = str(case).strip()
+    if not case:
+        raise EventError("case", "is required (a non-empty case identifier)")
+
+    activity = record.get("activity")
+    if activity is None or activity == "":
+        raise EventError("activity", "is required")
+    if not isinstance(activity, str):
+        raise EventError("activity", f"must be text (got {_show(activity)})")
+    spec = ACTIVITIES.get(activity)
+    if spec is None:
+        raise EventError("activity", f"{_show(activity)} is not a known activity (see events.md)")
+
+    raw_at = record.get("at")
+    if raw_at is None or raw_at == "":
+        raise EventError("at", "is required (an ISO 8601 date or date-time)")
+    try:
+        at, day, date_only = parse_at(raw_at)
+    except ValueError as e:
+        raise EventError("at", str(e)) from None
+
+    raw_id = record.get("id")
+    if raw_id is None or raw_id == "":
+        eid = f"{file.rsplit('/', 1)[-1]}:{line}"
+    elif isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
+        raise EventError("id", f"must be text or a whole number (got {_show(raw_id)})")
+    else:
+        eid = str(raw_id)
+
+    actor = _actor(record, text_cells)
+
+    values: dict[str, Any] = {}
+    for name, raw in record.items():
+        if name in CORE_FIELDS or name.startswith("actor_") and text_cells:
+            continue
+        if raw is None or (text_cells and raw == ""):
+            continue
+        kind_req = spec.get(name)
+        if kind_req is None:
+            values[name] = raw  # extra attribute: kept as given, not interpreted
+            continue
+        try:
+            values[name] = kind_req[0].from_text(raw) if text_cells else kind_req[0].convert(raw)
+        except ValueError as e:
+            raise EventError(name, f"{e} for {activity}") from None
+    for name, (_, required) in spec.items():
+        if required and name not in values:
+            raise EventError(name, f"is required for {activity}")
+    return Event(id=eid, case=case, at=at, day=day, activity=activity, attrs=values, actor=actor,
+                 file=file, line=line, seq=seq, date_only=date_only)
+
+
+def _actor(record: Mapping[str, Any], text_cells: bool) -> Actor | None:
+    if text_cells:
+        raw = {k: record.get(f"actor_{k}") or None for k in ACTOR_FIELDS}
+        if not any(raw.values()):
+            return None
+    else:
+        raw = record.get("actor")
+        if raw is None:
+            return None
+        if not isinstance(raw, dict):
+            raise EventError("actor", f"must be an object with id, role, team (got {_show(raw)})")
+        unknown = sorted(set(raw) - set(ACTOR_FIELDS))
+        if unknown:
+            raise EventError("actor", f"has unknown key(s) {', '.join(map(repr, unknown))} (allowed: id, role, team)")
+    for k in ACTOR_FIELDS:
+        v = raw.get(k)
+        if v is not None and not isinstance(v, str | int) or isinstance(v, bool):
+            raise EventError(f"actor.{k}", f"must be text (got {_show(v)})")
+    role = raw.get("role")
+    if role is not None and role not in ROLES:
+        raise EventError("actor.role", f"must be one of {', '.join(ROLES)} (got {_show(role)})")
+    return Actor(id=None if raw.get("id") is None else str(raw["id"]), role=role,
+                 team=None if raw.get("team") is None else str(raw["team"]))
