@@ -39,6 +39,10 @@ class CaseResult:
     replayed: int = 0
     reordered: bool = False
     unchecked: Unchecked | None = None
+    #: breach codes whose duty applied to this case (a rule was triggered), the denominators of rates
+    applicable: frozenset[str] = frozenset()
+    #: who and what the case is, for breakdowns: team, tier, client_group, option (absent keys: unknown)
+    profile: tuple[tuple[str, object], ...] = ()
 
 
 @attrs.frozen(slots=True)
@@ -151,11 +155,31 @@ def check_case(case: str, events: Sequence[Event], wf: Workflow, as_of: date, ch
     if dat02 is not None:
         findings.append(dat02)
     obligations: list[Obligation] = []
+    applicable: set[str] = {"SDS-SEQ-01", "SDS-SEQ-02", "SDS-DAT-02"} if steps else set()
     if checker is not None and steps:
-        more, obligations = checker(steps, as_of)
+        more, obligations, applied = checker(steps, as_of)
         findings.extend(more)
+        applicable |= applied
     findings.sort(key=Finding.sort_key)
-    return CaseResult(case, tuple(findings), tuple(dupes), tuple(obligations), len(ordered), dat02 is not None)
+    return CaseResult(case, tuple(findings), tuple(dupes), tuple(obligations), len(ordered), dat02 is not None,
+                      applicable=frozenset(applicable), profile=case_profile(ordered))
+
+
+def case_profile(events: Sequence[Event]) -> tuple[tuple[str, object], ...]:
+    """The case's team (latest recorded), tier (highest triage), client group (latest referral) and option
+    (latest support started), for breakdowns in reports."""
+    profile: dict[str, object] = {}
+    for ev in events:
+        if ev.actor is not None and ev.actor.team:
+            profile["team"] = ev.actor.team
+        a = ev.activity
+        if a == "triaged":
+            profile["tier"] = max(ev.attrs["tier"], profile.get("tier", 0))
+        elif a == "referral_received" and "client_group" in ev.attrs:
+            profile["client_group"] = ev.attrs["client_group"]
+        elif a == "support_started":
+            profile["option"] = ev.attrs["option"]
+    return tuple(sorted(profile.items()))
 
 
 def group(records: Iterable[Event | Rejection], summary: Summary) -> tuple[dict[str, list[Event]], list[Rejection]]:
