@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -398,7 +398,7 @@ def _parameter(pname: str, pdef: dict, raw: dict, problem) -> Parameter:
     values = []
     for since, entry in pdef["values"].items():
         path = ["parameters", pname, "values", since]
-        if not isinstance(since, date):
+        if not isinstance(since, date) or isinstance(since, datetime):  # a date-time key would break the sort
             problem(path, f"a value must be keyed by the date it took effect, YYYY-MM-DD (got {since!r})")
             continue
         if not isinstance(entry, dict) or set(entry) - {"value", "reference"} or "value" not in entry:
