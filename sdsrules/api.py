@@ -31,7 +31,8 @@ def replay_records(records: Iterable[Event | Rejection], workflow: Workflow | st
         from .engine import load_rulebook, run_cases
         book = load_rulebook(rules, wf)
         summary.rules = len(book.rules)
-        results = run_cases(sorted(cases.items()), wf, book, day, engine=engine, jobs=jobs, progress=progress)
+        results = run_cases(sorted(cases.items()), wf, book, day, engine=engine, jobs=jobs, progress=progress,
+                            rule_paths=rules)
     return assemble(summary, results, rejected)
 
 

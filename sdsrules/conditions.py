@@ -83,10 +83,7 @@ class Where:
         return " and ".join(c.describe() for c in self.clauses)
 
     def matches(self, event, lookup: ParamLookup | None = None) -> bool:
-        for c in self.clauses:
-            if not _test(c, field_value(event, c.field), event, lookup):
-                return False
-        return True
+        return all(_test(c, field_value(event, c.field), event, lookup) for c in self.clauses)
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -106,7 +106,7 @@ def load_yaml(path: str | Path, text: str | None = None) -> Any:
         except UnicodeDecodeError as e:
             raise DataFileError([Problem(name, None, "", f"is not UTF-8 text (byte {e.start})")]) from None
     try:
-        docs = list(yaml.load_all(text, Loader=_Loader))  # noqa: S506 - _Loader is a SafeLoader
+        docs = list(yaml.load_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None
@@ -155,7 +155,7 @@ def schema_problems(data: Any, schema: dict, file: str) -> Iterator[Problem]:
             if leaf.validator == "additionalProperties" and isinstance(leaf.instance, dict):
                 allowed = set(leaf.schema.get("properties", {}))
                 for extra in sorted(set(leaf.instance) - allowed, key=str):
-                    item = (tuple(path) + (extra,), "unknown")
+                    item = ((*tuple(path), extra), "unknown")
                     if item in seen:
                         continue
                     seen.add(item)

@@ -443,7 +443,7 @@ def build_event(record: Mapping[str, Any], *, file: str, line: int, seq: int, te
 
     values: dict[str, Any] = {}
     for name, raw in record.items():
-        if name in CORE_FIELDS or name.startswith("actor_") and text_cells:
+        if name in CORE_FIELDS or (name.startswith("actor_") and text_cells):
             continue
         if raw is None or (text_cells and raw == ""):
             continue
@@ -478,7 +478,7 @@ def _actor(record: Mapping[str, Any], text_cells: bool) -> Actor | None:
             raise EventError("actor", f"has unknown key(s) {', '.join(map(repr, unknown))} (allowed: id, role, team)")
     for k in ACTOR_FIELDS:
         v = raw.get(k)
-        if v is not None and not isinstance(v, str | int) or isinstance(v, bool):
+        if (v is not None and not isinstance(v, str | int)) or isinstance(v, bool):
             raise EventError(f"actor.{k}", f"must be text (got {_show(v)})")
     role = raw.get("role")
     if role is not None and role not in ROLES:

@@ -405,13 +405,13 @@ def _parameter(pname: str, pdef: dict, raw: dict, problem) -> Parameter:
             problem(path, "must be a mapping with 'value' and 'reference' (and nothing else)")
             continue
         if not isinstance(entry.get("reference"), str) or not entry["reference"].strip():
-            problem(path + ["reference"], "every value needs a reference: the Act, guidance, standard or "
+            problem([*path, "reference"], "every value needs a reference: the Act, guidance, standard or "
                                           "'local policy' it comes from")
             continue
         try:
             value = _param_value(kind, entry["value"])
         except ValueError as e:
-            problem(path + ["value"], str(e))
+            problem([*path, "value"], str(e))
             continue
         values.append(ParamValue(pname, value, since, entry["reference"].strip()))
     values.sort(key=lambda v: v.since)

@@ -1,0 +1,249 @@
+"""The few checks that need arithmetic, as named functions a rule refers to (``template: function``).
+
+Each takes (view, rule, check, trigger index) and yields Facts, like the templates in ``semantics.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+
+from ..calendar import add_years
+from .rules import Check, Rule
+from .semantics import CaseView, Fact
+
+
+def _money(x: float) -> str:
+    return f"£{x:,.2f}".replace(".00", "")
+
+
+def within_delegated_limit(view: CaseView, rule: Rule, check: Check, i: int) -> Iterator[Fact]:
+    """SDS-BUD-01: the weekly amount approved must not exceed the approver role's delegated limit that day."""
+    ev = view.events[i]
+    pv = view.param("delegated_limits", ev.day)
+    role = ev.attrs["approver_role"]
+    limit = pv.value.get(role)
+    amount = ev.weekly_amount
+    if limit is not None and amount <= limit:
+        yield Fact(rule, check, i, "ok", ev.day, params=(pv,), evidence=((i, "trigger"),))
+        return
+    if limit is None:
+        detail = (f"A {role.replace('_', ' ')} approved {_money(amount)} a week on {ev.when}, but the scheme of "
+                  f"delegation gives that role no authority to approve budgets (limits: {pv.shown()}).")
+        expected = f"approval by a role with delegated authority ({pv.shown()})"
+    else:
+        detail = (f"A {role.replace('_', ' ')} approved {_money(amount)} a week on {ev.when}, above the "
+                  f"{_money(limit)} a week that role may approve.")
+        expected = f"at most {_money(limit)} a week for {role}"
+    yield Fact(rule, check, i, "breach", ev.day, detail=detail, expected=expected,
+               actual=f"{_money(amount)} a week by {role}", params=(pv,), evidence=((i, "trigger"),))
+
+
+def eligibility_matches_criteria(view: CaseView, rule: Rule, check: Check, i: int) -> Iterator[Fact]:
+    """SDS-ELG-05: eligible exactly when the band is one the council funds that day."""
+    ev = view.events[i]
+    pv = view.param("eligible_bands", ev.day)
+    band, eligible = ev.attrs["band"], ev.attrs["eligible"]
+    should = band in pv.value
+    if eligible == should:
+        yield Fact(rule, check, i, "ok", ev.day, params=(pv,), evidence=((i, "trigger"),))
+        return
+    verdict = "eligible" if eligible else "not eligible"
+    yield Fact(rule, check, i, "breach", ev.day, params=(pv,), evidence=((i, "trigger"),),
+               detail=(f"On {ev.when} the person was found {verdict} with needs in the {band} band, but the local "
+                       f"criteria fund {pv.shown()}; no reason for the departure was recorded."),
+               expected="eligible" if should else "not eligible", actual=verdict)
+
+
+DISCRETIONARY = {"short_term", "significant_risk", "not_eligible"}
+
+
+def all_options_offered(view: CaseView, rule: Rule, check: Check, i: int) -> Iterator[Fact]:
+    """SDS-OPT-01: before support starts, the options offered in the episode cover 1 to 4, unless excepted."""
+    ev = view.events[i]
+    offered: set[int] = set()
+    need = {1, 2, 3, 4}
+    note = ""
+    for k in view.episode_range(i):
+        e = view.events[k]
+        if e.activity == "options_offered":
+            offered |= set(e.attrs["options"])
+        elif e.activity == "options_exception":
+            reason = e.attrs["reason"]
+            if reason in DISCRETIONARY:
+                yield Fact(rule, check, i, "excused", ev.day, evidence=((i, "trigger"), (k, "excused by")))
+                return
+            if reason == "dp_ineligible":
+                if e.attrs.get("written_reasons") is True:
+                    need = {2, 3, 4}
+                else:
+                    note = " A direct payment was ruled out but no written reasons were recorded."
+    missing = sorted(need - offered)
+    if not missing:
+        yield Fact(rule, check, i, "ok", ev.day, evidence=((i, "trigger"),))
+        return
+    shown = ", ".join(map(str, missing))
+    yield Fact(rule, check, i, "breach", ev.day, evidence=((i, "trigger"),),
+               detail=(f"Support started on {ev.when} but option{'s' if len(missing) > 1 else ''} {shown} "
+                       f"had not been offered.{note}"),
+               expected="options " + ", ".join(map(str, sorted(need))) + " offered",
+               actual="offered: " + (", ".join(map(str, sorted(offered))) or "none"))
+
+
+def option_as_chosen(view: CaseView, rule: Rule, check: Check, i: int) -> Iterator[Fact]:
+    """SDS-OPT-02: support starts under the option the person chose (or option 3 for a deemed choice)."""
+    ev = view.events[i]
+    started = ev.attrs["option"]
+    k = view.latest_before({"option_chosen"}, i)
+    if k is None:
+        yield Fact(rule, check, i, "breach", ev.day, evidence=((i, "trigger"),),
+                   detail=f"Support started on {ev.when} under option {started}, but no choice of option was recorded.",
+                   expected="a recorded choice of option", actual=f"option {started}, no choice")
+        return
+    chosen = view.events[k]
+    option, by = chosen.attrs["option"], chosen.attrs.get("chosen_by")
+    if started == option or (by == "deemed" and started == 3):
+        yield Fact(rule, check, i, "ok", ev.day, evidence=((i, "trigger"), (k, "choice")))
+        return
+    yield Fact(rule, check, i, "breach", ev.day, evidence=((i, "trigger"), (k, "choice")),
+               detail=(f"Support started on {ev.when} under option {started}, but option {option} was chosen "
+                       f"on {chosen.when}."),
+               expected=f"option {option}" + (" (or 3, deemed)" if by == "deemed" else ""), actual=f"option {started}")
+
+
+def dp_financial_reviews(view: CaseView, rule: Rule, check: Check, i: int) -> Iterator[Fact]:
+    """SDS-REV-03: direct payment financial reviews every 3 months while the last fell in the first year,
+    then every 12 months; ends when support ends or the case closes."""
+    start = view.events[i]
+    first_period = view.param("dp_financial_review_first_period", start.day)
+    prev_day, prev_k = start.day, i
+    n = len(view.events)
+    k = i + 1
+    while True:
+        early = prev_day < first_period.value.after(start.day)
+        pv = view.param("dp_financial_review_early" if early else "dp_financial_review_interval", prev_day)
+        due = pv.value.after(prev_day)
+        params = (pv, first_period)
+        what = f"{pv.value} after the {'start' if prev_k == i else 'review'} of {view.events[prev_k].when}"
+        nxt = None
+        while k < n:
+            a = view.events[k].activity
+            if a == "financial_review_completed" or a in ("support_ended", "case_closed"):
+                nxt = k
+                break
+            k += 1
+        if nxt is None:
+            if view.as_of > due:
+                yield Fact(rule, check, i, "overdue", due + timedelta(days=1), due=due, params=params,
+                           detail=f"A financial review was due by {due} ({what}) and had not happened by {view.as_of}.",
+                           expected=f"financial review by {due}", actual=f"none by {view.as_of}",
+                           evidence=((i, "trigger"), (prev_k, "previous")) if prev_k != i else ((i, "trigger"),))
+            else:
+                yield Fact(rule, check, i, "open", start.day, due=due, params=params,
+                           detail=f"The next direct payment financial review is due by {due} ({what}).",
+                           evidence=((i, "trigger"),))
+            return
+        e = view.events[nxt]
+        if e.activity != "financial_review_completed":
+            if e.day > due:
+                yield Fact(rule, check, i, "overdue", due + timedelta(days=1), due=due, params=params,
+                           detail=(f"A financial review was due by {due} ({what}) and had not happened when the "
+                                   f"{e.activity.replace('_', ' ')} of {e.when} ended the direct payment."),
+                           expected=f"financial review by {due}", actual=f"none by {e.day}",
+                           evidence=((i, "trigger"), (nxt, "ended by")))
+            return
+        if e.day > due:
+            yield Fact(rule, check, i, "late", e.day, due=due, params=params,
+                       detail=f"A financial review was due by {due} ({what}) and happened on {e.when}, "
+                              f"{(e.day - due).days} days late.",
+                       expected=f"financial review by {due}", actual=f"on {e.day}",
+                       evidence=((i, "trigger"), (nxt, "late")))
+        prev_day, prev_k = e.day, nxt
+        k = nxt + 1
+
+
+def _birthday(view: CaseView, i: int, age_at: int) -> tuple[date | None, str]:
+    """The date the person turns ``age_at``, from date_of_birth, else the latest date consistent with the
+    age recorded at referral (so nobody is judged late on a guess)."""
+    for k in range(i, -1, -1):
+        e = view.events[k]
+        if e.activity != "referral_received":
+            continue
+        dob = e.attrs.get("date_of_birth")
+        if dob:
+            return add_years(date.fromisoformat(dob), age_at), "date of birth"
+        age = e.attrs.get("age")
+        if age is not None:
+            return add_years(e.day, age_at - age), f"age {age} at referral on {e.when}"
+    return None, ""
+
+
+def transition_planning(view: CaseView, rule: Rule, check: Check, i: int) -> Iterator[Fact]:
+    """SDS-TRN-01: for a young person with support, transition planning by the 15th birthday or 3 months after
+    support starts, whichever is later, and always before the transfer to adult services."""
+    start = view.events[i]
+    plan_age = view.param("transition_plan_age", start.day)
+    adult = view.param("adult_age", start.day)
+    after = view.param("transition_after_support", start.day)
+    from_age = view.param("transition_from_age", start.day)
+    b15, basis = _birthday(view, i, int(plan_age.value))
+    b18, _ = _birthday(view, i, int(adult.value))
+    if b15 is None or b18 is None or start.day >= b18:
+        return  # no age recorded, or an adult when support started: the duty does not apply
+    b14, _ = _birthday(view, i, int(from_age.value))
+    due = max(b15, after.value.after(start.day))
+    params = (plan_age, after, from_age, adult)
+    planned = list(view.by_activity.get("transition_planning_started", ()))
+    transfers = list(view.by_activity.get("transferred_to_adult_services", ()))
+    ends = [k for k in range(i + 1, len(view.events)) if view.events[k].activity in ("support_ended", "case_closed")]
+    first_plan = planned[0] if planned else None
+    first_transfer = transfers[0] if transfers else None
+    if first_transfer is not None and (first_plan is None or first_plan > first_transfer):
+        t = view.events[first_transfer]
+        yield Fact(rule, check, i, "missing", t.day, due=due, params=params,
+                   detail=f"The transfer to adult services on {t.when} happened with no transition planning before it.",
+                   expected="transition planning before the transfer", actual="none",
+                   evidence=((i, "trigger"), (first_transfer, "deadline event")))
+        return
+    if first_plan is not None:
+        p = view.events[first_plan]
+        if p.day > due:
+            yield Fact(rule, check, i, "late", p.day, due=due, params=params,
+                       detail=(f"Transition planning was due by {due} (the later of the {int(plan_age.value)}th "
+                               f"birthday, from {basis}, and {after.value} after support started on {start.when}) "
+                               f"and started on {p.when}."),
+                       expected=f"transition planning by {due}", actual=f"on {p.day}",
+                       evidence=((i, "trigger"), (first_plan, "late")))
+        else:
+            yield Fact(rule, check, i, "met", start.day, due=due, params=params, evidence=((i, "trigger"),))
+        return
+    if ends:
+        e = view.events[ends[0]]
+        if e.day <= due or e.day < b14:
+            yield Fact(rule, check, i, "lapsed", start.day, due=due, params=params, evidence=((i, "trigger"),))
+            return
+        yield Fact(rule, check, i, "overdue", due + timedelta(days=1), due=due, params=params,
+                   detail=f"Transition planning was due by {due} and had not started when support ended on {e.when}.",
+                   expected=f"transition planning by {due}", actual=f"none by {e.day}",
+                   evidence=((i, "trigger"), (ends[0], "ended by")))
+        return
+    if view.as_of > due:
+        yield Fact(rule, check, i, "overdue", due + timedelta(days=1), due=due, params=params,
+                   detail=(f"Transition planning was due by {due} (the later of the {int(plan_age.value)}th "
+                           f"birthday, from {basis}, and {after.value} after support started on {start.when}) "
+                           f"and had not started by {view.as_of}."),
+                   expected=f"transition planning by {due}", actual=f"none by {view.as_of}",
+                   evidence=((i, "trigger"),))
+    else:
+        yield Fact(rule, check, i, "open", start.day, due=due, params=params,
+                   detail=f"Transition planning is due by {due}.", evidence=((i, "trigger"),))
+
+
+FUNCTIONS = {
+    "within_delegated_limit": within_delegated_limit,
+    "eligibility_matches_criteria": eligibility_matches_criteria,
+    "all_options_offered": all_options_offered,
+    "option_as_chosen": option_as_chosen,
+    "dp_financial_reviews": dp_financial_reviews,
+    "transition_planning": transition_planning,
+}

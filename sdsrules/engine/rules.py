@@ -1,0 +1,391 @@
+"""Rule packs: YAML files in ``rules/``, one per breach code, loaded into frozen ``Rule`` objects.
+
+A rule names a template (``response``, ``precedence``, ``forbid``, or a named ``function`` for the few that
+need arithmetic) and fills it in with matchers, a deadline parameter, lapses and exceptions. Loading accepts
+only known keys, checks every activity, field and parameter, and never evaluates rule text as code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ..conditions import Where, WhereError, compile_where
+from ..datafile import DataFileError, Problem, line_of, load_yaml, schema_problems
+from ..events import ACTIVITIES
+from ..findings import SEVERITIES
+from ..workflow import Workflow
+
+TEMPLATES = ("response", "precedence", "forbid", "function")
+CODE_PATTERN = r"^SDS-[A-Z]{3}-[0-9]{2}$"
+
+_ACTS = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
+_SIMPLE = {"type": "object", "additionalProperties": False, "required": ["activity"],
+           "properties": {"activity": _ACTS, "where": {"type": "object"}}}
+_MATCHER = {"type": "object", "additionalProperties": False, "required": ["activity"],
+            "properties": {"activity": _ACTS, "where": {"type": "object"}, "first": {"type": "boolean"},
+                           "preceded_by": {"anyOf": [_SIMPLE, {"type": "array", "items": _SIMPLE}]},
+                           "not_preceded_by": {"anyOf": [_SIMPLE, {"type": "array", "items": _SIMPLE}]}}}
+_MATCHERS = {"anyOf": [_MATCHER, {"type": "array", "items": _MATCHER, "minItems": 1}]}
+_SIMPLES = {"anyOf": [_SIMPLE, {"type": "array", "items": _SIMPLE, "minItems": 1}]}
+_CASE = {"type": "object", "additionalProperties": False, "required": ["any"],
+         "properties": {"when": {"type": "object"}, "any": _SIMPLES}}
+_EXPECT = {"anyOf": [_SIMPLE, {"type": "array", "minItems": 1, "items": {"anyOf": [_CASE, _SIMPLE]}}]}
+_CHECK_PROPS = {
+    "template": {"enum": list(TEMPLATES)},
+    "trigger": _MATCHERS,
+    "expect": _EXPECT,
+    "describe": {"type": "string", "description": "the expected step in words, for messages"},
+    "within": {"type": "string"},
+    "before": _SIMPLES,
+    "lapses_on": _SIMPLES,
+    "excused_by": _SIMPLES,
+    "since": _SIMPLE,
+    "counts_before": {"type": "boolean"},
+    "judge_open": {"type": "boolean"},
+    "extension": {"type": "object", "additionalProperties": False, "required": ["within", "by"],
+                  "properties": {"within": {"type": "string"}, "by": _SIMPLES}},
+    "function": {"type": "string"},
+    "parameters": {"type": "array", "items": {"type": "string"}},
+    "message": {"type": "string", "minLength": 1},
+}
+_CHECK = {"type": "object", "additionalProperties": False, "required": ["template", "trigger", "message"],
+          "properties": _CHECK_PROPS}
+SCHEMA: dict = {
+    "type": "object", "additionalProperties": False,
+    "required": ["code", "title", "sources", "severity"],
+    "properties": {
+        "code": {"type": "string", "pattern": CODE_PATTERN, "description": "SDS-XXX-NN"},
+        "title": {"type": "string", "minLength": 1},
+        "version": {"type": ["string", "number"]},
+        "severity": {"enum": list(SEVERITIES)},
+        "sources": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+        "description": {"type": "string"},
+        "effective": {"type": "object", "additionalProperties": False,
+                      "properties": {"from": {}, "until": {}}},
+        "checks": {"type": "array", "items": _CHECK, "minItems": 1},
+        **_CHECK_PROPS,
+    },
+}
+
+
+@attrs.frozen(slots=True)
+class Matcher:
+    """Which events a check is about: activity, data conditions, and context earlier in the episode."""
+
+    activities: frozenset[str]
+    where: Where = Where()
+    preceded_by: tuple[Matcher, ...] = ()
+    not_preceded_by: tuple[Matcher, ...] = ()
+    first: bool = False
+
+    def words(self) -> str:
+        return " or ".join(activity_words(a) for a in sorted(self.activities))
+
+
+@attrs.frozen(slots=True)
+class ExpectCase:
+    when: Where
+    any: tuple[Matcher, ...]
+
+
+@attrs.frozen(slots=True)
+class Check:
+    """One template instance of a rule. ``key`` is ``CODE#n``."""
+
+    key: str
+    template: str
+    trigger: tuple[Matcher, ...]
+    message: str
+    expect: tuple[ExpectCase, ...] = ()
+    describe: str = ""
+    within: str | None = None
+    before: tuple[Matcher, ...] = ()
+    lapses_on: tuple[Matcher, ...] = ()
+    excused_by: tuple[Matcher, ...] = ()
+    since: Matcher | None = None
+    counts_before: bool = False
+    judge_open: bool = True
+    extension_within: str | None = None
+    extension_by: tuple[Matcher, ...] = ()
+    function: str | None = None
+    parameters: tuple[str, ...] = ()
+
+    def params_used(self) -> set[str]:
+        names = set(self.parameters)
+        if self.within:
+            names.add(self.within)
+        if self.extension_within:
+            names.add(self.extension_within)
+        for m in self.all_matchers():
+            names |= m.where.params()
+        for case in self.expect:
+            names |= case.when.params()
+        return names
+
+    def all_matchers(self) -> Iterable[Matcher]:
+        for m in (*self.trigger, *self.before, *self.lapses_on, *self.excused_by, *self.extension_by,
+                  *([self.since] if self.since else [])):
+            yield m
+            yield from m.preceded_by
+            yield from m.not_preceded_by
+        for case in self.expect:
+            yield from case.any
+
+    def expect_words(self) -> str:
+        if self.describe:
+            return self.describe
+        acts = sorted({a for c in self.expect for m in c.any for a in m.activities})
+        return " or ".join(with_article(activity_words(a)) for a in acts)
+
+
+@attrs.frozen(slots=True)
+class Rule:
+    code: str
+    title: str
+    severity: str
+    sources: tuple[str, ...]
+    checks: tuple[Check, ...]
+    version: str = "1"
+    description: str = ""
+    effective_from: date | None = None
+    effective_until: date | None = None
+    file: str = ""
+
+    def in_force(self, day: date) -> bool:
+        if self.effective_from and day < self.effective_from:
+            return False
+        return not (self.effective_until and day > self.effective_until)
+
+    def parameters(self) -> set[str]:
+        return set().union(*(c.params_used() for c in self.checks))
+
+
+@attrs.frozen(eq=False)
+class Rulebook:
+    rules: tuple[Rule, ...]
+
+    def by_code(self, code: str) -> Rule:
+        for r in self.rules:
+            if r.code == code:
+                return r
+        raise KeyError(code)
+
+    def checks(self) -> Iterable[tuple[Rule, Check]]:
+        for r in self.rules:
+            for c in r.checks:
+                yield r, c
+
+    def parameters_used(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for r in self.rules:
+            for p in r.parameters():
+                out.setdefault(p, set()).add(r.code)
+        return out
+
+    def fingerprint(self) -> str:
+        import hashlib
+        return hashlib.sha256(repr([(r.code, r.version, r.checks) for r in self.rules]).encode()).hexdigest()[:12]
+
+
+ACTIVITY_WORDS = {  # noun phrases without an article: "the {words} of 2024-03-05"
+    "referral_received": "referral", "triaged": "triage", "information_given": "written information",
+    "signposted": "signposting", "independent_support_offered": "offer of independent support or advocacy",
+    "assessment_started": "start of the assessment", "eligibility_determined": "eligibility decision",
+    "eligibility_communicated": "explanation of the eligibility decision",
+    "outcomes_agreed": "agreement of personal outcomes",
+    "assets_explored": "exploration of strengths, supports and finances",
+    "capacity_concern_raised": "concern about capacity", "capacity_assessed": "capacity assessment",
+    "proxy_recorded": "record of a proxy with legal powers", "carer_identified": "identification of a carer",
+    "carer_support_offered": "offer of a carer support plan", "carer_support_accepted": "acceptance of carer support",
+    "carer_conversation_held": "carer conversation", "carer_support_plan_completed": "completed carer plan",
+    "assessment_completed": "completed assessment", "budget_calculated": "budget calculation",
+    "budget_approved": "budget approval", "panel_referred": "panel referral", "panel_decided": "panel decision",
+    "budget_refused": "refusal of funding", "budget_reduced": "reduction of funding",
+    "decision_communicated": "letter explaining the decision and how to challenge it",
+    "options_offered": "offer of the four SDS options", "options_exception": "recorded reason not to offer options",
+    "option_chosen": "choice of option", "support_plan_agreed": "support plan", "support_started": "start of support",
+    "support_ended": "end of support", "material_change_recorded": "change of circumstances",
+    "dp_means_test_completed": "direct payment financial assessment", "review_completed": "review",
+    "financial_review_completed": "direct payment financial review", "complaint_received": "complaint",
+    "complaint_acknowledged": "acknowledgement of the complaint", "complaint_responded": "response to the complaint",
+    "transition_planning_started": "transition planning", "transferred_to_adult_services": "transfer to adult services",
+    "moved_in": "move into the area", "moved_out": "move out of the area", "case_closed": "closure of the case",
+}
+
+
+def with_article(words: str) -> str:
+    if words.startswith(("written", "signposting", "transition", "personal")):
+        return words
+    return ("an " if words[0] in "aeiou" else "a ") + words
+
+
+def activity_words(activity: str) -> str:
+    return ACTIVITY_WORDS.get(activity, activity.replace("_", " "))
+
+
+# ------------------------------------------------------------------------------------------------ loading
+
+def bundled_dir() -> Path:
+    here = Path(__file__).resolve().parent.parent.parent / "rules"
+    if here.is_dir() and any(here.rglob("SDS-*.yaml")):
+        return here
+    return Path(str(resources.files("sdsrules.rulepacks")))
+
+
+def rule_files(paths: Sequence[str | Path] | None = None) -> list[Path]:
+    """The rule files under the given folders/files (default: the shipped packs), test files excluded."""
+    roots = [Path(p) for p in paths] if paths else [bundled_dir()]
+    files: list[Path] = []
+    for root in roots:
+        if root.is_dir():
+            files.extend(p for p in sorted(root.rglob("*.yaml")) if not p.name.endswith(".test.yaml"))
+        else:
+            files.append(root)
+    return files
+
+
+def load_rulebook(paths: Sequence[str | Path] | None = None, workflow: Workflow | None = None) -> Rulebook:
+    """Load every rule file; raise DataFileError listing every problem in every file."""
+    problems: list[Problem] = []
+    rules: list[Rule] = []
+    files = rule_files(paths)
+    if not files:
+        raise DataFileError([Problem(", ".join(map(str, paths or [])), None, "", "holds no rule files (*.yaml)")])
+    for f in files:
+        try:
+            rule = load_rule(f, workflow)
+        except DataFileError as e:
+            problems.extend(e.problems)
+            continue
+        rules.append(rule)
+    seen: dict[str, str] = {}
+    for r in rules:
+        if r.code in seen:
+            problems.append(Problem(r.file, 1, "code", f"{r.code} is also defined in {seen[r.code]}"))
+        seen[r.code] = r.file
+    if problems:
+        raise DataFileError(problems)
+    rules.sort(key=lambda r: r.code)
+    return Rulebook(tuple(rules))
+
+
+def load_rule(path: str | Path, workflow: Workflow | None = None) -> Rule:
+    file = str(path)
+    raw = load_yaml(path)
+    if not isinstance(raw, dict):
+        raise DataFileError([Problem(file, getattr(raw, "line", None), "", "must be a mapping with 'code'")])
+    problems = list(schema_problems(raw, SCHEMA, file))
+    if not problems:
+        has_inline = "template" in raw
+        if has_inline == ("checks" in raw):
+            problems.append(Problem(file, raw.line, "", "give either one check inline (template, trigger, ...) "
+                                                      "or a list under 'checks', not both or neither"))
+    if problems:
+        raise DataFileError(problems)
+    check_raws = raw["checks"] if "checks" in raw else [{k: v for k, v in raw.items() if k in _CHECK_PROPS}]
+    base = ["checks"] if "checks" in raw else []
+    checks = []
+    for i, craw in enumerate(check_raws):
+        path_prefix = [*base, i] if base else []
+        checks.append(_check(f"{raw['code']}#{i}", craw, raw, path_prefix, file, problems, workflow))
+    eff = raw.get("effective") or {}
+    dates = {}
+    for k in ("from", "until"):
+        v = eff.get(k)
+        if v is not None and not isinstance(v, date):
+            problems.append(Problem(file, line_of(raw, ["effective", k]), f"effective.{k}", f"must be a date (got {v!r})"))
+            v = None
+        dates[k] = v
+    if problems:
+        raise DataFileError(problems)
+    return Rule(code=raw["code"], title=raw["title"], severity=raw["severity"], sources=tuple(raw["sources"]),
+                checks=tuple(checks), version=str(raw.get("version", "1")), description=raw.get("description", ""),
+                effective_from=dates["from"], effective_until=dates["until"], file=file)
+
+
+def _check(key: str, c: Mapping, raw: dict, prefix: list, file: str, problems: list[Problem],
+           workflow: Workflow | None) -> Check:
+    def problem(path: list, message: str) -> None:
+        full = [*prefix, *path]
+        problems.append(Problem(file, line_of(raw, full), ".".join(map(str, full)), message))
+
+    def matcher(m: Mapping, path: list, simple: bool = False) -> Matcher:
+        acts = [m["activity"]] if isinstance(m["activity"], str) else list(m["activity"])
+        for a in acts:
+            if a not in ACTIVITIES:
+                problem([*path, "activity"], f"{a!r} is not an activity of events.md")
+        fields = set().union(*(ACTIVITIES.get(a, {}).keys() for a in acts))
+        try:
+            where = compile_where(m.get("where"), "where", fields)
+        except WhereError as e:
+            problem([*path, "where"], f"{e.key}: {e.message}")
+            where = Where()
+        pre = () if simple else tuple(matcher(x, [*path, "preceded_by", j], True)
+                                      for j, x in enumerate(_listed(m.get("preceded_by"))))
+        npre = () if simple else tuple(matcher(x, [*path, "not_preceded_by", j], True)
+                                       for j, x in enumerate(_listed(m.get("not_preceded_by"))))
+        return Matcher(frozenset(acts), where, pre, npre, bool(m.get("first", False)))
+
+    def matchers(name: str) -> tuple[Matcher, ...]:
+        return tuple(matcher(x, [name, j] if isinstance(c.get(name), list) else [name], name != "trigger")
+                     for j, x in enumerate(_listed(c.get(name))))
+
+    template = c["template"]
+    trigger = matchers("trigger")
+    expect: list[ExpectCase] = []
+    raw_expect = c.get("expect")
+    for j, e in enumerate(_listed(raw_expect)):
+        path = ["expect", j] if isinstance(raw_expect, list) else ["expect"]
+        if "any" in e:
+            fields = set().union(*(ACTIVITIES.get(a, {}).keys() for m in trigger for a in m.activities))
+            try:
+                when = compile_where(e.get("when"), "when", fields)
+            except WhereError as err:
+                problem([*path, "when"], f"{err.key}: {err.message}")
+                when = Where()
+            expect.append(ExpectCase(when, tuple(matcher(x, [*path, "any", k], True)
+                                                for k, x in enumerate(_listed(e["any"])))))
+        else:
+            expect.append(ExpectCase(Where(), (matcher(e, path, True),)))
+    if template in ("response", "precedence") and not expect:
+        problem([], f"a {template} check needs 'expect'")
+    if template == "function":
+        from .functions import FUNCTIONS
+        if c.get("function") not in FUNCTIONS:
+            problem(["function"], f"names no known function (known: {', '.join(sorted(FUNCTIONS))})")
+    elif "function" in c:
+        problem(["function"], "only a 'function' check names a function")
+    if template != "response":
+        for k in ("within", "before", "lapses_on", "counts_before", "judge_open", "extension"):
+            if k in c:
+                problem([k], f"'{k}' belongs to response checks, not {template}")
+    ext = c.get("extension") or {}
+    check = Check(
+        key=key, template=template, trigger=trigger, message=c["message"].strip(), expect=tuple(expect),
+        describe=c.get("describe", ""), within=c.get("within"), before=matchers("before"),
+        lapses_on=matchers("lapses_on"), excused_by=matchers("excused_by"),
+        since=matcher(c["since"], ["since"], True) if c.get("since") else None,
+        counts_before=bool(c.get("counts_before", False)), judge_open=bool(c.get("judge_open", True)),
+        extension_within=ext.get("within"),
+        extension_by=tuple(matcher(x, ["extension", "by", j], True) for j, x in enumerate(_listed(ext.get("by")))),
+        function=c.get("function"), parameters=tuple(c.get("parameters") or ()),
+    )
+    if workflow is not None:
+        for p in sorted(check.params_used()):
+            if p not in workflow.parameters:
+                problem([], f"uses parameter {p!r}, which workflow {workflow.name} ({workflow.file}) does not define")
+            elif p in (check.within, check.extension_within) and workflow.parameters[p].kind != "duration":
+                problem([], f"uses parameter {p!r} as a deadline, but it is a {workflow.parameters[p].kind}")
+    return check
+
+
+def _listed(value: Any) -> list:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]

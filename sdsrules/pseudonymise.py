@@ -1,0 +1,166 @@
+"""Pseudonymisation: case, actor and event ids replaced by keyed hashes, the same way in every output.
+
+The hash is HMAC-SHA256 keyed with the bytes of a key file the data controller keeps, so the same id always
+gives the same pseudonym under the same key (outputs stay joinable), nobody without the key can reverse or
+recompute it, and the key holder can find a case again by hashing its id. Each kind of id has its own
+prefix and its own hash domain, so a case and a worker who share an id do not share a pseudonym:
+``P-`` cases, ``A-`` actors, ``E-`` events, each followed by 12 hex digits (48 bits).
+
+Event ids are hashed too: readers derive them from file and line, and case systems often build them from
+the case id. Free-text and date-of-birth attributes are dropped from pseudonymised events, since a name or
+a birth date can sit there. Teams, roles, tiers and the rest stay: reports break down by them.
+
+Everything here is a pure function: it returns new objects and changes none.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import attrs
+
+from .events import ACTIVITIES, Day, Event, Rejection, Text
+from .findings import Evidence, Finding, Obligation, Unchecked
+from .replay import Report
+
+DIGITS = 12
+
+
+class KeyFileError(ValueError):
+    """The key file cannot be used."""
+
+
+def read_key(path: str | Path) -> bytes:
+    """The key file's bytes; at least 16 of them, so the hash cannot be brute-forced from a short word."""
+    data = Path(path).read_bytes()
+    if len(data) < 16:
+        raise KeyFileError(f"the key file {str(path)!r} holds {len(data)} bytes; use at least 16 random "
+                           f"bytes (for example: head -c 32 /dev/urandom > {path})")
+    return data
+
+
+@attrs.frozen(slots=True)
+class Pseudonymiser:
+    """Keyed hashes of ids: ``case``, ``actor`` and ``event``, with a memo so repeated ids cost one hash."""
+
+    key: bytes = attrs.field(repr=False)
+    _memo: dict = attrs.field(factory=dict, repr=False, eq=False)
+
+    def _hash(self, domain: str, prefix: str, value: str) -> str:
+        memo_key = (domain, value)
+        out = self._memo.get(memo_key)
+        if out is None:
+            digest = hmac.new(self.key, f"{domain}\x00{value}".encode(), hashlib.sha256).hexdigest()
+            out = self._memo[memo_key] = f"{prefix}-{digest[:DIGITS]}"
+        return out
+
+    def case(self, value: str) -> str:
+        return self._hash("case", "P", value)
+
+    def actor(self, value: str) -> str:
+        return self._hash("actor", "A", value)
+
+    def event(self, value: str) -> str:
+        return self._hash("event", "E", value)
+
+    def text(self, text: str, case: str | None = None, event_ids: Iterable[str] = (),
+             actors: re.Pattern | None = None) -> str:
+        """``text`` with the given case id, event ids and actor ids (whole words only) replaced."""
+        if not text:
+            return text
+        if case and case in text:
+            text = _whole(case).sub(self.case(case), text)
+        for eid in event_ids:
+            if eid and eid in text:
+                text = _whole(eid).sub(self.event(eid), text)
+        if actors is not None:
+            text = actors.sub(lambda m: self.actor(m.group(0)), text)
+        return text
+
+
+def _whole(word: str) -> re.Pattern:
+    return re.compile(rf"(?<![\w-]){re.escape(word)}(?![\w-])")
+
+
+def actor_pattern(actor_ids: Iterable[str]) -> re.Pattern | None:
+    """One pattern matching any of ``actor_ids`` as a whole word (longest first), or None for none."""
+    ids = sorted({a for a in actor_ids if a}, key=len, reverse=True)
+    if not ids:
+        return None
+    return re.compile(r"(?<![\w-])(?:" + "|".join(map(re.escape, ids)) + r")(?![\w-])")
+
+
+def _evidence(e: Evidence, p: Pseudonymiser) -> Evidence:
+    return attrs.evolve(e, id=p.event(e.id))
+
+
+def pseudonymise_finding(f: Finding, p: Pseudonymiser, actors: re.Pattern | None = None) -> Finding:
+    ids = [e.id for e in f.events]
+    return attrs.evolve(
+        f, case=p.case(f.case), events=tuple(_evidence(e, p) for e in f.events),
+        message=p.text(f.message, f.case, ids, actors), expected=p.text(f.expected, f.case, ids, actors),
+        actual=p.text(f.actual, f.case, ids, actors))
+
+
+def _rejection(r: Rejection, p: Pseudonymiser, actors) -> Rejection:
+    ids = [r.id] if r.id else []
+    return attrs.evolve(r, case=p.case(r.case) if r.case else r.case, id=p.event(r.id) if r.id else r.id,
+                        reason=p.text(r.reason, r.case, ids, actors))
+
+
+def _obligation(o: Obligation, p: Pseudonymiser, actors) -> Obligation:
+    ids = [o.trigger.id] if o.trigger else []
+    return attrs.evolve(o, case=p.case(o.case), message=p.text(o.message, o.case, ids, actors),
+                        trigger=_evidence(o.trigger, p) if o.trigger else None)
+
+
+def pseudonymise(report: Report, key: bytes | Pseudonymiser, actor_ids: Iterable[str] = ()) -> Report:
+    """A new Report with every case id, event id and (in text) every given actor id replaced by its pseudonym.
+
+    Reports hold no actor ids of their own, only in message text; pass the log's actor ids (from the events)
+    so those are caught too. Sort order is by the new ids, as a fresh replay of pseudonymised data would be.
+    """
+    p = key if isinstance(key, Pseudonymiser) else Pseudonymiser(key)
+    actors = actor_pattern(actor_ids)
+
+    def finding(f):
+        return pseudonymise_finding(f, p, actors)
+
+    def unchecked(u: Unchecked | None) -> Unchecked | None:
+        return Unchecked(p.case(u.case), p.text(u.reason, u.case)) if u is not None else None
+
+    cases = tuple(sorted(
+        (attrs.evolve(c, case=p.case(c.case),
+                      findings=tuple(sorted(map(finding, c.findings), key=Finding.sort_key)),
+                      rejected=tuple(_rejection(r, p, actors) for r in c.rejected),
+                      obligations=tuple(_obligation(o, p, actors) for o in c.obligations),
+                      unchecked=unchecked(c.unchecked))
+         for c in report.cases), key=lambda c: c.case))
+    findings = tuple(sorted(map(finding, report.findings), key=Finding.sort_key))
+    return attrs.evolve(
+        report, findings=findings, cases=cases,
+        rejected=tuple(_rejection(r, p, actors) for r in report.rejected),
+        obligations=tuple(_obligation(o, p, actors) for o in report.obligations),
+        unchecked=tuple(sorted(map(unchecked, report.unchecked), key=lambda u: u.case)))
+
+
+#: attributes that may carry a name or other identifying text: dropped from pseudonymised events
+IDENTIFYING = frozenset(name for spec in ACTIVITIES.values() for name, (kind, _) in spec.items()
+                        if isinstance(kind, Text | Day))
+
+
+def pseudonymise_event(ev: Event, p: Pseudonymiser) -> Event:
+    """The event with case, id and actor id replaced, and free-text and birth-date attributes dropped."""
+    actor = ev.actor
+    if actor is not None and actor.id:
+        actor = attrs.evolve(actor, id=p.actor(actor.id))
+    kept = {k: v for k, v in ev.attrs.items() if k not in IDENTIFYING}
+    return attrs.evolve(ev, id=p.event(ev.id), case=p.case(ev.case), actor=actor, attrs=kept)
+
+
+__all__ = ["IDENTIFYING", "KeyFileError", "Pseudonymiser", "actor_pattern", "pseudonymise",
+           "pseudonymise_event", "pseudonymise_finding", "read_key"]
