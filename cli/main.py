@@ -50,7 +50,8 @@ def cli():
 @click.option("--rules", "rule_paths", multiple=True, help="Rule pack folder or file (default: the shipped packs).")
 @click.option("--input-format", type=click.Choice(["jsonl", "csv", "xes"]), default=None,
               help="Format of the logs when their names do not say.")
-def replay(logs, workflow, as_of, fmt, output, jobs, engine, rule_paths, input_format):
+@click.option("--map", "map_path", default=None, help="Activity map (YAML): the case system's names to ours.")
+def replay(logs, workflow, as_of, fmt, output, jobs, engine, rule_paths, input_format, map_path):
     """Replay case event LOGS through the pathway and report process breaches."""
     from sdsrules import api
     from sdsrules.formats import write
@@ -58,7 +59,8 @@ def replay(logs, workflow, as_of, fmt, output, jobs, engine, rule_paths, input_f
     progress = _progress_bar() if sys.stderr.isatty() else None
     try:
         report = api.replay(logs, workflow=workflow, as_of=as_of, engine=engine, jobs=jobs,
-                            rules=list(rule_paths) or None, input_format=input_format, progress=progress)
+                            rules=list(rule_paths) or None, input_format=input_format, progress=progress,
+                            activity_map=map_path)
     except DataFileError as e:
         raise UsageProblem(e.report()) from None
     except ReaderError as e:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .events import Event, Rejection
 from .findings import Summary
+from .maps import ActivityMap, as_map
 from .readers import read_all
 from .replay import Report, assemble, group, latest_day
 from .workflow import Workflow, load_workflow
@@ -38,7 +39,13 @@ def replay_records(records: Iterable[Event | Rejection], workflow: Workflow | st
 
 def replay(paths: Sequence[str | Path], workflow: Workflow | str | Path | None = None, as_of: date | None = None,
            engine: str = "durable", jobs: int = 1, rules: Sequence[str | Path] | None = None,
-           input_format: str | None = None, progress=None) -> Report:
-    """Read case logs (JSONL, CSV, XES) and replay them: the main job."""
+           input_format: str | None = None, progress=None, activity_map: ActivityMap | str | Path | None = None
+           ) -> Report:
+    """Read case logs (JSONL, CSV, XES) and replay them: the main job.
+
+    ``activity_map`` (a map or its YAML file) translates a case system's own step and field names first.
+    """
     wf = workflow if isinstance(workflow, Workflow) else load_workflow(workflow)
-    return replay_records(read_all([str(p) for p in paths], input_format), wf, as_of, engine, jobs, rules, progress)
+    amap = as_map(activity_map)
+    return replay_records(read_all([str(p) for p in paths], input_format, amap), wf, as_of, engine, jobs, rules,
+                          progress)

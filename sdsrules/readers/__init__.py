@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ..events import Event, Rejection
+from ..maps import ActivityMap
 from . import csv as csv_reader
 from . import jsonl as jsonl_reader
 
@@ -41,7 +42,9 @@ def format_of(path: str, given: str | None = None) -> str:
     return fmt
 
 
-def read_one(path: str, fmt: str | None = None, seq: Iterator[int] | None = None) -> Iterator[Event | Rejection]:
+def read_one(path: str, fmt: str | None = None, seq: Iterator[int] | None = None,
+             activity_map: ActivityMap | None = None) -> Iterator[Event | Rejection]:
+    """Every record of one input; with ``activity_map``, their names are translated before validation."""
     fmt = format_of(path, fmt)
     seq = seq if seq is not None else itertools.count()
     if fmt == "xes":
@@ -49,17 +52,18 @@ def read_one(path: str, fmt: str | None = None, seq: Iterator[int] | None = None
             from . import xes as xes_reader
         except ImportError:
             raise ReaderError(path, "XES reading is not available in this build") from None
-        return xes_reader.read(path, seq)
+        return xes_reader.read(path, seq, activity_map)
     reader = READERS.get(fmt)
     if reader is None:
         raise ReaderError(path, f"unknown format {fmt!r} (known: {', '.join(sorted(READERS))}, xes)")
     if path != "-" and not Path(path).is_file():
         raise ReaderError(path, "no such file")
-    return reader(path, seq)
+    return reader(path, seq, activity_map)
 
 
-def read_all(paths: Iterable[str], fmt: str | None = None) -> Iterator[Event | Rejection]:
+def read_all(paths: Iterable[str], fmt: str | None = None,
+             activity_map: ActivityMap | None = None) -> Iterator[Event | Rejection]:
     """Every record of every input in order, numbered across the whole input (``Event.seq``)."""
     seq = itertools.count()
     for p in paths:
-        yield from read_one(str(p), fmt, seq)
+        yield from read_one(str(p), fmt, seq, activity_map)

@@ -12,17 +12,19 @@ import re
 from collections.abc import Iterator
 
 from ..events import Event, EventError, Rejection, build_event
+from ..maps import ActivityMap
 from ._io import MAX_LINE, lines, open_bytes
 
 REQUIRED = ("case", "at", "activity")
 _SURROGATE = re.compile("[\udc80-\udcff]")
 
 
-def read(path: str, seq: Iterator[int]) -> Iterator[Event | Rejection]:
+def read(path: str, seq: Iterator[int],
+         activity_map: ActivityMap | None = None) -> Iterator[Event | Rejection]:
     name = "<stdin>" if path == "-" else path
     stream = open_bytes(path)
     try:
-        yield from _rows(name, lines(stream), seq)
+        yield from _rows(name, lines(stream), seq, activity_map)
     except OSError as e:
         yield Rejection(name, 0, f"reading stopped: {e}")
     finally:
@@ -65,7 +67,8 @@ def _records(numbered: Iterator[tuple[int, bytes | None]]) -> Iterator[tuple[int
         yield start, None, "the file ends inside a quoted cell"
 
 
-def _rows(name: str, numbered, seq: Iterator[int]) -> Iterator[Event | Rejection]:
+def _rows(name: str, numbered, seq: Iterator[int], activity_map: ActivityMap | None = None
+          ) -> Iterator[Event | Rejection]:
     records = _records(numbered)
     header: list[str] | None = None
     header_problem = None
@@ -75,6 +78,8 @@ def _rows(name: str, numbered, seq: Iterator[int]) -> Iterator[Event | Rejection
                 header_problem = f"the header row is unusable ({problem})"
                 continue
             header = [c.strip() for c in cells]
+            if activity_map is not None:  # their column names to ours before the header is checked
+                header = [activity_map.column(c) for c in header]
             missing = [c for c in REQUIRED if c not in header]
             dupes = sorted({c for c in header if header.count(c) > 1 and c})
             if missing:
@@ -95,6 +100,8 @@ def _rows(name: str, numbered, seq: Iterator[int]) -> Iterator[Event | Rejection
             continue
         record = {h: c for h, c in zip(header, cells, strict=True) if h}
         try:
+            if activity_map is not None:
+                activity_map.apply(record, text_cells=True)  # in place: their steps and values to ours
             yield build_event(record, file=name, line=number, seq=position, text_cells=True)
         except EventError as e:
             case = record.get("case") or None

@@ -7,10 +7,12 @@ from collections.abc import Iterator
 import orjson
 
 from ..events import Event, EventError, Rejection, build_event
+from ..maps import ActivityMap
 from ._io import MAX_LINE, lines, open_bytes
 
 
-def read(path: str, seq: Iterator[int]) -> Iterator[Event | Rejection]:
+def read(path: str, seq: Iterator[int],
+         activity_map: ActivityMap | None = None) -> Iterator[Event | Rejection]:
     name = "<stdin>" if path == "-" else path
     stream = open_bytes(path)
     try:
@@ -32,6 +34,8 @@ def read(path: str, seq: Iterator[int]) -> Iterator[Event | Rejection]:
                 yield Rejection(name, number, f"the line must be a JSON object (got a {_kind(record)})")
                 continue
             try:
+                if activity_map is not None:
+                    activity_map.apply(record)  # in place: their names to ours, before validation
                 yield build_event(record, file=name, line=number, seq=position)
             except EventError as e:
                 yield Rejection(name, number, f"'{e.field}' {e.reason}", e.field, _case(record), _id(record))
