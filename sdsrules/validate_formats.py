@@ -1,0 +1,230 @@
+"""Writing design check results (text, JSON, SARIF 2.1.0, JUnit XML) and drawing designs (Mermaid, SVG).
+
+One writer per format behind one call, :func:`write`. Diagrams come from ``transitions``' own diagram support
+(:mod:`transitions.extensions.diagrams`): Mermaid text needs nothing more; SVG needs the ``graphviz`` Python
+package and Graphviz's ``dot`` program.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import TextIO
+
+from .validate import CHECKS, DesignProblem, DesignResult, exit_code
+from .workflow import STAY, Workflow
+
+FORMATS = ("text", "json", "sarif", "junit")
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+
+
+def write(results: Sequence[DesignResult], fmt: str, stream: TextIO) -> None:
+    """Write ``results`` to ``stream`` in ``fmt`` (one of FORMATS)."""
+    writers: dict[str, Callable[[Sequence[DesignResult], TextIO], None]] = {
+        "text": write_text, "json": write_json, "sarif": write_sarif, "junit": write_junit}
+    if fmt not in writers:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)} (got {fmt!r})")
+    writers[fmt](results, stream)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("sdsrules")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+# ------------------------------------------------------------------------------------------- text
+
+
+def write_text(results: Sequence[DesignResult], stream: TextIO) -> None:
+    for r in results:
+        if r.clean:
+            stream.write(f"{r.file}: clean ({r.workflow}: {r.states} states, {r.transitions} transitions)\n")
+            continue
+        for p in r.problems:
+            key = f" {p.key}:" if p.key else ""
+            stream.write(f"{p.where()}:{key} {p.code} {p.check.title} [{p.severity}]\n    {p.message}\n")
+            if p.path:
+                stream.write(f"    counterexample: {p.trail()}\n")
+            stream.write(f"    source: {p.check.source}\n")
+    problems = sum(len(r.problems) for r in results)
+    clean = sum(r.clean for r in results)
+    unusable = sum(not r.usable for r in results)
+    tail = f", {unusable} unusable" if unusable else ""
+    stream.write(f"{len(results)} design(s) checked: {clean} clean, {problems} problem(s){tail}.\n")
+
+
+# ------------------------------------------------------------------------------------------- JSON
+
+
+def to_json(results: Sequence[DesignResult]) -> dict:
+    return {
+        "designs": [{"file": r.file, "workflow": r.workflow, "usable": r.usable, "clean": r.clean,
+                     "states": r.states, "transitions": r.transitions,
+                     "problems": [p.to_dict() for p in r.problems]} for r in results],
+        "summary": {"designs": len(results), "clean": sum(r.clean for r in results),
+                    "problems": sum(len(r.problems) for r in results), "exit_code": exit_code(results)},
+    }
+
+
+def write_json(results: Sequence[DesignResult], stream: TextIO) -> None:
+    json.dump(to_json(results), stream, indent=2, ensure_ascii=False)
+    stream.write("\n")
+
+
+# ------------------------------------------------------------------------------------------- SARIF
+
+
+def _uri(file: str) -> str:
+    p = Path(file)
+    try:
+        return p.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return p.resolve().as_uri()
+
+
+def to_sarif(results: Sequence[DesignResult]) -> dict:
+    codes = list(CHECKS)
+    rules = [{"id": c.code, "name": c.title, "shortDescription": {"text": c.title},
+              "fullDescription": {"text": c.description}, "help": {"text": f"Source: {c.source}. {c.description}"},
+              "defaultConfiguration": {"level": "error" if c.severity == "error" else "warning"},
+              "properties": {"source": c.source}} for c in CHECKS.values()]
+    out = []
+    for r in results:
+        for p in r.problems:
+            out.append(_sarif_result(p, codes.index(p.code)))
+    return {
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "sdsrules", "version": _version(), "rules": rules}},
+            "results": out,
+            "properties": {"designs": [{"file": r.file, "workflow": r.workflow, "clean": r.clean}
+                                       for r in results]},
+        }],
+    }
+
+
+def _sarif_result(p: DesignProblem, index: int) -> dict:
+    physical: dict = {"artifactLocation": {"uri": _uri(p.file)}}
+    if p.line:
+        physical["region"] = {"startLine": p.line}
+    location: dict = {"physicalLocation": physical}
+    if p.key:
+        location["logicalLocations"] = [{"fullyQualifiedName": p.key, "kind": "member"}]
+    result: dict = {"ruleId": p.code, "ruleIndex": index, "level": "error" if p.severity == "error" else "warning",
+                    "message": {"text": p.message}, "locations": [location],
+                    "properties": {"source": p.check.source, "key": p.key}}
+    if p.path:
+        result["properties"]["counterexample"] = p.trail()
+        steps = [{"location": {"message": {"text": p.path[0].source}}}]
+        steps += [{"location": {"message": {"text": f"{s} ({s.source} to {s.dest})"}}} for s in p.path]
+        result["codeFlows"] = [{"message": {"text": p.trail()}, "threadFlows": [{"locations": steps}]}]
+    return result
+
+
+def write_sarif(results: Sequence[DesignResult], stream: TextIO) -> None:
+    json.dump(to_sarif(results), stream, indent=2, ensure_ascii=False)
+    stream.write("\n")
+
+
+# ------------------------------------------------------------------------------------------- JUnit
+
+
+def to_junit(results: Sequence[DesignResult]) -> ET.Element:
+    """One test suite per design, one test case per check; a problem is a failure, an unusable file an error."""
+    suites = ET.Element("testsuites", name="sdsrules validate")
+    totals = {"tests": 0, "failures": 0, "errors": 0}
+    for r in results:
+        suite = ET.SubElement(suites, "testsuite", name=r.file)
+        counts = {"tests": 0, "failures": 0, "errors": 0}
+        by_code: dict[str, list[DesignProblem]] = {}
+        for p in r.problems:
+            by_code.setdefault(p.code, []).append(p)
+        codes = list(CHECKS) if r.usable else ["WF-FILE-01"]
+        for code in codes:
+            check = CHECKS[code]
+            case = ET.SubElement(suite, "testcase", classname=r.workflow or Path(r.file).stem,
+                                 name=f"{code} {check.title}", time="0")
+            counts["tests"] += 1
+            found = by_code.get(code, [])
+            if found:
+                tag = "failure" if r.usable else "error"
+                counts["failures" if r.usable else "errors"] += 1
+                body = "\n\n".join(str(p) + (f"\ncounterexample: {p.trail()}" if p.path else "") for p in found)
+                el = ET.SubElement(case, tag, message=found[0].message, type=code)
+                el.text = body + f"\nsource: {check.source}"
+        for k, v in counts.items():
+            suite.set(k, str(v))
+            totals[k] += v
+        suite.set("time", f"{r.seconds:.3f}")
+    for k, v in totals.items():
+        suites.set(k, str(v))
+    return suites
+
+
+def write_junit(results: Sequence[DesignResult], stream: TextIO) -> None:
+    tree = to_junit(results)
+    ET.indent(tree)
+    stream.write('<?xml version="1.0" encoding="UTF-8"?>\n')
+    stream.write(ET.tostring(tree, encoding="unicode"))
+    stream.write("\n")
+
+
+# ------------------------------------------------------------------------------------------- diagrams
+
+DIAGRAM_FORMATS = ("mermaid", "svg")
+
+
+class DiagramUnavailable(RuntimeError):
+    """SVG was asked for where Graphviz is not installed."""
+
+
+def svg_available() -> str:
+    """Empty when SVG can be drawn here, else a sentence saying what is missing."""
+    try:
+        import graphviz  # noqa: F401
+    except ImportError:
+        return "SVG diagrams need the graphviz Python package (pip install graphviz)."
+    if shutil.which("dot") is None:
+        return "SVG diagrams need Graphviz's dot program (for example apt-get install graphviz)."
+    return ""
+
+
+def diagram(wf: Workflow, fmt: str = "mermaid") -> str:
+    """The design drawn by ``transitions``' GraphMachine: Mermaid state-diagram text, or SVG via Graphviz.
+
+    Data conditions are shown on the arrows in brackets; the anywhere activities are listed in the title.
+    """
+    from transitions.extensions.diagrams import GraphMachine
+
+    if fmt not in DIAGRAM_FORMATS:
+        raise ValueError(f"diagram format must be one of {', '.join(DIAGRAM_FORMATS)} (got {fmt!r})")
+    if fmt == "svg":
+        missing = svg_available()
+        if missing:
+            raise DiagramUnavailable(missing)
+    specs = []
+    for t in wf.transitions:
+        spec: dict = {"trigger": t.trigger, "source": t.source, "dest": None if t.dest == STAY else t.dest}
+        conds = [t.conditions.describe()] if t.conditions else []
+        if conds:
+            spec["conditions"] = conds  # names only: the diagram shows them, nothing calls them
+        if t.unless:
+            spec["unless"] = [t.unless.describe()]
+        specs.append(spec)
+    title = wf.title
+    if wf.anywhere:
+        title += f" (allowed in any open stage: {', '.join(sorted(wf.anywhere))})"
+    machine = GraphMachine(states=list(wf.state_names), transitions=specs, initial=wf.initial,
+                           auto_transitions=False, show_conditions=True, title=title,
+                           graph_engine="graphviz" if fmt == "svg" else "mermaid")
+    graph = machine.get_graph()
+    if fmt == "svg":
+        return graph.pipe(format="svg").decode("utf-8")
+    return graph.draw(None)
