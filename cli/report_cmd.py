@@ -1,0 +1,193 @@
+"""``sdsrules report``: replay case logs and write a report a quality assurance team can read at a glance
+(HTML, CSV), or print the per-code rates."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from sdsrules.datafile import DataFileError
+from sdsrules.readers import ReaderError
+
+from .output import atomic_text
+
+LONG_RUN = 2.0  # seconds: a run that has taken this long shows its progress (on a terminal)
+
+
+class UsageProblem(click.ClickException):
+    exit_code = 2
+
+
+class Progress:
+    """Phases and cases checked, on stderr; silent unless enabled (a terminal, by default) and the run is long."""
+
+    def __init__(self, enabled: bool, stream=None):
+        self.enabled = enabled
+        self.stream = stream or sys.stderr
+        self.start = time.monotonic()
+        self.total = 0
+        self.line_open = False
+
+    def _long(self) -> bool:
+        return self.enabled and (time.monotonic() - self.start >= LONG_RUN or self.total >= 2000)
+
+    def __call__(self, done: int, total: int) -> None:
+        """The replay's callback: cases checked so far."""
+        self.total = total
+        if self._long() and (done % 500 == 0 or done == total):
+            self.stream.write(f"\rchecked {done:,}/{total:,} cases ({100 * done // max(total, 1)}%)")
+            self.stream.flush()
+            self.line_open = True
+
+    def phase(self, text: str, force: bool = False) -> None:
+        if self.enabled and (force or self._long()):
+            if self.line_open:
+                self.stream.write("\n")
+                self.line_open = False
+            self.stream.write(f"{text} ({time.monotonic() - self.start:.1f}s)\n")
+            self.stream.flush()
+
+    def close(self) -> None:
+        if self.line_open:
+            self.stream.write("\n")
+            self.line_open = False
+
+
+def _parse_day(ctx, param, value):
+    from .main import parse_day
+    return parse_day(ctx, param, value)
+
+
+@click.command("report")
+@click.argument("logs", nargs=-1, required=True)
+@click.option("--workflow", "-w", default=None, help="Workflow design file or shipped name (default: national).")
+@click.option("--as-of", callback=_parse_day, help="Judge open deadlines on this date (default: latest event).")
+@click.option("--html", "html_path", default=None, help="Write the self-contained HTML report here.")
+@click.option("--csv", "csv_dir", default=None,
+              help="Write CSV exports into this folder: findings.csv, rates.csv, cases.csv.")
+@click.option("--by", type=click.Choice(["team", "tier", "client_group", "option", "month"]), default=None,
+              help="Lead with this breakdown (HTML), print it, and export it as rates_by_<by>.csv.")
+@click.option("--pseudonymise", "key_file", default=None, type=click.Path(dir_okay=False),
+              help="Replace case, worker and event ids by keyed hashes (HMAC-SHA256 with this key file).")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
+@click.option("--engine", type=click.Choice(["durable", "reference", "none"]), default="durable", show_default=True,
+              help="durable-rules (default), the plain reference evaluator, or none (sequence checks only).")
+@click.option("--rules", "rule_paths", multiple=True, help="Rule pack folder or file (default: the shipped packs).")
+@click.option("--input-format", type=click.Choice(["jsonl", "csv", "xes"]), default=None,
+              help="Format of the logs when their names do not say.")
+@click.option("--progress/--no-progress", default=None,
+              help="Show progress on stderr (default: when stderr is a terminal and the run is long).")
+def report(logs, workflow, as_of, html_path, csv_dir, by, key_file, jobs, engine, rule_paths, input_format,
+           progress):
+    """Replay case event LOGS and report breach rates per duty, for whom and where in the pathway.
+
+    Without --html or --csv, prints the per-code rates. Exit 0: no findings; 1: findings; 2: unusable input.
+    """
+    from sdsrules import api
+    from sdsrules.events import Event
+    from sdsrules.pseudonymise import KeyFileError, Pseudonymiser, pseudonymise, pseudonymise_event, read_key
+    from sdsrules.readers import read_all
+    from sdsrules.reporting import aggregate
+    from sdsrules.workflow import load_workflow
+
+    bar = Progress(sys.stderr.isatty() if progress is None else progress)
+    pseudo = None
+    if key_file is not None:
+        try:
+            pseudo = Pseudonymiser(read_key(key_file))
+        except (OSError, KeyFileError) as e:
+            raise UsageProblem(f"cannot use the key file: {e}") from None
+    events: dict[str, list[Event]] = {}
+    actors: set[str] = set()
+
+    def keep(records):
+        for r in records:
+            if isinstance(r, Event):
+                events.setdefault(r.case, []).append(r)
+                if r.actor is not None and r.actor.id:
+                    actors.add(r.actor.id)
+            yield r
+
+    try:
+        wf = load_workflow(workflow)
+        bar.phase("reading and checking the logs", force=True)
+        result = api.replay_records(keep(read_all(list(logs), input_format)), wf, as_of, engine, jobs,
+                                    list(rule_paths) or None, progress=bar)
+    except DataFileError as e:
+        raise UsageProblem(e.report()) from None
+    except ReaderError as e:
+        raise UsageProblem(str(e)) from None
+    finally:
+        bar.close()
+    s = result.summary
+    if s.events_read and not s.events_replayed:
+        click.echo(f"Error: none of the {s.events_read} records could be read; see the rejections.", err=True)
+    if pseudo is not None:
+        bar.phase("pseudonymising")
+        result = pseudonymise(result, pseudo, actors)
+        events = {pseudo.case(c): [pseudonymise_event(e, pseudo) for e in evs] for c, evs in events.items()}
+    bar.phase("counting rates and breakdowns")
+    agg = aggregate(result)
+    if html_path:
+        from sdsrules.reporting.html import render_html
+        bar.phase("writing the HTML report")
+        page = render_html(result, wf, events=events, pseudonymised=pseudo is not None, by=by, agg=agg)
+        with atomic_text(html_path) as stream:
+            stream.write(page)
+    if csv_dir:
+        _write_csv(Path(csv_dir), result, agg, by)
+    if not html_path and not csv_dir:
+        _print_rates(agg, by, pseudo is not None)
+    else:
+        outs = " and ".join(x for x in (html_path, csv_dir and f"{csv_dir}/") if x)
+        click.echo(f"{agg.cases:,} cases, {agg.findings:,} findings in {agg.cases_breached:,} cases, "
+                   f"{s.events_rejected:,} records rejected{' (pseudonymised)' if pseudo else ''} -> {outs}",
+                   err=True)
+    if not s.events_replayed:
+        sys.exit(2)
+    sys.exit(1 if result.findings or result.rejected or result.unchecked else 0)
+
+
+def _write_csv(folder: Path, result, agg, by: str | None) -> None:
+    from sdsrules.reporting import csv_export
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageProblem(f"cannot make the CSV folder {str(folder)!r}: {e.strerror}") from None
+    with atomic_text(str(folder / "findings.csv")) as stream:
+        csv_export.write_findings(result, stream)
+    with atomic_text(str(folder / "rates.csv")) as stream:
+        csv_export.write_rates(agg, stream)
+    with atomic_text(str(folder / "cases.csv")) as stream:
+        csv_export.write_cases(result, stream)
+    if by:
+        with atomic_text(str(folder / f"rates_by_{by}.csv")) as stream:
+            csv_export.write_groups(agg.groups[by], stream)
+
+
+def _print_rates(agg, by: str | None, pseudonymised: bool) -> None:
+    from sdsrules.reporting.aggregate import percent
+
+    click.echo(f"{agg.cases:,} cases; {agg.cases_breached:,} ({percent(agg.cases_breached, agg.cases)}) with at "
+               f"least one finding; {agg.findings:,} findings."
+               + (" Pseudonymised." if pseudonymised else ""))
+    click.echo("Rates count cases where the duty applied (the denominator), not all cases.")
+    for r in agg.rates:
+        click.echo(f"{r.code}  breached {r.breached:,} of {r.applied:,} ({percent(r.breached, r.applied)})  "
+                   f"{r.title}. {r.sentence()}")
+    if by:
+        click.echo(f"\nBy {by.replace('_', ' ')}:")
+        for g in agg.groups[by]:
+            if g.cases is None:
+                click.echo(f"  {g.value}: {g.findings:,} findings in {g.cases_breached:,} cases")
+            else:
+                click.echo(f"  {g.value}: {g.cases_breached:,} of {g.cases:,} cases with findings "
+                           f"({percent(g.cases_breached, g.cases)})")
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(report)

@@ -1,0 +1,78 @@
+"""CSV exports for spreadsheets: findings, per-code rates with their denominators, a per-case summary, and
+optionally one breakdown. Each is written atomically by the caller; these functions only write rows.
+
+A cell that a spreadsheet would run as a formula (starting ``=``, ``+``, ``@``, or ``-`` not followed by
+a digit) is written with a leading apostrophe, so case data cannot inject formulas.
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import TextIO
+
+from ..replay import Report
+from .aggregate import PROFILE_DIMENSIONS, Aggregate, Group, case_codes, profile_value
+
+FINDING_COLUMNS = ("case", "code", "at", "severity", "title", "message", "expected", "actual", "events",
+                   "stage", "source", "workflow", *PROFILE_DIMENSIONS)
+RATE_COLUMNS = ("code", "title", "applied", "met", "breached", "findings", "breach_rate", "compliance_rate",
+                "words")
+CASE_COLUMNS = ("case", *PROFILE_DIMENSIONS, "findings", "codes", "applicable")
+GROUP_COLUMNS = ("dimension", "value", "cases", "cases_with_findings", "code", "applied", "breached",
+                 "findings", "breach_rate")
+
+
+def _safe(value) -> object:
+    if isinstance(value, str) and value and (value[0] in "=+@\t\r" or (
+            value[0] == "-" and not value[1:2].isdigit())):
+        return "'" + value
+    return value
+
+
+def _writer(stream: TextIO):
+    out = csv.writer(stream, lineterminator="\n")
+
+    def row(values) -> None:
+        out.writerow([_safe(v) for v in values])
+    return row
+
+
+def _rate(part: int, whole: int) -> str:
+    return f"{part / whole:.4f}" if whole else ""
+
+
+def write_findings(report: Report, stream: TextIO) -> None:
+    row = _writer(stream)
+    row(FINDING_COLUMNS)
+    for c in report.cases:
+        profile = [profile_value(c.profile, d) for d in PROFILE_DIMENSIONS]
+        for f in c.findings:
+            row([f.case, f.code, f.at, f.severity, f.title, f.message, f.expected, f.actual,
+                 ";".join(e.id for e in f.events), f.stage, " | ".join(f.source), f.workflow, *profile])
+
+
+def write_rates(agg: Aggregate, stream: TextIO) -> None:
+    row = _writer(stream)
+    row(RATE_COLUMNS)
+    for r in agg.rates:
+        row([r.code, r.title, r.applied, r.met, r.breached, r.findings, _rate(r.breached, r.applied),
+             _rate(r.met, r.applied), r.sentence()])
+
+
+def write_cases(report: Report, stream: TextIO) -> None:
+    row = _writer(stream)
+    row(CASE_COLUMNS)
+    for c in report.cases:
+        row([c.case, *(profile_value(c.profile, d) for d in PROFILE_DIMENSIONS), len(c.findings),
+             ";".join(case_codes(c.findings)), ";".join(sorted(c.applicable))])
+
+
+def write_groups(groups: tuple[Group, ...], stream: TextIO) -> None:
+    row = _writer(stream)
+    row(GROUP_COLUMNS)
+    for g in groups:
+        cases = "" if g.cases is None else g.cases
+        for r in g.codes:
+            row([g.dimension, g.value, cases, g.cases_breached, r.code, r.applied if g.cases is not None else "",
+                 r.breached if g.cases is not None else "", r.findings,
+                 _rate(r.breached, r.applied) if g.cases is not None else ""])
