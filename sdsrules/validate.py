@@ -21,6 +21,7 @@ parsed at all, or is not a mapping, is unusable (exit 2 at the command line).
 from __future__ import annotations
 
 import functools
+import itertools
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
@@ -406,10 +407,6 @@ def _implied(unless: Where, conditions: Where) -> bool:
     return bool(unless) and set(unless.clauses) <= set(conditions.clauses)
 
 
-def _can_fire(t: Transition) -> bool:
-    return _consistent(t.conditions.clauses) and not _implied(t.unless, t.conditions)
-
-
 def _overlap(a: Transition, b: Transition) -> bool:
     """Whether one event could satisfy both transitions."""
     both = Where(a.conditions.clauses + b.conditions.clauses)
@@ -420,7 +417,7 @@ def _may(t: Transition | None, field: str, values: tuple) -> bool:
     """Whether the step could carry ``field`` in ``values`` (always, for an anywhere step)."""
     if t is None:
         return True
-    both = Where(t.conditions.clauses + (Clause(field, "in", values),))
+    both = Where((*t.conditions.clauses, Clause(field, "in", values)))
     return _consistent(both.clauses) and not _implied(t.unless, both)
 
 
@@ -787,7 +784,7 @@ def check_ladder(wf: Workflow, origins: _Origins) -> Iterator[DesignProblem]:
         file, line = origins.at("parameters", "delegated_limits", "values", lim.since)
         key = f"parameters.delegated_limits.values.{lim.since.isoformat()}"
         ladder = [(r, lim.value[r]) for r in ORDERED_ROLES if r in lim.value]
-        for (lo_role, lo), (hi_role, hi) in zip(ladder, ladder[1:], strict=False):
+        for (lo_role, lo), (hi_role, hi) in itertools.pairwise(ladder):
             if hi <= lo and ("inv", lim.since, hi_role) not in reported:
                 reported.add(("inv", lim.since, hi_role))
                 yield DesignProblem(
