@@ -1,0 +1,73 @@
+"""CSV out, as the CSV reader reads it: ``id,case,at,activity,actor_id,actor_role,actor_team`` then one column
+per attribute (sorted); lists ``1;2;4``, booleans ``true``/``false``, absent values empty.
+
+The header needs every attribute name before the first row, so rows are spooled (in memory up to 32 MB, then
+to a temporary file) while the columns are collected. CSV has no types: the contract's attributes get theirs
+back from the activity on reading; an extra attribute that is not text comes back as text (a nested object
+is written as JSON text).
+"""
+
+from __future__ import annotations
+
+import csv
+import tempfile
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+import orjson
+
+from ..events import Event
+from ._common import codes, findings_by_event
+
+CORE = ("id", "case", "at", "activity", "actor_id", "actor_role", "actor_team")
+SPOOL = 32 * 1024 * 1024
+
+
+def write(events: Iterable[Event], stream: TextIO, findings=None, skipped=None) -> int:
+    by_event, _ = findings_by_event(findings)
+    columns: dict[str, None] = {}
+    count = 0
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL, mode="w+b") as spool:
+        for ev in events:
+            row = _row(ev)
+            attached = by_event.get((ev.case, ev.id))
+            if attached:
+                row["sdsrules:findings"] = codes(attached)
+            for k in row:
+                if k not in columns and k not in CORE:
+                    columns[k] = None
+            spool.write(orjson.dumps(row))
+            spool.write(b"\n")
+            count += 1
+        header = list(CORE) + sorted(columns)
+        out = csv.writer(stream, lineterminator="\n")
+        out.writerow(header)
+        spool.seek(0)
+        for line in spool:
+            row = orjson.loads(line)
+            out.writerow([row.get(h, "") for h in header])
+    return count
+
+
+def _row(ev: Event) -> dict[str, str]:
+    row = {"id": ev.id, "case": ev.case, "at": ev.at_text(), "activity": ev.activity}
+    if ev.actor is not None:
+        for part in ("id", "role", "team"):
+            value = getattr(ev.actor, part)
+            if value is not None:
+                row[f"actor_{part}"] = value
+    for k, v in ev.attrs.items():
+        row[k] = cell(v)
+    return row
+
+
+def cell(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ";".join(cell(v) for v in value)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float):
+        return repr(value)
+    return orjson.dumps(value).decode("utf-8")
