@@ -131,7 +131,10 @@ def browser():
 
 @pytest.fixture(scope="module")
 def report_file(tmp_path_factory):
-    from test_report_html import hostile_log_report
+    try:  # tests/ as a package or as a folder on the path
+        from tests.test_report_html import hostile_log_report
+    except ImportError:
+        from test_report_html import hostile_log_report
 
     folder = tmp_path_factory.mktemp("browser")
     page = hostile_log_report(folder)
