@@ -232,8 +232,7 @@ def validate_file(name_or_path: str | Path, parameters_used: ParametersUsed | No
     except DataFileError as e:
         dup = [p for p in e.problems if "duplicate key" in p.message]
         if dup:  # the file parses but for a key written twice: a design problem, not unusable input
-            problems = tuple(DesignProblem("WF-KEY-02", _sentence(p.message.removeprefix("is not valid YAML: ")),
-                                           p.file, p.line, p.key) for p in dup)
+            problems = tuple(_load_problem(p) for p in dup)
             return DesignResult(file, "", problems, True, seconds=time.perf_counter() - started)
         return DesignResult(file, "", tuple(_unusable(p) for p in e.problems), False,
                             seconds=time.perf_counter() - started)
@@ -299,9 +298,12 @@ def _load_problem(p: Problem) -> DesignProblem:
         code = "WF-ACT-01"
     else:
         code = "WF-LOAD-01"
-    key = f"'{p.key}' " if p.key else ""
-    return DesignProblem(code, _sentence(f"{key}{m}" if key and not m.startswith("unknown key") else m),
-                         p.file, p.line, p.key)
+    if code == "WF-KEY-02":
+        m = m.removeprefix("is not valid YAML: ").replace("duplicate key", "the key", 1) + \
+            " is written twice in one mapping; YAML would keep only the last"
+    elif p.key and code != "WF-KEY-01":
+        m = f"in {p.key}, {m}"
+    return DesignProblem(code, _sentence(m), p.file, p.line, p.key)
 
 
 # ------------------------------------------------------------------------------------------- where things are
@@ -640,7 +642,7 @@ def check_independent_support(g: _Graph, origins: _Origins) -> Iterator[DesignPr
     found = g.search(can(g.wf.initial), step)
     if found:
         e, path = found[0]
-        file, line, key = _edge_origin(e, origins)
+        file, line, key = _allowing(origins)
         yield DesignProblem(
             "WF-SWS1-02", f"options_offered is reachable in {e.source} on a path where independent_support_offered "
                           f"could never be recorded, so the person cannot be offered independent support before "
@@ -667,7 +669,7 @@ def check_challenge(g: _Graph, origins: _Origins) -> Iterator[DesignProblem]:
     found = g.search(None, step)
     if found:
         e, path = found[0]
-        file, line, key = _edge_origin(e, origins)
+        file, line, key = _allowing(origins)
         missing = _missing_challenge(path, g)
         yield DesignProblem(
             "WF-SWS5-01", f"After a refusal or reduction the case can reach {e.dest} from {e.source} with no "
@@ -683,8 +685,14 @@ def _missing_challenge(path: tuple[Step, ...], g: _Graph) -> str:
     return " or ".join(missing) or "decision_communicated and complaint_received"
 
 
+def _allowing(origins: _Origins) -> tuple[str, int | None, str]:
+    """Where a design says what may be recorded in any open stage: the place to allow a missing step."""
+    file, line = origins.at("anywhere")
+    return file, line, "anywhere"
+
+
 def _support_region_check(g: _Graph, origins: _Origins, code: str, good_sources: Callable[[set[str]], set[str]],
-                          what: str) -> Iterator[DesignProblem]:
+                          what: str, at_anywhere: bool = False) -> Iterator[DesignProblem]:
     """States in support (entered by support_started, left by support_ended, case_closed or a closed state)
     from which ``good_sources(region)`` (the states where the wanted step can be taken) is unreachable."""
     ends = ("support_ended", "case_closed")
@@ -726,9 +734,11 @@ def _support_region_check(g: _Graph, origins: _Origins, code: str, good_sources:
     found = g.search(None, step)
     if found:
         e, path = found[0]
-        file, line, key = _edge_origin(e, origins)
+        file, line, key = _allowing(origins) if at_anywhere else _edge_origin(e, origins)
+        others = sorted({f.dest for f, _ in found} - {e.dest})
+        also = f" The same holds in {', '.join(others)}." if others else ""
         yield DesignProblem(code, f"While support continues, a case can be in {e.dest} (after {e.activity} from "
-                                  f"{e.source}) where {what}.{_others(found)}", file, line, key, path)
+                                  f"{e.source}) where {what}.{also}", file, line, key, path)
 
 
 def check_review_loop(g: _Graph, origins: _Origins) -> Iterator[DesignProblem]:
@@ -761,7 +771,7 @@ def check_transition_route(g: _Graph, origins: _Origins) -> Iterator[DesignProbl
     yield from _support_region_check(
         g, origins, "WF-SWS10-01", sources,
         "transition_planning_started followed by transferred_to_adult_services can no longer be recorded, so a "
-        "young person's move to adult services cannot be planned")
+        "young person's move to adult services cannot be planned", at_anywhere=True)
 
 
 def _edge_origin(e: _Edge, origins: _Origins) -> tuple[str, int | None, str]:
@@ -861,9 +871,13 @@ def check_parameters(wf: Workflow, origins: _Origins, used: Mapping[str, set[str
         needs[name].append(f"the transition at line {t.line}")
     for name, by in sorted(needs.items()):
         if name not in wf.parameters:
-            file, line = origins.at("parameters")
+            if name in first_line:
+                file, line, key = origins.transition(first_line[name])
+            else:
+                file, raw = origins.chain[0]
+                line, key = line_of(raw, ["parameters"]), "parameters"
             yield DesignProblem("WF-PARAM-01", f"Parameter {name} is used by {' and '.join(by)} but the design "
-                                               f"does not define it.", file, line, "parameters")
+                                               f"does not define it.", file, line, key)
     for name, p in wf.parameters.items():
         days: dict = {}
         for v in p.values:
