@@ -1,0 +1,105 @@
+"""``sdsrules rules list`` and ``sdsrules rules explain CODE``: what each rule checks, its sources, and the
+parameters it uses with their dated values in the chosen workflow."""
+
+from __future__ import annotations
+
+import click
+
+from sdsrules.datafile import DataFileError
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(rules)
+
+
+@click.group()
+def rules():
+    """List and explain the rule packs."""
+
+
+def _load(workflow, rule_paths):
+    from sdsrules.engine import load_rulebook
+    from sdsrules.workflow import load_workflow
+
+    try:
+        wf = load_workflow(workflow)
+        return wf, load_rulebook(list(rule_paths) or None, wf)
+    except DataFileError as e:
+        from .main import UsageProblem
+        raise UsageProblem(e.report()) from None
+
+
+_workflow = click.option("--workflow", "-w", default=None, help="Workflow design (default: national).")
+_rules = click.option("--rules", "rule_paths", multiple=True, help="Rule pack folder or file.")
+
+
+@rules.command("list")
+@_workflow
+@_rules
+def list_rules(workflow, rule_paths):
+    """One line per rule: code, severity, title."""
+    _, book = _load(workflow, rule_paths)
+    for r in book.rules:
+        click.echo(f"{r.code}  {r.severity:<6}  {r.title}")
+    click.echo(f"{len(book.rules)} rules; sequence and data codes SDS-SEQ-01/02 and SDS-DAT-01/02 are built in.")
+
+
+@rules.command()
+@click.argument("code")
+@_workflow
+@_rules
+def explain(code, workflow, rule_paths):
+    """What rule CODE checks, its sources, and its parameters' dated values."""
+    wf, book = _load(workflow, rule_paths)
+    try:
+        rule = book.by_code(code.upper())
+    except KeyError:
+        known = ", ".join(r.code for r in book.rules)
+        from .main import UsageProblem
+        raise UsageProblem(f"no rule {code!r} (known: {known})") from None
+    click.echo(f"{rule.code}: {rule.title}  (severity {rule.severity}, version {rule.version})")
+    click.echo(f"file: {rule.file}")
+    if rule.effective_from or rule.effective_until:
+        click.echo(f"in force: from {rule.effective_from or 'always'} until {rule.effective_until or 'now'}")
+    if rule.description:
+        click.echo("\n" + rule.description.strip())
+    click.echo("\nChecks:")
+    for c in rule.checks:
+        trig = "; or ".join(_matcher(m) for m in c.trigger)
+        click.echo(f"  - {c.template}: when {trig}")
+        if c.expect:
+            click.echo(f"    expects {c.expect_words()}" + (f" within {c.within}" if c.within else ""))
+        for label, ms in (("unless first", c.before), ("ends on", c.lapses_on), ("excused by", c.excused_by)):
+            if ms:
+                click.echo(f"    {label}: " + "; ".join(_matcher(m) for m in ms))
+        if c.function:
+            click.echo(f"    decided by the function {c.function}")
+        click.echo(f"    says: {c.message}")
+    click.echo("\nSources:")
+    for s in rule.sources:
+        click.echo(f"  - {s}")
+    params = sorted(rule.parameters())
+    if params:
+        click.echo(f"\nParameters (workflow {wf.describe()}):")
+        for p in params:
+            prm = wf.parameters[p]
+            click.echo(f"  {p}: {prm.description}".rstrip(": "))
+            for v in prm.values:
+                click.echo(f"    from {v.since}: {v.shown()}  [{v.reference}]")
+
+
+def _matcher(m) -> str:
+    from sdsrules.engine.rules import activity_words
+
+    text = " or ".join(activity_words(a) for a in sorted(m.activities))
+    if m.where:
+        text += f" where {m.where.describe()}"
+    for p in m.preceded_by:
+        text += f", after {' or '.join(activity_words(a) for a in sorted(p.activities))}"
+        text += f" where {p.where.describe()}" if p.where else ""
+    for p in m.not_preceded_by:
+        text += f", unless after {' or '.join(activity_words(a) for a in sorted(p.activities))}"
+        text += f" where {p.where.describe()}" if p.where else ""
+    if m.first:
+        text += " (the first in the episode)"
+    return text

@@ -1,0 +1,59 @@
+"""The engine's robustness: supervised workers, rule-pack loading errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from sdsrules import api
+from sdsrules.datafile import DataFileError
+from sdsrules.engine import FAULT_ENV, load_rulebook
+from sdsrules.workflow import load_workflow
+
+from .helpers import write_jsonl
+
+JOURNEY = [("referral_received", {}), ("triaged", {"tier": 1}), ("case_closed", {})]
+
+
+def _log(tmp_path, n):
+    recs = [{"id": f"{c}-{i}", "case": f"C{c:03d}", "at": f"2024-01-{i + 1:02d}", "activity": a, **x}
+            for c in range(n) for i, (a, x) in enumerate(JOURNEY)]
+    return write_jsonl(tmp_path / "log.jsonl", recs)
+
+
+class TestSupervision:
+    def test_a_worker_crash_is_retried_and_the_crashing_case_reported_not_lost(self, tmp_path, monkeypatch):
+        """A worker that aborts (as durable-rules' C engine can) is replaced; the other cases of its batch are
+        checked again; the case that crashes every time gets its sequence checks and an explicit Unchecked."""
+        log = _log(tmp_path, 450)
+        clean = api.replay([log], engine="durable", jobs=2)
+        monkeypatch.setenv(FAULT_ENV, "C007")
+        crashed = api.replay([log], engine="durable", jobs=2)
+        assert crashed.summary.cases == 450 and crashed.summary.events_replayed == 1350
+        assert [u.case for u in crashed.unchecked] == ["C007"]
+        assert "crashed" in crashed.unchecked[0].reason
+        others = lambda r: [f.to_dict() for f in r.findings if f.case != "C007"]  # noqa: E731
+        assert others(crashed) == others(clean)
+
+
+class TestRulePackLoading:
+    def test_a_rule_using_a_parameter_the_workflow_lacks_is_refused_with_file_and_key(self, tmp_path):
+        (tmp_path / "SDS-REV-09.yaml").write_text(
+            "code: SDS-REV-09\ntitle: t\nseverity: low\nsources: [s]\ntemplate: response\n"
+            "trigger: {activity: support_started}\nexpect: {activity: review_completed}\nwithin: fortnightly\n"
+            "message: m\n")
+        with pytest.raises(DataFileError, match="fortnightly"):
+            load_rulebook([tmp_path], load_workflow())
+
+    @pytest.mark.parametrize(("body", "words"), [
+        ("template: response\ntrigger: {activity: tea}\nexpect: {activity: review_completed}\n", "'tea' is not"),
+        ("template: forbid\ntrigger: {activity: triaged, where: {tier: {near: 3}}}\n", "near: is not an operator"),
+        ("template: forbid\ntrigger: {activity: triaged, where: {colour: red}}\n", "not a field"),
+        ("template: function\nfunction: os.system\ntrigger: {activity: triaged}\n", "names no known function"),
+        ("template: forbid\ntrigger: {activity: triaged}\nwithinn: x\n", "unknown key 'withinn'"),
+    ])
+    def test_rule_text_is_data_checked_on_load_never_code(self, tmp_path, body, words):
+        (tmp_path / "SDS-ZZZ-01.yaml").write_text(f"code: SDS-ZZZ-01\ntitle: t\nseverity: low\nsources: [s]\n"
+                                                  f"message: m\n{body}")
+        with pytest.raises(DataFileError) as e:
+            load_rulebook([tmp_path], load_workflow())
+        assert words in e.value.report() and "SDS-ZZZ-01.yaml" in e.value.report()
