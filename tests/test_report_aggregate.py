@@ -121,8 +121,9 @@ def test_compliance_word(met, applied, word):
     assert compliance_word(met, applied) == word
 
 
-@pytest.mark.parametrize(("part", "whole", "shown"), [(1, 3, "33%"), (1, 1000, "<1%"), (999, 1000, ">99%"),
+@pytest.mark.parametrize(("part", "whole", "shown"), [(1, 3, "33%"), (2, 3, "66%"), (898, 1000, "89%"),
+                                                      (1, 1000, "<1%"), (999, 1000, "99%"),
                                                       (0, 5, "0%"), (2, 0, "n/a")])
 def test_percent(part, whole, shown):
-    """Never rounds a non-zero share to 0% nor a partial one to 100%."""
+    """Rounds down (never into a higher band than its word); never 0% for some nor 100% for part."""
     assert percent(part, whole) == shown

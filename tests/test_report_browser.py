@@ -99,12 +99,13 @@ class Browser:
     def requests(self) -> list[str]:
         return [e["params"]["request"]["url"] for e in self.events if e.get("method") == "Network.requestWillBeSent"]
 
-    def screenshot(self, path: Path, width: int = 1400, height: int = 2200) -> None:
+    def screenshot(self, path: Path, width: int = 1400, height: int = 1900) -> None:
         import base64
 
         self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1,
                   mobile=False)
-        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)["data"]
+        self.eval("window.scrollTo(0, 0)")
+        data = self.call("Page.captureScreenshot", format="png", captureBeyondViewport=False)["data"]
         path.write_bytes(base64.b64decode(data))
 
     def close(self) -> None:

@@ -46,11 +46,11 @@ def compliance_word(met: int, applied: int) -> str:
 
 
 def percent(part: int, whole: int) -> str:
-    """A whole-number percentage, never rounding a non-zero share to 0% or a partial one to 100%."""
+    """A whole-number percentage, rounded down so it never crosses into a higher inspectors' band than its
+    word (89.8% shows as 89%, "most"); a non-zero share is never 0% and a partial one never 100%."""
     if whole <= 0:
         return "n/a"
-    value = 100 * part / whole
-    shown = round(value)
+    shown = 100 * part // whole
     if shown == 0 and part:
         return "<1%"
     if shown == 100 and part != whole:
