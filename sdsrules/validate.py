@@ -34,7 +34,7 @@ import attrs
 from .calendar import Duration
 from .conditions import Clause, ParamRef, Where
 from .datafile import DataFileError, Problem, line_of, load_yaml
-from .workflow import STAY, Transition, Workflow, bundled_dir, load_workflow, resolve
+from .workflow import STAY, Transition, Workflow, _build, _merge_base, bundled_dir, resolve
 
 # ------------------------------------------------------------------------------------------- the catalogue
 
@@ -240,19 +240,23 @@ def validate_file(name_or_path: str | Path, parameters_used: ParametersUsed | No
         p = DesignProblem("WF-FILE-01", "The file must be a mapping with a 'workflow' key; it is not a mapping.",
                           file, getattr(raw, "line", None))
         return DesignResult(file, "", (p,), False, seconds=time.perf_counter() - started)
-    try:
-        wf = load_workflow(path)
-    except DataFileError as e:
-        return DesignResult(file, str(raw.get("workflow", "")), tuple(_load_problem(p) for p in e.problems),
+    # load_workflow's own steps, on the YAML already read (a large design is parsed once, not twice)
+    loading: list[Problem] = []
+    merged = _merge_base(raw, path, loading)
+    wf = None if loading else _build(merged, file, loading)
+    if wf is None or loading:
+        return DesignResult(file, str(raw.get("workflow", "")), tuple(_load_problem(p) for p in loading),
                             seconds=time.perf_counter() - started)
-    problems = tuple(validate(wf, parameters_used))
+    problems = tuple(validate(wf, parameters_used, raw))
     return DesignResult(file, wf.name, problems, True, len(wf.states), len(wf.transitions),
                         time.perf_counter() - started)
 
 
-def validate(wf: Workflow, parameters_used: ParametersUsed | None = None) -> Iterator[DesignProblem]:
-    """Every problem of a loaded design, structural checks first, then the standards, then the parameters."""
-    origins = _Origins.of(wf)
+def validate(wf: Workflow, parameters_used: ParametersUsed | None = None, raw: Any = None
+             ) -> Iterator[DesignProblem]:
+    """Every problem of a loaded design, structural checks first, then the standards, then the parameters.
+    ``raw`` is the design's YAML when the caller has read it already (for lines)."""
+    origins = _Origins.of(wf, raw)
     graph = _Graph(wf)
     yield from graph.never_fire(origins)
     yield from graph.nondeterminism(origins)
@@ -316,12 +320,12 @@ class _Origins:
     chain: tuple[tuple[str, Any], ...]  # (file, raw YAML), the design first
 
     @classmethod
-    def of(cls, wf: Workflow) -> _Origins:
+    def of(cls, wf: Workflow, first: Any = None) -> _Origins:
         chain = []
         path = Path(wf.file)
         for _ in range(6):
             try:
-                raw = load_yaml(path)
+                raw = first if first is not None and not chain else _read(path)
             except DataFileError:
                 break
             if not isinstance(raw, dict):
@@ -363,6 +367,17 @@ class _Origins:
         lines = getattr(raw.get("transitions"), "lines", None) or []
         key = f"transitions[{lines.index(t.line)}]" if t.line in lines else "transitions"
         return file, t.line, key
+
+
+def _read(path: Path) -> Any:
+    """A base design's YAML, read once per version of the file (shipped bases are read for every design)."""
+    st = path.stat()
+    return _read_cached(str(path.resolve()), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _read_cached(path: str, mtime_ns: int, size: int) -> Any:
+    return load_yaml(path)
 
 
 # ------------------------------------------------------------------------------------------- conditions
@@ -625,7 +640,7 @@ def check_options_before_support(g: _Graph, origins: _Origins) -> Iterator[Desig
         e, path = found[0]
         file, line, key = _edge_origin(e, origins)
         yield DesignProblem(
-            "WF-SWS1-01", f"support_started is reachable without options_offered: support can start in "
+            "WF-SWS1-01", f"The step support_started is reachable without options_offered: support can start in "
                           f"{e.dest} from {e.source} with no options offered since the referral or the last "
                           f"eligibility decision.{_others(found)}", file, line, key, path)
 
@@ -644,9 +659,9 @@ def check_independent_support(g: _Graph, origins: _Origins) -> Iterator[DesignPr
         e, path = found[0]
         file, line, key = _allowing(origins)
         yield DesignProblem(
-            "WF-SWS1-02", f"options_offered is reachable in {e.source} on a path where independent_support_offered "
-                          f"could never be recorded, so the person cannot be offered independent support before "
-                          f"the options.{_others(found)}", file, line, key, path)
+            "WF-SWS1-02", f"The step options_offered is reachable in {e.source} on a path where "
+                          f"independent_support_offered could never be recorded, so the person cannot be offered "
+                          f"independent support before the options.{_others(found)}", file, line, key, path)
 
 
 def check_challenge(g: _Graph, origins: _Origins) -> Iterator[DesignProblem]:
@@ -831,31 +846,39 @@ def _money(x: float) -> str:
 
 
 @functools.cache
-def _shipped_parameters() -> tuple[dict[str, set[str]] | None, tuple[Problem, ...]]:
+def _shipped_rulebook() -> tuple[Any, tuple[Problem, ...]]:
+    """The shipped rule packs, loaded once per process (None and why, if they do not load)."""
     try:
         from .engine import load_rulebook
     except ImportError:  # the engine is optional to the design checks
         return None, ()
     try:
-        return load_rulebook(None, None).parameters_used(), ()
+        return load_rulebook(None, None), ()
     except DataFileError as e:
         return None, tuple(e.problems)
 
 
 def _rulebook_parameters(wf: Workflow) -> tuple[dict[str, set[str]], list[Problem]]:
-    """What the shipped rule packs use (parameter -> breach codes), and why they cannot use this design, if
-    not for a missing parameter (those are WF-PARAM-01, reported with the codes that need them)."""
-    used, broken = _shipped_parameters()
-    if used is None:
+    """What the shipped rule packs use (parameter -> breach codes), and the parameters this design defines
+    with a kind a rule cannot use (a deadline that is not a duration). A missing parameter is WF-PARAM-01,
+    reported by :func:`check_parameters` with the codes that need it.
+
+    This asks the same of the design as ``load_rulebook(None, workflow)`` would, without parsing every rule
+    pack again for each design."""
+    book, broken = _shipped_rulebook()
+    if book is None:
         return {}, [Problem(p.file, p.line, p.key, f"the shipped rule packs do not load: {p.message}")
                     for p in broken]
-    from .engine import load_rulebook
-
-    try:
-        load_rulebook(None, wf)
-    except DataFileError as e:
-        return used, [p for p in e.problems if "does not define" not in p.message]
-    return used, []
+    problems = []
+    for rule, check in book.checks():
+        for name in (getattr(check, "within", None), getattr(check, "extension_within", None)):
+            param = wf.parameters.get(name) if name else None
+            if param is not None and param.kind != "duration":
+                file, line = _Origins.of(wf).at("parameters", name)
+                problems.append(Problem(file, line, f"parameters.{name}",
+                                        f"rule {rule.code} uses parameter {name!r} as a deadline, but it is "
+                                        f"{'an' if param.kind[0] in 'aeiou' else 'a'} {param.kind}"))
+    return {k: set(v) for k, v in book.parameters_used().items()}, problems
 
 
 def check_parameters(wf: Workflow, origins: _Origins, used: Mapping[str, set[str]]) -> Iterator[DesignProblem]:
