@@ -190,10 +190,7 @@ def load_map(path: str | Path) -> ActivityMap:
     activities: dict[str, Target] = {}
     for theirs, spec in raw["activities"].items():
         where = ["activities", theirs]
-        if isinstance(spec, str):
-            target = Target(spec)
-        else:
-            target = Target(spec["activity"], dict(spec.get("set") or {}))
+        target = Target(spec) if isinstance(spec, str) else Target(spec["activity"], dict(spec.get("set") or {}))
         attrs_spec = ACTIVITIES.get(target.activity)
         if attrs_spec is None:
             problems.append(Problem(file, line_of(raw, where), f"activities.{theirs}",

@@ -42,7 +42,7 @@ ACTOR_KEYS = {"org:resource": "id", "org:role": "role", "org:group": "team"}
 #: what sdsrules itself writes that is not part of the event: the date-only marker and attached findings
 OWN_KEYS = ("sdsrules:date_only", "sdsrules:findings", "sdsrules:finding:")
 #: trace attributes that name the trace, not each event
-TRACE_ONLY = frozenset({"concept:name", "identity:id", "sdsrules:id", "sdsrules:findings"})
+TRACE_ONLY = frozenset({"concept:name", "identity:id", "sdsrules:id", "sdsrules:findings", "sdsrules:finding_count"})
 
 
 class Bad:

@@ -8,7 +8,7 @@ from typing import TextIO
 import orjson
 
 from ..events import Event
-from ._common import codes, findings_by_event
+from ._common import WriteError, codes, findings_by_event
 
 
 def write(events: Iterable[Event], stream: TextIO, findings=None, skipped=None) -> int:
@@ -19,7 +19,14 @@ def write(events: Iterable[Event], stream: TextIO, findings=None, skipped=None) 
         attached = by_event.get((ev.case, ev.id))
         if attached:
             obj["sdsrules:findings"] = codes(attached)
-        stream.write(orjson.dumps(obj).decode("utf-8"))
+        try:
+            line = orjson.dumps(obj).decode("utf-8")
+        except TypeError as e:  # an integer beyond 64 bits, or a value JSON cannot hold
+            if skipped is None:
+                raise WriteError(ev.id, "attributes", f"cannot be written as JSON ({e})") from None
+            skipped(ev, "attributes", f"cannot be written as JSON ({e})")
+            continue
+        stream.write(line)
         stream.write("\n")
         count += 1
     return count

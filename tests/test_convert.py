@@ -1,0 +1,98 @@
+"""``sdsrules convert``: formats both ways, maps, exit codes, atomic output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli.main import cli
+from sdsrules.events import Event
+from sdsrules.readers import read_all
+
+ROOT = Path(__file__).resolve().parent.parent
+LOG = ('{"id": "e1", "case": "C1", "at": "2024-03-05T10:15:00Z", "activity": "options_offered", '
+       '"actor": {"id": "W17", "role": "social_worker", "team": "east"}, "options": [1, 2, 4], '
+       '"information_given": true}\n'
+       '{"id": "e2", "case": "C2", "at": "2024-03-06", "activity": "budget_calculated", "amount": 212.5, '
+       '"period": "week", "note": "line one\\nline two, \\"quoted\\""}\n'
+       '{"id": "e3", "case": "C1", "at": "2024-03-07T09:00:00", "activity": "triaged", "tier": 3}\n')
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def _events(path: Path) -> list[dict]:
+    return [r.to_dict() for r in read_all([str(path)]) if isinstance(r, Event)]
+
+
+class TestConvert:
+    @pytest.mark.parametrize("via", ["xes", "csv"])
+    def test_round_trip_through_each_format(self, runner, tmp_path, via):
+        """JSONL -> XES or CSV -> JSONL gives the same events (XES groups them by case)."""
+        src = tmp_path / "in.jsonl"
+        src.write_text(LOG, encoding="utf-8")
+        mid, back = tmp_path / f"mid.{via}", tmp_path / "back.jsonl"
+        r1 = runner.invoke(cli, ["convert", str(src), str(mid)])
+        r2 = runner.invoke(cli, ["convert", str(mid), str(back)])
+        assert (r1.exit_code, r2.exit_code) == (0, 0), r1.output + r2.output
+        assert "3 events converted" in r2.output
+        assert sorted(_events(back), key=str) == sorted(_events(src), key=str)
+
+    def test_map_and_rejections_exit_1(self, runner, tmp_path):
+        """The example export converts through its map; the uncovered step is listed, counted, exit 1."""
+        out = tmp_path / "out.xes"
+        r = runner.invoke(cli, ["convert", str(ROOT / "cases" / "example-export.csv"), str(out),
+                                "--map", str(ROOT / "cases" / "maps" / "example-export.yaml")])
+        assert r.exit_code == 1, r.output
+        assert "example-export.csv:24: 'activity' 'Home Visit' is not covered" in r.output
+        assert "not covered by the map: 'Home Visit' (activity) x1" in r.output
+        assert "23 events converted" in r.output and "1 rejected" in r.output
+        assert len(_events(out)) == 23
+
+    def test_nothing_readable_exit_2_and_no_output(self, runner, tmp_path):
+        """When no record can be read, exit 2 and no output file appears."""
+        src = tmp_path / "in.jsonl"
+        src.write_text('{"case": "C", "at": "2024-01-01", "activity": "Create Fine"}\n', encoding="utf-8")
+        out = tmp_path / "out.xes"
+        r = runner.invoke(cli, ["convert", str(src), str(out)])
+        assert r.exit_code == 2
+        assert "none of the 1 records" in r.output and not out.exists()
+        assert list(tmp_path.iterdir()) == [src]
+
+    @pytest.mark.parametrize(("args", "words"), [
+        (["missing.jsonl", "out.xes"], "no such file"),
+        (["in.txt", "out.xes"], "unknown format"),
+        (["in.jsonl", "out.docx"], "unknown format"),
+        (["in.jsonl", "out.xes", "--map", "nomap.yaml"], "cannot be read"),
+        (["-", "out.xes", "--annotate"], "IN must be a file"),
+    ])
+    def test_unusable_input_exit_2(self, runner, tmp_path, monkeypatch, args, words):
+        """Missing files, unknown formats, a missing map and --annotate on stdin are usage problems: exit 2."""
+        monkeypatch.chdir(tmp_path)
+        (tmp_path / "in.jsonl").write_text(LOG, encoding="utf-8")
+        (tmp_path / "in.txt").write_text(LOG, encoding="utf-8")
+        r = runner.invoke(cli, ["convert", *args])
+        assert r.exit_code == 2, r.output
+        assert words in r.output
+
+    def test_stdin_to_stdout(self, runner):
+        """``-`` reads stdin and writes stdout; --to chooses the format."""
+        r = runner.invoke(cli, ["convert", "-", "-", "--to", "xes"], input=LOG)
+        assert r.exit_code == 0
+        assert r.stdout.count("<trace>") == 2 and r.stdout.count("<event>") == 3
+
+    def test_annotate_attaches_findings(self, runner, tmp_path):
+        """--annotate replays first and attaches the findings to the evidence events."""
+        if not Path("/work/shared/data/roadtraffic100traces.xes").is_file():
+            pytest.skip("the road traffic sample is not present")
+        out = tmp_path / "out.xes"
+        r = runner.invoke(cli, ["convert", "/work/shared/data/roadtraffic100traces.xes", str(out), "--annotate",
+                                "--engine", "none", "--map", str(ROOT / "tests/data/roadtraffic/map.yaml"),
+                                "-w", str(ROOT / "tests/data/roadtraffic/workflow.yaml")])
+        assert r.exit_code == 0, r.output
+        text = out.read_text(encoding="utf-8")
+        assert text.count('<string key="sdsrules:findings" value="SDS-SEQ-01"/>') == 2  # the trace and the event
