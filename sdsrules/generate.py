@@ -92,8 +92,8 @@ MUTATIONS: Mapping[str, Mutation] = {m.code: m for m in (
     _m("SDS-CAP-02", "no capacity, proxy chooses", "proxy_recorded left out", "option_chosen"),
     _m("SDS-BUD-01", "budget within the panel threshold above the lowest limit",
        "approved by a role whose delegated limit is below the amount", "budget_approved"),
-    _m("SDS-BUD-02", "budget above the panel threshold", "panel_decided left out (approval still by panel)",
-       "budget_approved"),
+    _m("SDS-BUD-02", "budget above the panel threshold", "approved by the top of the scheme of delegation "
+       "(head_of_service), no panel referral or decision", "budget_approved", "SDS-BUD-01"),
     _m("SDS-BUD-03", "budget reduced", "the reduction's reasons left out", "budget_reduced"),
     _m("SDS-BUD-04", "budget reduced", "decision_communicated 11-14 working days after the reduction",
        "decision_communicated"),
@@ -473,7 +473,7 @@ class _Case:
         adv02 = self.mental_disorder and eligible and self.hit("SDS-ADV-02")
         if adv02:
             kind = "advice"
-        offer_day = g(A0, 0, 5)
+        offer_day = A0 if fast else self.gap(A0, 0, 1)  # before the outcomes, so always before the options
         if not adv_left_out:
             provider = {"advocacy": "Moray Independent Advocacy", "advice": "SDS Scotland advice line",
                         "brokerage": "Support brokerage service"}[kind]
@@ -534,7 +534,7 @@ class _Case:
         else:
             self.add(day, "eligibility_communicated", w, reasons_given=True)
         # a family carer recognised during the assessment
-        if self.group != "carer" and rng.random() < 0.08:
+        if self.group != "carer" and not self.referral.attrs["unpaid_carer"] and rng.random() < 0.08:
             young = rng.random() < 0.25
             ident = self.add(g(A0, 0, 10), "carer_identified", w, young_carer=young,
                              **({"cared_for_terminal": True} if self.terminal else {}))
@@ -593,13 +593,17 @@ class _Case:
         bud05 = False
         if panel:
             day = g(day, 1, 3)
-            self.add(day, "panel_referred", w, panel=rng.choice(("sds_panel", "resource_allocation_group")))
-            day = g(day, 2, 5)
-            if self.hit("SDS-BUD-02"):
-                self.inject("SDS-BUD-02", anchor_acts=("budget_approved",), after=self.evs[-1])
+            top = limits[-1][0]
+            if self.hit("SDS-BUD-02"):  # approved by the top of the scheme of delegation, no panel
+                approved = self.add(day, "budget_approved", self.manager.get(top, w), amount=amount,
+                                    period="week", approver_role=top)
+                self.inject("SDS-BUD-02", anchor=approved)
+                self.inject("SDS-BUD-01", anchor=approved)
             else:
+                self.add(day, "panel_referred", w, panel=rng.choice(("sds_panel", "resource_allocation_group")))
+                day = g(day, 2, 5)
                 self.add(day, "panel_decided", self.panel, decision="approved", amount=amount, period="week")
-            self.add(day, "budget_approved", self.panel, amount=amount, period="week", approver_role="panel")
+                self.add(day, "budget_approved", self.panel, amount=amount, period="week", approver_role="panel")
         else:
             role = next(r for r, lim in limits if amount <= lim)
             lower = [r for r, lim in limits if lim < amount]
@@ -623,10 +627,12 @@ class _Case:
             day = told
 
         # an eligible case closed without the options (declined after the budget)
-        if not fast and self.hit("SDS-ELG-02"):
+        # (closed inside the personal-care wait: the closure proves only that the options never came)
+        close = self.gap(max(e.day for e in self.evs), 2, 20)
+        if not fast and self.hit("SDS-ELG-02") and close < self.due("personal_care_wait", AC) - timedelta(days=2):
             self.inject("SDS-ELG-02", determined, anchor_acts=("case_closed",), after=determined)
             self.pending_close = ("declined", w)
-            return self.gap(max(e.day for e in self.evs), 2, 20)
+            return close
 
         # written information and the four options
         inf01 = self.hit("SDS-INF-01")
@@ -673,8 +679,7 @@ class _Case:
         if opt02:
             others = [o for o in (2, 3, 4) if o != chosen and not (chosen_by == "deemed" and o == 3)]
             start_option = rng.choice(others)
-        personal_care = band in ("critical", "substantial") and self.group not in ("carer", "mental_health") \
-            and rng.random() < 0.8
+        personal_care = band in ("critical", "substantial")
         begin = g(day, 1, 6)
         limit = self.due("personal_care_wait", AC) - timedelta(days=2)
         if begin > limit:  # never reached with these gaps; kept as a guard
