@@ -15,6 +15,11 @@ from zoneinfo import ZoneInfo
 import attrs
 
 LONDON = ZoneInfo("Europe/London")
+# tuples, not ``int | float`` unions: isinstance with a union builds the union on every call (hot path)
+_NUM = (int, float)
+_SEQ = (list, tuple)
+_SCALAR = (str, int, float)
+_TEXTISH = (str, int)
 EARLIEST = date(1900, 1, 1)
 LATEST = date(2100, 12, 31)
 
@@ -79,7 +84,7 @@ class Number(Kind):
         self.integer, self.minimum, self.maximum = integer, minimum, maximum
 
     def convert(self, value):
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if isinstance(value, bool) or not isinstance(value, _NUM):
             raise ValueError(f"must be {self.name} (got {_show(value)})")
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"must be a finite number (got {value})")
@@ -133,7 +138,7 @@ class ListOf(Kind):
         self.item, self.non_empty = item, non_empty
 
     def convert(self, value):
-        if not isinstance(value, list | tuple):
+        if not isinstance(value, _SEQ):
             raise ValueError(f"must be {self.name} (got {_show(value)})")
         if self.non_empty and not value:
             raise ValueError("must not be empty")
@@ -382,8 +387,10 @@ def parse_at(value: Any) -> tuple[datetime, date, bool]:
         dt = datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(f"is not an ISO 8601 date or date-time (got {_show(value)})") from None
-    _check_range(dt.date(), value)
-    dt = dt.replace(tzinfo=LONDON) if dt.tzinfo is None else dt
+    d = dt.date()
+    _check_range(d, value)
+    if dt.tzinfo is None:  # local time in Scotland: its day is the day written
+        return dt.replace(tzinfo=LONDON), d, False
     try:
         local = dt.astimezone(LONDON)
     except (OverflowError, ValueError):
@@ -404,7 +411,7 @@ def build_event(record: Mapping[str, Any], *, file: str, line: int, seq: int, te
     case = record.get("case")
     if case is None or case == "":
         raise EventError("case", "is required (a non-empty case identifier)")
-    if isinstance(case, bool) or not isinstance(case, str | int | float):
+    if isinstance(case, bool) or not isinstance(case, _SCALAR):
         raise EventError("case", f"must be text or a number (got {_show(case)})")
     if isinstance(case, float):
         case = format(case, "g") if math.isfinite(case) else None
@@ -434,7 +441,7 @@ def build_event(record: Mapping[str, Any], *, file: str, line: int, seq: int, te
     raw_id = record.get("id")
     if raw_id is None or raw_id == "":
         eid = f"{file.rsplit('/', 1)[-1]}:{line}"
-    elif isinstance(raw_id, bool) or not isinstance(raw_id, str | int):
+    elif isinstance(raw_id, bool) or not isinstance(raw_id, _TEXTISH):
         raise EventError("id", f"must be text or a whole number (got {_show(raw_id)})")
     else:
         eid = str(raw_id)
@@ -442,10 +449,9 @@ def build_event(record: Mapping[str, Any], *, file: str, line: int, seq: int, te
     actor = _actor(record, text_cells)
 
     values: dict[str, Any] = {}
+    skip = _SKIP_CSV if text_cells else _SKIP
     for name, raw in record.items():
-        if name in CORE_FIELDS or (name.startswith("actor_") and text_cells):
-            continue
-        if raw is None or (text_cells and raw == ""):
+        if name in skip or raw is None or (text_cells and (raw == "" or name.startswith("actor_"))):
             continue
         kind_req = spec.get(name)
         if kind_req is None:
@@ -455,11 +461,17 @@ def build_event(record: Mapping[str, Any], *, file: str, line: int, seq: int, te
             values[name] = kind_req[0].from_text(raw) if text_cells else kind_req[0].convert(raw)
         except ValueError as e:
             raise EventError(name, f"{e} for {activity}") from None
-    for name, (_, required) in spec.items():
-        if required and name not in values:
+    for name in _REQUIRED[activity]:
+        if name not in values:
             raise EventError(name, f"is required for {activity}")
     return Event(id=eid, case=case, at=at, day=day, activity=activity, attrs=values, actor=actor,
                  file=file, line=line, seq=seq, date_only=date_only)
+
+
+_SKIP = frozenset(CORE_FIELDS)
+_SKIP_CSV = frozenset((*CORE_FIELDS, "actor_id", "actor_role", "actor_team"))
+_REQUIRED = {a: tuple(n for n, (_, req) in spec.items() if req) for a, spec in ACTIVITIES.items()}
+_ROLES = frozenset(ROLES)
 
 
 def _actor(record: Mapping[str, Any], text_cells: bool) -> Actor | None:
@@ -471,17 +483,15 @@ def _actor(record: Mapping[str, Any], text_cells: bool) -> Actor | None:
         raw = record.get("actor")
         if raw is None:
             return None
-        if not isinstance(raw, dict):
+        if type(raw) is not dict:
             raise EventError("actor", f"must be an object with id, role, team (got {_show(raw)})")
-        unknown = sorted(set(raw) - set(ACTOR_FIELDS))
-        if unknown:
+        if len(raw) > 3 or any(k not in ACTOR_FIELDS for k in raw):
+            unknown = sorted(set(raw) - set(ACTOR_FIELDS))
             raise EventError("actor", f"has unknown key(s) {', '.join(map(repr, unknown))} (allowed: id, role, team)")
-    for k in ACTOR_FIELDS:
-        v = raw.get(k)
-        if (v is not None and not isinstance(v, str | int)) or isinstance(v, bool):
+    aid, role, team = raw.get("id"), raw.get("role"), raw.get("team")
+    for k, v in (("id", aid), ("role", role), ("team", team)):
+        if v is not None and (type(v) is not str and (not isinstance(v, int) or isinstance(v, bool))):
             raise EventError(f"actor.{k}", f"must be text (got {_show(v)})")
-    role = raw.get("role")
-    if role is not None and role not in ROLES:
+    if role is not None and role not in _ROLES:
         raise EventError("actor.role", f"must be one of {', '.join(ROLES)} (got {_show(role)})")
-    return Actor(id=None if raw.get("id") is None else str(raw["id"]), role=role,
-                 team=None if raw.get("team") is None else str(raw["team"]))
+    return Actor(id=None if aid is None else str(aid), role=role, team=None if team is None else str(team))

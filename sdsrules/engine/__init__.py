@@ -52,8 +52,10 @@ def _init_worker(engine: str, wf_file: str, rule_paths: list[str] | None) -> Non
 def _work(batch: list[tuple[str, list[Event]]], as_of: date) -> list[CaseResult]:
     out = []
     for case, events in batch:
-        if case in _W["faults"]:
-            os.abort()  # fault injection for the supervision tests
+        if case in _W["faults"]:  # fault injection for the supervision tests
+            import faulthandler
+            faulthandler.disable()  # the abort is deliberate: no stack dump in the test output
+            os.abort()
         out.append(check_case(case, events, _W["wf"], as_of, _W["checker"]))
     return out
 
@@ -105,7 +107,7 @@ def run_cases(cases: Sequence[tuple[str, list[Event]]], wf: Workflow, book: Rule
                 if progress:
                     progress(done, total)
             if broken:
-                for fut, batch in pending.items():
+                for batch in pending.values():
                     retry.extend(batch)
                 pending.clear()
                 executor.shutdown(wait=False, cancel_futures=True)

@@ -115,6 +115,22 @@ class Check:
     extension_by: tuple[Matcher, ...] = ()
     function: str | None = None
     parameters: tuple[str, ...] = ()
+    # activity sets the search needs, computed once: triggers, the forward or backward scan, exceptions
+    trigger_activities: frozenset[str] = attrs.field(init=False)
+    scan_activities: frozenset[str] = attrs.field(init=False)
+    excused_activities: frozenset[str] = attrs.field(init=False)
+    extension_activities: frozenset[str] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        def acts(ms) -> frozenset[str]:
+            return frozenset(a for m in ms for a in m.activities)
+
+        expect = [m for c in self.expect for m in c.any]
+        scan = acts(expect) | (acts(self.before) | acts(self.lapses_on) if self.template == "response" else set())
+        object.__setattr__(self, "trigger_activities", acts(self.trigger))
+        object.__setattr__(self, "scan_activities", frozenset(scan))
+        object.__setattr__(self, "excused_activities", acts(self.excused_by))
+        object.__setattr__(self, "extension_activities", acts(self.extension_by))
 
     def params_used(self) -> set[str]:
         names = set(self.parameters)

@@ -1,9 +1,10 @@
-"""Event-time semantics of the rule templates: from a case's steps to obligation facts.
+"""Event-time semantics of the rule templates: from a case's steps to obligation facts, and their verdicts.
 
-For every check and every trigger event this derives one :class:`Fact`: the trigger, what was expected, the
-deadline in force on the trigger's day, what happened (met, late, overdue, missing, excused, lapsed, open)
-and the evidence. Engines then decide which facts are breaches (``engine/reference.py`` in plain Python,
-``engine/durable.py`` with durable-rules); both consume exactly these facts.
+``derive`` searches a case's events and yields one :class:`Fact` per check and trigger: what the trigger was,
+the deadline in force on its day, which later event met it (``done``), which event ended it first (``end``:
+a ``before`` or ``lapses_on`` event), and which excused it. It does not judge. The judgement, late / missing /
+overdue, is the decider's: ``verdict`` below in plain Python (the reference engine), and the compiled
+durable-rules conditions of ``engine/durable.py``. The two are tested against each other.
 
 Semantics (the contract the YAML rule tests pin down):
 
@@ -13,14 +14,16 @@ Semantics (the contract the YAML rule tests pin down):
   is its negation; ``first`` keeps only the first matching event of the episode.
 * response: after a trigger, the first later event (any episode) that matches ``expect`` meets it, late if
   after the due date (``within``, the parameter in force on the trigger's day; ``extension`` lengthens it
-  when an extension event is recorded). A ``before`` event first makes it missing; a ``lapses_on`` event
-  first ends it (overdue if the due date had already passed). Still open at the end: overdue when the as-of
-  date is after the due date. ``excused_by`` between trigger and judgement excuses it. ``counts_before``
-  lets an expected event earlier in the episode meet it. ``judge_open: false`` never judges it open.
+  when an extension event is recorded by then). A ``before`` event first makes it missing; a ``lapses_on``
+  event first ends it; either is overdue if the due date had already passed. Still open at the end: overdue
+  when the as-of date is after the due date. ``judge_open: false`` judges only an expected event that came
+  late: never overdue, neither at the end of the log nor when a lapse or ``before`` event ended it. ``excused_by`` between trigger
+  and judgement excuses it. ``counts_before`` lets an expected event earlier in the episode meet it.
 * precedence: an expected event earlier in the episode (after the latest ``since`` event, if given) meets it;
   otherwise missing, unless excused earlier in the episode.
 * forbid: every trigger is a breach.
 * function: a named, tested function of ``engine/functions.py`` decides.
+* A rule's ``effective`` dates are judged on the trigger's day; outside them the fact is ``not_in_force``.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
+from heapq import merge
 
 import attrs
 
@@ -36,24 +40,29 @@ from ..workflow import ParamValue, Workflow
 from .rules import Check, Matcher, Rule, Rulebook, activity_words
 
 BREACH = frozenset({"late", "overdue", "missing", "breach"})
-STATUSES = ("met", "late", "overdue", "missing", "breach", "excused", "lapsed", "open", "ok")
 
 
 @attrs.frozen(slots=True)
 class Fact:
-    """One trigger of one check and what became of it."""
+    """One trigger of one check and what the search found. ``status`` is set only by functions; the template
+    checks are judged by a decider (``verdict``)."""
 
     rule: Rule
     check: Check
     trigger: int  # index into the case's steps
-    status: str
-    day: date  # the date that matters: breach date, or the trigger's day
+    status: str = ""
+    day: date | None = None  # functions: the date that matters
     detail: str = ""
     expected: str = ""
     actual: str = ""
     due: date | None = None
-    evidence: tuple[tuple[int, str], ...] = ()  # (step index, role)
+    evidence: tuple[tuple[int, str], ...] = ()  # functions: (step index, role)
     params: tuple[ParamValue, ...] = ()
+    done: int | None = None  # index of the event that met it
+    end: int | None = None  # index of the before/lapse event that ended it
+    end_kind: str = ""  # "before" or "lapse"
+    excused: int | None = None  # index of the event that excused it
+    since: int | None = None  # precedence: index of the ``since`` event
 
 
 class CaseView:
@@ -62,6 +71,7 @@ class CaseView:
     def __init__(self, steps: Sequence, wf: Workflow, as_of: date):
         self.steps = steps
         self.events = [s.event for s in steps]
+        self.days = [e.day for e in self.events]
         self.episodes = [s.episode for s in steps]
         self.wf = wf
         self.as_of = as_of
@@ -70,9 +80,19 @@ class CaseView:
         self.by_activity: dict[str, list[int]] = {}
         for i, ev in enumerate(self.events):
             self.by_activity.setdefault(ev.activity, []).append(i)
-        self._first_cache: dict[tuple[int, int], bool] = {}
+        self._first: dict[int, dict[int, int]] = {}
+        self._merged: dict[frozenset, list[int]] = {}
 
-    # -- matching
+    # -- indexes
+    def indexes_of(self, activities: frozenset[str]) -> list[int]:
+        """Every index of any of the activities, in order (cached per activity set)."""
+        got = self._merged.get(activities)
+        if got is None:
+            lists = [self.by_activity[a] for a in activities if a in self.by_activity]
+            got = lists[0] if len(lists) == 1 else list(merge(*lists)) if lists else []
+            self._merged[activities] = got
+        return got
+
     def latest_before(self, activities, i: int, same_episode: bool = True) -> int | None:
         best = None
         for a in activities:
@@ -85,68 +105,68 @@ class CaseView:
             return None
         return best
 
+    # -- matching
     def prior(self, m: Matcher, i: int) -> bool:
         j = self.latest_before(m.activities, i)
-        return j is not None and m.where.matches(self.events[j], self.lookup)
+        return j is not None and (not m.where or m.where.matches(self.events[j], self.lookup))
 
     def base_match(self, m: Matcher, i: int) -> bool:
         ev = self.events[i]
-        if ev.activity not in m.activities or not m.where.matches(ev, self.lookup):
+        if ev.activity not in m.activities or (m.where and not m.where.matches(ev, self.lookup)):
             return False
-        if not all(self.prior(p, i) for p in m.preceded_by):
-            return False
+        for p in m.preceded_by:
+            if not self.prior(p, i):
+                return False
         return not any(self.prior(p, i) for p in m.not_preceded_by)
 
     def match(self, m: Matcher, i: int) -> bool:
-        if not self.base_match(m, i):
-            return False
         if not m.first:
-            return True
-        ep = self.episodes[i]
-        for a in m.activities:
-            for k in self.by_activity.get(a, ()):
-                if k >= i:
-                    break
-                if self.episodes[k] == ep and self.base_match(m, k):
-                    return False
-        return True
+            return self.base_match(m, i)
+        firsts = self._first.get(id(m))
+        if firsts is None:  # the first matching index of each episode, computed once per case
+            firsts = {}
+            for k in self.indexes_of(m.activities):
+                ep = self.episodes[k]
+                if ep not in firsts and self.base_match(m, k):
+                    firsts[ep] = k
+            self._first[id(m)] = firsts
+        return firsts.get(self.episodes[i]) == i
 
     def any_match(self, ms: Sequence[Matcher], i: int) -> bool:
         return any(self.match(m, i) for m in ms)
 
-    def indexes(self, ms: Sequence[Matcher]) -> list[int]:
-        """Candidate indexes for any of the matchers, in order."""
-        acts = set().union(*(m.activities for m in ms)) if ms else set()
-        return sorted(i for a in acts for i in self.by_activity.get(a, ()))
-
-    def episode_range(self, i: int) -> range:
+    def episode_start(self, i: int) -> int:
         ep = self.episodes[i]
         lo = i
         while lo > 0 and self.episodes[lo - 1] == ep:
             lo -= 1
-        return range(lo, i)
+        return lo
+
+    def episode_range(self, i: int) -> range:
+        return range(self.episode_start(i), i)
 
     def param(self, name: str, day: date) -> ParamValue:
         return self.wf.param(name, day)
 
 
 def derive(view: CaseView, book: Rulebook) -> Iterator[Fact]:
-    """Every fact of every check of the rulebook for one case."""
+    """Every fact of every check the case's activities can trigger, in rulebook order."""
     from .functions import FUNCTIONS
 
+    present = view.by_activity.keys()
     for rule, check in book.checks():
-        triggers = [i for i in view.indexes(check.trigger) if view.any_match(check.trigger, i)]
-        for i in triggers:
-            if not rule.in_force(view.events[i].day):
+        acts = check.trigger_activities
+        if acts.isdisjoint(present):
+            continue
+        for i in view.indexes_of(acts):
+            if not view.any_match(check.trigger, i):
                 continue
             if check.template == "response":
                 yield _response(view, rule, check, i)
             elif check.template == "precedence":
                 yield _precedence(view, rule, check, i)
             elif check.template == "forbid":
-                ev = view.events[i]
-                yield Fact(rule, check, i, "breach", ev.day, detail=f"({activity_words(ev.activity)} of {ev.when})",
-                           expected="not this", actual=ev.activity, evidence=((i, "trigger"),))
+                yield Fact(rule, check, i)
             else:
                 yield from FUNCTIONS[check.function](view, rule, check, i)
 
@@ -154,133 +174,184 @@ def derive(view: CaseView, book: Rulebook) -> Iterator[Fact]:
 def _expect_matchers(view: CaseView, check: Check, i: int) -> tuple[Matcher, ...]:
     trig = view.events[i]
     for case in check.expect:
-        if case.when.matches(trig, view.lookup):
+        if not case.when or case.when.matches(trig, view.lookup):
             return case.any
     return ()
 
 
 def _response(view: CaseView, rule: Rule, check: Check, i: int) -> Fact:
-    ev = view.events[i]
+    day = view.days[i]
     expect = _expect_matchers(view, check, i)
-    words = check.expect_words()
-    trig_words = activity_words(ev.activity)
     params: list[ParamValue] = []
     due = None
-    within = None
     if check.within:
-        pv = view.param(check.within, ev.day)
+        pv = view.param(check.within, day)
         params.append(pv)
-        within = pv.value
-        due = within.after(ev.day)
+        due = pv.value.after(day)
 
+    done = end = None
+    end_kind = ""
     if check.counts_before:
-        for k in view.episode_range(i):
+        for k in range(view.episode_start(i), i):
             if any(view.match(m, k) for m in expect):
-                return Fact(rule, check, i, "met", ev.day, evidence=((i, "trigger"), (k, "met")), params=tuple(params))
-
-    n = len(view.events)
-    outcome, j = None, None
-    for k in range(i + 1, n):
-        if any(view.match(m, k) for m in expect):
-            outcome, j = "done", k
-            break
-        if check.before and view.any_match(check.before, k):
-            outcome, j = "before", k
-            break
-        if check.lapses_on and view.any_match(check.lapses_on, k):
-            outcome, j = "lapse", k
-            break
-    last = j if j is not None else n - 1
-    if check.excused_by:
-        for k in range(i + 1, last + 1):
-            if view.any_match(check.excused_by, k):
-                return Fact(rule, check, i, "excused", ev.day, evidence=((i, "trigger"), (k, "excused by")),
-                            params=tuple(params))
-    if check.extension_within and due is not None:
-        for k in range(i + 1, last + 1):
-            if view.any_match(check.extension_by, k):
-                pv = view.param(check.extension_within, ev.day)
-                params.append(pv)
-                within, due = pv.value, pv.value.after(ev.day)
+                done = k
                 break
-    since = f"{within} after the {trig_words} of {ev.when}" if within else f"after the {trig_words} of {ev.when}"
-    expected = f"{words} by {due}" if due else f"{words} after the {trig_words}"
-    ps = tuple(params)
-    if outcome == "done":
-        done = view.events[j]
-        if due is not None and done.day > due:
-            late = (done.day - due).days
-            return Fact(rule, check, i, "late", done.day, due=due, params=ps,
-                        detail=f"{_cap(words)} was due by {due} ({since}) and happened on {done.when}, "
-                               f"{late} day{'s' if late != 1 else ''} late.",
-                        expected=expected, actual=f"on {done.day}",
-                        evidence=((i, "trigger"), (j, "late")))
-        return Fact(rule, check, i, "met", ev.day, due=due, params=ps, evidence=((i, "trigger"), (j, "met")))
-    if outcome == "before":
-        end = view.events[j]
-        if due is not None and end.day > due:
-            pass  # judged like a missed deadline below
-        else:
-            return Fact(rule, check, i, "missing", end.day, due=due, params=ps,
-                        detail=f"{_cap(words)} should have followed the {trig_words} of {ev.when} before the "
-                               f"{activity_words(end.activity)} of {end.when}, and did not.",
-                        expected=expected if due else f"{words} before the {activity_words(end.activity)}",
-                        actual=f"none before the {activity_words(end.activity)} of {end.day}",
-                        evidence=((i, "trigger"), (j, "deadline event")))
-    if outcome in ("lapse", "before"):
-        end = view.events[j]
-        if due is not None and end.day > due:
-            return Fact(rule, check, i, "overdue", due + timedelta(days=1), due=due, params=ps,
-                        detail=f"{_cap(words)} was due by {due} ({since}) and had not happened when the "
-                               f"{activity_words(end.activity)} of {end.when} ended the duty.",
-                        expected=expected, actual=f"none by {end.day}",
-                        evidence=((i, "trigger"), (j, "ended by")))
-        return Fact(rule, check, i, "lapsed", ev.day, due=due, params=ps, evidence=((i, "trigger"), (j, "ended by")))
-    # still open at the end of the log
-    if due is not None and view.as_of > due and check.judge_open:
-        return Fact(rule, check, i, "overdue", due + timedelta(days=1), due=due, params=ps,
-                    detail=f"{_cap(words)} was due by {due} ({since}) and had not happened by {view.as_of}.",
-                    expected=expected, actual=f"none by {view.as_of}", evidence=((i, "trigger"),))
-    return Fact(rule, check, i, "open", ev.day, due=due, params=ps, expected=expected,
-                detail=f"{_cap(words)} is due {'by ' + str(due) if due else 'next'} ({since}).",
-                evidence=((i, "trigger"),))
+    if done is None:
+        scan = view.indexes_of(check.scan_activities)
+        for k in scan[bisect.bisect_right(scan, i):]:
+            if any(view.match(m, k) for m in expect):
+                done = k
+                break
+            if check.before and view.any_match(check.before, k):
+                end, end_kind = k, "before"
+                break
+            if check.lapses_on and view.any_match(check.lapses_on, k):
+                end, end_kind = k, "lapse"
+                break
+    last = done if done is not None and done > i else end if end is not None else len(view.events) - 1
+    excused = None
+    if check.excused_by:
+        for k in view.indexes_of(check.excused_activities):
+            if i < k <= last and view.any_match(check.excused_by, k):
+                excused = k
+                break
+    if check.extension_within and due is not None:
+        for k in view.indexes_of(check.extension_activities):
+            if i < k <= last and view.any_match(check.extension_by, k):
+                pv = view.param(check.extension_within, day)
+                params.append(pv)
+                due = pv.value.after(day)
+                break
+    return Fact(rule, check, i, due=due, params=tuple(params), done=done, end=end, end_kind=end_kind,
+                excused=excused)
 
 
 def _precedence(view: CaseView, rule: Rule, check: Check, i: int) -> Fact:
-    ev = view.events[i]
     expect = _expect_matchers(view, check, i)
-    window = view.episode_range(i)
-    start = window.start
-    since_text = ""
+    first = view.episode_start(i)
+    start = first
+    since = None
     if check.since is not None:
-        s = view.latest_before(check.since.activities, i)
-        if s is not None:
-            start = s + 1
-            since_text = f" after the {activity_words(view.events[s].activity)} of {view.events[s].when}"
-    for k in range(start, i):
-        if any(view.match(m, k) for m in expect):
-            return Fact(rule, check, i, "met", ev.day, evidence=((i, "trigger"), (k, "met")))
-    if check.excused_by:
-        for k in window:
-            if view.any_match(check.excused_by, k):
-                return Fact(rule, check, i, "excused", ev.day, evidence=((i, "trigger"), (k, "excused by")))
+        since = view.latest_before(check.since.activities, i)
+        if since is not None:
+            start = since + 1
+    done = None
+    for k in view.indexes_of(check.scan_activities):
+        if k >= i:
+            break
+        if k >= start and any(view.match(m, k) for m in expect):
+            done = k
+            break
+    excused = None
+    if done is None and check.excused_by:
+        for k in view.indexes_of(check.excused_activities):
+            if k >= i:
+                break
+            if k >= first and view.any_match(check.excused_by, k):
+                excused = k
+                break
+    return Fact(rule, check, i, done=done, excused=excused, since=since)
+
+
+# ------------------------------------------------------------------------------------------- the verdict
+
+def verdict(view: CaseView, f: Fact) -> str:
+    """The reference judgement of a fact, in plain Python: late, missing, overdue, breach (the breaches), or
+    met, excused, lapsed, open, ok, not_in_force."""
+    if not f.rule.in_force(view.days[f.trigger]):
+        return "not_in_force"
+    t = f.check.template
+    if t == "function":
+        return f.status
+    if t == "forbid":
+        return "breach"
+    if f.excused is not None:
+        return "excused"
+    if t == "precedence":
+        return "met" if f.done is not None else "missing"
+    if f.done is not None:
+        return "late" if f.due is not None and view.days[f.done] > f.due else "met"
+    if f.end is not None:
+        if f.due is not None and view.days[f.end] > f.due:
+            return "overdue" if f.check.judge_open else "lapsed"
+        return "missing" if f.end_kind == "before" else "lapsed"
+    if f.due is not None and view.as_of > f.due and f.check.judge_open:
+        return "overdue"
+    return "open"
+
+
+def settle(view: CaseView, f: Fact) -> str:
+    """The status of a fact a decider did NOT find to be a breach: labels only, never a breach."""
+    if not f.rule.in_force(view.days[f.trigger]):
+        return "not_in_force"
+    t = f.check.template
+    if t == "function":
+        return f.status if f.status not in BREACH else "ok"
+    if t == "forbid":
+        return "ok"
+    if f.excused is not None:
+        return "excused"
+    if f.done is not None:
+        return "met"
+    if f.end is not None:
+        return "lapsed"
+    return "open" if t == "response" else "met"
+
+
+# ---------------------------------------------------------------------------------------- the words
+
+def explain(view: CaseView, f: Fact, status: str) -> tuple[date, str, str, str, tuple[tuple[int, str], ...]]:
+    """(date that matters, detail sentence, expected, actual, evidence) of a fact judged ``status``."""
+    if f.check.template == "function":
+        return f.day or view.days[f.trigger], f.detail, f.expected, f.actual, f.evidence
+    ev = view.events[f.trigger]
+    check = f.check
+    trig = activity_words(ev.activity)
+    if check.template == "forbid":
+        return ev.day, f"({trig} of {ev.when})", "not this", ev.activity, ((f.trigger, "trigger"),)
     words = check.expect_words()
-    return Fact(rule, check, i, "missing", ev.day,
-                detail=f"The {activity_words(ev.activity)} of {ev.when} was not preceded by {words}{since_text}.",
-                expected=f"{words} before the {activity_words(ev.activity)}",
-                actual=f"none before {ev.day}", evidence=((i, "trigger"),))
+    if check.template == "precedence":
+        since = f" after the {activity_words(view.events[f.since].activity)} of {view.events[f.since].when}" \
+            if f.since is not None else ""
+        return (ev.day, f"The {trig} of {ev.when} was not preceded by {words}{since}.",
+                f"{words} before the {trig}", f"none before {ev.day}", ((f.trigger, "trigger"),))
+    within = f.params[-1].value if f.params else None
+    since = f"{within} after the {trig} of {ev.when}" if within else f"after the {trig} of {ev.when}"
+    expected = f"{words} by {f.due}" if f.due else f"{words} after the {trig}"
+    cap = words[:1].upper() + words[1:]
+    if status == "late":
+        done = view.events[f.done]
+        late = (done.day - f.due).days
+        return (done.day, f"{cap} was due by {f.due} ({since}) and happened on {done.when}, "
+                          f"{late} day{'s' if late != 1 else ''} late.",
+                expected, f"on {done.day}", ((f.trigger, "trigger"), (f.done, "late")))
+    if status == "missing":
+        end = view.events[f.end]
+        ended = activity_words(end.activity)
+        return (end.day, f"{cap} should have followed the {trig} of {ev.when} before the {ended} of {end.when}, "
+                         f"and did not.",
+                expected if f.due else f"{words} before the {ended}", f"none before the {ended} of {end.day}",
+                ((f.trigger, "trigger"), (f.end, "deadline event")))
+    if status == "overdue" and f.end is not None:
+        end = view.events[f.end]
+        return (f.due + timedelta(days=1),
+                f"{cap} was due by {f.due} ({since}) and had not happened when the {activity_words(end.activity)} "
+                f"of {end.when} ended the duty.",
+                expected, f"none by {end.day}", ((f.trigger, "trigger"), (f.end, "ended by")))
+    if status == "overdue":
+        return (f.due + timedelta(days=1), f"{cap} was due by {f.due} ({since}) and had not happened by {view.as_of}.",
+                expected, f"none by {view.as_of}", ((f.trigger, "trigger"),))
+    return ev.day, f"{cap} is due {'by ' + str(f.due) if f.due else 'next'} ({since}).", expected, "", \
+        ((f.trigger, "trigger"),)
 
 
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def to_finding(view: CaseView, fact: Fact) -> Finding:
+def to_finding(view: CaseView, fact: Fact, status: str) -> Finding:
     rule = fact.rule
-    events = tuple(Evidence.of(view.events[k], role) for k, role in fact.evidence)
-    message = f"{fact.check.message} {fact.detail}".strip()
-    return Finding(code=rule.code, case=view.case, at=fact.day.isoformat(), message=message, events=events,
-                   expected=fact.expected, actual=fact.actual, source=rule.sources, title=rule.title,
+    day, detail, expected, actual, evidence = explain(view, fact, status)
+    events = tuple(Evidence.of(view.events[k], role) for k, role in evidence)
+    message = f"{fact.check.message} {detail}".strip()
+    return Finding(code=rule.code, case=view.case, at=day.isoformat(), message=message, events=events,
+                   expected=expected, actual=actual, source=rule.sources, title=rule.title,
                    severity=rule.severity, rule_version=rule.version,
                    parameters=tuple(p.to_dict() for p in fact.params), workflow=view.wf.describe(),
                    stage=view.steps[fact.trigger].state)
@@ -288,5 +359,14 @@ def to_finding(view: CaseView, fact: Fact) -> Finding:
 
 def to_obligation(view: CaseView, fact: Fact) -> Obligation:
     trig = view.events[fact.trigger]
+    _, detail, _, _, _ = explain(view, fact, "open")
     return Obligation(code=fact.rule.code, case=view.case, due=fact.due.isoformat() if fact.due else "",
-                      message=f"{fact.rule.title}: {fact.detail}", trigger=Evidence.of(trig, "trigger"))
+                      message=f"{fact.rule.title}: {detail}", trigger=Evidence.of(trig, "trigger"))
+
+
+def decide(view: CaseView, facts: Sequence[Fact], statuses: Sequence[str]):
+    """Findings, open obligations and the codes that applied, from facts and their statuses."""
+    findings = [to_finding(view, f, s) for f, s in zip(facts, statuses, strict=True) if s in BREACH]
+    obligations = [to_obligation(view, f) for f, s in zip(facts, statuses, strict=True) if s == "open"]
+    applied = {f.rule.code for f, s in zip(facts, statuses, strict=True) if s not in ("excused", "not_in_force")}
+    return findings, obligations, applied
