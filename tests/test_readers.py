@@ -33,6 +33,9 @@ CASES = {
     "extra_cell.csv": (3, ["5 cells", "header has 4"]),
     "csv_bad_value.csv": (3, ["'tier'", "got 'high'"]),
     "csv_unclosed_quote.csv": (3, ["quoted cell"]),
+    # found by fuzzing (issue 8): each was a traceback or a silently lost record before
+    "truncated.jsonl.gz": (0, ["reading stopped", "Compressed file ended"]),
+    "xes_nested_event.xes": (6, ["'activity'", "tea_and_biscuits"]),
 }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zlib
 from collections.abc import Iterator
 
 from ..events import Event, EventError, Rejection, build_event
@@ -25,7 +26,7 @@ def read(path: str, seq: Iterator[int],
     stream = open_bytes(path)
     try:
         yield from _rows(name, lines(stream), seq, activity_map)
-    except OSError as e:
+    except (OSError, EOFError, zlib.error) as e:  # EOFError, zlib.error: a truncated or corrupt .gz
         yield Rejection(name, 0, f"reading stopped: {e}")
     finally:
         if path != "-":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 
 import orjson
@@ -39,7 +40,7 @@ def read(path: str, seq: Iterator[int],
                 yield build_event(record, file=name, line=number, seq=position)
             except EventError as e:
                 yield Rejection(name, number, f"'{e.field}' {e.reason}", e.field, _case(record), _id(record))
-    except OSError as e:
+    except (OSError, EOFError, zlib.error) as e:  # EOFError, zlib.error: a truncated or corrupt .gz
         yield Rejection(name, 0, f"reading stopped: {e}")
     finally:
         if stream is not None and path != "-":

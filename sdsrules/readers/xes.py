@@ -21,6 +21,7 @@ the events read before it stand.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterator
 from typing import Any
 from xml.etree import ElementTree as StdET
@@ -76,7 +77,7 @@ def read(path: str, seq: Iterator[int], activity_map: ActivityMap | None = None)
                 break
             parser.feed(chunk)
             yield from _drain(out)
-    except OSError as e:
+    except (OSError, EOFError, zlib.error) as e:  # EOFError, zlib.error: a truncated or corrupt .gz
         yield from _drain(out)
         yield Rejection(name, 0, f"reading stopped: {e}")
     except DefusedXmlException as e:
@@ -96,6 +97,12 @@ def read(path: str, seq: Iterator[int], activity_map: ActivityMap | None = None)
     except RecursionError:
         yield from _drain(out)
         yield Rejection(name, target.line(), "the file is nested too deeply; reading stopped")
+    except (LookupError, ValueError) as e:  # the encoding its XML declaration names: unknown, or not for XML
+        if not isinstance(e, LookupError | UnicodeError) and "encoding" not in str(e):
+            raise
+        yield from _drain(out)
+        yield Rejection(name, target.line(), f"the file's text encoding cannot be read ({str(e)[:80]}); "
+                                             f"reading stopped")
     finally:
         if stream is not None and path != "-":
             stream.close()
@@ -138,10 +145,12 @@ class _Target:
             raise _Stop(self.line(), f"the file is not an XES log (its root element is <{local}>, not <log>); "
                                      f"reading stopped")
         into: dict | list | None = None
-        if local == "trace" and parent is not None and parent.tag == "log":
+        if local == "trace" and parent is not None and parent.tag == "log" and len(self.stack) == 1:
             self.trace = {}
             into = self.trace
-        elif local == "event" and parent is not None and parent.tag in ("trace", "log"):
+        elif local == "event" and parent is not None and (
+                (parent.tag == "trace" and parent.into is not None and parent.into is self.trace)
+                or (parent.tag == "log" and len(self.stack) == 1)):
             self.event = {}
             self.event_line = self.line()
             into = self.event
@@ -163,10 +172,10 @@ class _Target:
 
     def end(self, tag: str) -> None:
         frame = self.stack.pop()
-        if frame.tag == "event" and self.event is not None:
+        if frame.tag == "event" and self.event is not None and frame.into is self.event:
             self.out.append(self._record(self.event, self.event_line))
             self.event = None
-        elif frame.tag == "trace":
+        elif frame.tag == "trace" and frame.into is not None and frame.into is self.trace:
             self.trace = None
 
     def close(self) -> None:
