@@ -19,6 +19,7 @@ record whose anchor fell after the horizon is dropped (the log then holds no fin
 
 from __future__ import annotations
 
+import operator
 import random
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, timedelta
@@ -267,6 +268,10 @@ class _Pending:
 
 _GROUPS = (("older_people", 42), ("physical_disability", 17), ("learning_disability", 12),
            ("mental_health", 12), ("carer", 8), ("children_families", 9))
+_AGES = {"older_people": (65, 98), "children_families": (14, 17), "learning_disability": (18, 70),
+         "mental_health": (18, 80), "carer": (25, 85), "physical_disability": (18, 85)}
+_TEAMS = {"older_people": "older_people_north", "learning_disability": "learning_disability",
+          "mental_health": "mental_health", "children_families": "children_transitions"}
 _GROUP_NAMES = tuple(g for g, _ in _GROUPS)
 _GROUP_WEIGHTS = tuple(w for _, w in _GROUPS)
 _TEAM_PREFIX = {"access_team": "A", "east_long_term": "E", "west_long_term": "W", "older_people_north": "N",
@@ -278,8 +283,19 @@ _ELIGIBLE_ACTS = ("budget_calculated", "budget_approved", "budget_refused", "bud
 _CLOSING = ("died", "no_further_need", "moved")
 
 
+_BY_TIME = operator.attrgetter("day", "seq")
+_PANEL = {"id": "SDS-PANEL", "role": "panel", "team": "sds_panel"}
+_ACTORS: dict[tuple[str, str, int], dict] = {}
+_DAYS = tuple(timedelta(days=i) for i in range(1200))
+
+
 def _actor(team: str, role: str, n: int) -> dict:
-    return {"id": f"{_TEAM_PREFIX.get(team, 'X')}{n:02d}", "role": role, "team": team}
+    """The actor object (shared between events: they are only ever read)."""
+    key = (team, role, n)
+    actor = _ACTORS.get(key)
+    if actor is None:
+        actor = _ACTORS[key] = {"id": f"{_TEAM_PREFIX.get(team, 'X')}{n:02d}", "role": role, "team": team}
+    return actor
 
 
 class _Case:
@@ -288,6 +304,8 @@ class _Case:
     def __init__(self, gen: Generator, n: int):
         self.gen, self.wf, self.s = gen, gen.wf, gen.settings
         self.rng = random.Random(self.s.seed * 1_000_003 + n)
+        self.rand = self.rng.random
+        self.rates = gen.rates
         self.name = f"C-{n:06d}"
         self.evs: list[_Ev] = []
         self.truth: list[_Pending] = []
@@ -296,8 +314,23 @@ class _Case:
 
     # -- helpers
     def hit(self, code: str) -> bool:
-        rate = self.s.rate(code)
-        return rate > 0 and self.rng.random() < rate
+        rate = self.rates[code]
+        return rate > 0 and self.rand() < rate
+
+    def ri(self, lo: int, hi: int) -> int:
+        """A whole number from ``lo`` to ``hi`` (faster than ``randint``; the run stays deterministic)."""
+        return lo + int(self.rand() * (hi - lo + 1))
+
+    def pick(self, seq):
+        return seq[int(self.rand() * len(seq))]
+
+    def weighted(self, seq, weights):
+        x = self.rand() * sum(weights)
+        for item, w in zip(seq, weights, strict=True):
+            x -= w
+            if x < 0:
+                return item
+        return seq[-1]
 
     def add(self, day: date, activity: str, actor: dict, **attrs) -> _Ev:
         ev = _Ev(day, self.seq, activity, actor, attrs)
@@ -310,7 +343,8 @@ class _Case:
         self.truth.append(_Pending(code, evidence, anchor, anchor_acts, after, every))
 
     def dur(self, name: str, day: date) -> Duration:
-        return self.wf.param_value(name, day)
+        fixed = self.gen.fixed.get(name)
+        return fixed if fixed is not None else self.wf.param_value(name, day)
 
     def due(self, name: str, day: date) -> date:
         return self.dur(name, day).after(day)
@@ -321,17 +355,17 @@ class _Case:
         d = self.dur(name, start)
         last = add_working_days(start, d.count - 1) if d.unit == "working days" else d.after(start) - timedelta(2)
         span = max(0, (last - start).days - lo)
-        return start + timedelta(days=lo + self.rng.randint(0, int(span * share)))
+        return start + timedelta(days=lo + self.ri(0, int(span * share)))
 
     def late(self, name: str, start: date, lo: int, hi: int) -> date:
         """A day ``lo``..``hi`` days (working days, for working-day deadlines) after the deadline."""
         d = self.dur(name, start)
         deadline = d.after(start)
-        k = self.rng.randint(lo, hi)
+        k = self.ri(lo, hi)
         return add_working_days(deadline, k) if d.unit == "working days" else deadline + timedelta(days=k)
 
     def gap(self, day: date, lo: int, hi: int) -> date:
-        return day + timedelta(days=self.rng.randint(lo, hi))
+        return day + _DAYS[lo + int(self.rand() * (hi - lo + 1))]
 
     def fits(self, day: date, before: date | None = None) -> bool:
         """A late event may be injected only where it stays in the log (and before ``before``)."""
@@ -342,32 +376,28 @@ class _Case:
         rng, s = self.rng, self.s
         span = (self.horizon - s.start).days - 45
         R = s.start + timedelta(days=rng.randrange(max(1, span)))
-        group = rng.choices(_GROUP_NAMES, _GROUP_WEIGHTS)[0]
+        group = self.weighted(_GROUP_NAMES, _GROUP_WEIGHTS)
         self.group = group
-        age = {"older_people": rng.randint(65, 98), "children_families": rng.randint(14, 17),
-               "learning_disability": rng.randint(18, 70), "mental_health": rng.randint(18, 80),
-               "carer": rng.randint(25, 85)}.get(group) or rng.randint(18, 85)
+        age = self.ri(*_AGES[group])
         self.age = age
-        north = rng.random() < 0.3
-        self.team = {"older_people": "older_people_north" if north else rng.choice(("east_long_term",
-                                                                                     "west_long_term")),
-                     "learning_disability": "learning_disability", "mental_health": "mental_health",
-                     "children_families": "children_transitions"}.get(group) or \
-            rng.choice(("east_long_term", "west_long_term"))
-        self.access = _actor("access_team", "access_officer", rng.randint(1, 6))
-        self.worker = _actor(self.team, "social_worker", rng.randint(1, 14))
-        self.finance = _actor("finance", "finance_officer", rng.randint(1, 3))
+        team = _TEAMS.get(group)
+        if team is None or (group == "older_people" and self.rand() >= 0.3):  # a third of older people: north
+            team = self.pick(("east_long_term", "west_long_term"))
+        self.team = team
+        self.access = _actor("access_team", "access_officer", self.ri(1, 6))
+        self.worker = _actor(self.team, "social_worker", self.ri(1, 14))
+        self.finance = _actor("finance", "finance_officer", self.ri(1, 3))
         self.manager = {role: _actor(self.team, role, i + 90)
                         for i, role in enumerate(("team_manager", "service_manager", "head_of_service"))}
-        self.panel = {"id": "SDS-PANEL", "role": "panel", "team": "sds_panel"}
+        self.panel = _PANEL
 
         self.mental_disorder = group == "mental_health" or (group == "learning_disability" and rng.random() < 0.2) \
             or rng.random() < 0.04
         self.terminal = group in ("older_people", "physical_disability") and rng.random() < 0.05
         unpaid_carer = group not in ("carer",) and rng.random() < (0.45 if group == "older_people" else 0.25)
-        attrs_: dict[str, Any] = {"source": rng.choice(_SOURCES), "age": age, "client_group": group}
+        attrs_: dict[str, Any] = {"source": self.pick(_SOURCES), "age": age, "client_group": group}
         if group == "children_families" or rng.random() < 0.5:
-            born = add_months(R, -12 * age) - timedelta(days=rng.randint(1, 360))
+            born = add_months(R, -12 * age) - timedelta(days=self.ri(1, 360))
             while _age_on(born, R) != age:  # 29 February and the like
                 born += timedelta(days=1 if _age_on(born, R) > age else -1)
             attrs_["date_of_birth"] = born.isoformat()
@@ -387,7 +417,7 @@ class _Case:
         self.moved_in: _Ev | None = None
         if moved_in:
             had = rng.random() < 0.75
-            self.moved_in = self.add(R, "moved_in", self.access, authority=rng.choice(
+            self.moved_in = self.add(R, "moved_in", self.access, authority=self.pick(
                 ("Aberdeenshire", "Highland", "Fife", "Glasgow City")), had_support=had)
             if not had:
                 self.moved_in = None
@@ -395,7 +425,7 @@ class _Case:
         if unpaid_carer:
             self.carer_thread(self.referral, R, self.terminal, young=False)
 
-        tier = 3 if group == "children_families" or moved_in else rng.choices((1, 2, 3), (40, 25, 35))[0]
+        tier = 3 if group == "children_families" or moved_in else self.weighted((1, 2, 3), (40, 25, 35))
         T = self.gap(R, 0, 1 if moved_in else 3)
         self.triage = self.add(T, "triaged", self.access, tier=tier)
         closed = None
@@ -413,10 +443,10 @@ class _Case:
         info = []
         if rng.random() < 0.7:
             info.append(self.add(self.gap(T, 0, 3), "information_given", self.access,
-                                 topics=rng.sample(("community", "finance", "carers", "advocacy"), rng.randint(1, 2))))
+                                 topics=rng.sample(("community", "finance", "carers", "advocacy"), self.ri(1, 2))))
         if not info or rng.random() < 0.5:
             info.append(self.add(self.gap(T, 0, 5), "signposted", self.access,
-                                 to=rng.choice(("community_group", "day_centre", "citizens_advice", "gp"))))
+                                 to=self.pick(("community_group", "day_centre", "citizens_advice", "gp"))))
         close = self.gap(max(e.day for e in info), 1, 14)
         if self.hit("SDS-ACC-01"):
             for e in info:
@@ -427,13 +457,13 @@ class _Case:
 
     def tier2(self, T: date) -> tuple[date, date | None]:
         rng = self.rng
-        kind = rng.choice(("reablement", "reablement", "crisis", "enablement"))
-        ot = _actor("access_team", "occupational_therapist", rng.randint(1, 5))
+        kind = self.pick(("reablement", "reablement", "crisis", "enablement"))
+        ot = _actor("access_team", "occupational_therapist", self.ri(1, 5))
         start = self.gap(T, 1, 7)
         self.add(start, "short_term_support_started", ot, kind=kind)
         end = self.gap(start, 14, 42)
         self.add(end, "short_term_support_ended", ot, kind=kind,
-                 outcome=rng.choice(("independent", "reduced_need", "ongoing_need")))
+                 outcome=self.pick(("independent", "reduced_need", "ongoing_need")))
         if rng.random() < 0.35:
             T3 = self.gap(end, 0, 4)
             self.add(T3, "triaged", self.access, tier=3)
@@ -458,9 +488,9 @@ class _Case:
             acc02.anchor = started
         g = (lambda d, lo, hi: self.gap(d, 0, 1)) if fast else self.gap
 
-        band = rng.choices(_BANDS, (20, 45, 25, 10))[0]
+        band = self.weighted(_BANDS, (20, 45, 25, 10))
         if self.group == "children_families":
-            band = rng.choice(("critical", "substantial"))
+            band = self.pick(("critical", "substantial"))
         bands = wf.param_value("eligible_bands", A0)
         override = band not in bands and rng.random() < 0.04
         eligible = band in bands or override
@@ -469,7 +499,7 @@ class _Case:
 
         # independent support, before options (advocacy for a mental disorder)
         adv_left_out = not self.mental_disorder and self.hit("SDS-ADV-01")
-        kind = "advocacy" if self.mental_disorder else rng.choices(("advice", "advocacy", "brokerage"), (5, 2, 3))[0]
+        kind = "advocacy" if self.mental_disorder else self.weighted(("advice", "advocacy", "brokerage"), (5, 2, 3))
         adv02 = self.mental_disorder and eligible and self.hit("SDS-ADV-02")
         if adv02:
             kind = "advice"
@@ -489,11 +519,11 @@ class _Case:
         if eligible and self.hit("SDS-ASM-01"):
             self.inject("SDS-ASM-01", anchor_acts=("budget_calculated",), after=started, every=True)
         else:
-            self.add(day, "outcomes_agreed", w, count=rng.randint(2, 6))
+            self.add(day, "outcomes_agreed", w, count=self.ri(2, 6))
         day = g(day, 0, 5)
-        areas = ["finance", *rng.sample(("natural", "community", "technology"), rng.randint(1, 3))]
+        areas = ["finance", *rng.sample(("natural", "community", "technology"), self.ri(1, 3))]
         if rng.random() < 0.5:
-            areas += rng.sample(("own", "adaptations"), rng.randint(1, 2))
+            areas += rng.sample(("own", "adaptations"), self.ri(1, 2))
         assets = self.add(day, "assets_explored", w, areas=areas)
         if eligible and self.hit("SDS-ASM-02"):
             areas.remove("finance")
@@ -516,7 +546,7 @@ class _Case:
                         self.inject("SDS-CAP-02", assessed, anchor_acts=("option_chosen",), after=assessed)
                     else:
                         day = g(day, 0, 4)
-                        self.add(day, "proxy_recorded", w, kind=rng.choice(
+                        self.add(day, "proxy_recorded", w, kind=self.pick(
                             ("welfare_attorney", "guardian", "continuing_attorney", "intervention_order")))
 
         day = g(day, 0, 6)
@@ -543,7 +573,7 @@ class _Case:
         self.add(AC, "assessment_completed", w)
 
         if not eligible:
-            signs = [self.add(g(AC, 0, 5), "signposted", w, to=rng.choice(("community_group", "day_centre",
+            signs = [self.add(g(AC, 0, 5), "signposted", w, to=self.pick(("community_group", "day_centre",
                                                                               "carers_centre")))]
             if rng.random() < 0.5:
                 signs.append(self.add(g(signs[0].day, 0, 3), "information_given", w, topics=["community"]))
@@ -561,14 +591,14 @@ class _Case:
         amount = _amount(rng, self.group)
         B = g(AC, 1, 4)
         self.add(B, "budget_calculated", w, amount=amount, period="week",
-                 method=rng.choice(("ras", "ras", "saq", "equivalency", "costed_plan")))
+                 method=self.pick(("ras", "ras", "saq", "equivalency", "costed_plan")))
         limits = sorted(wf.param_value("delegated_limits", B).items(), key=lambda kv: kv[1])
         threshold = min(wf.param_value("panel_threshold", B), limits[-1][1])
         day = B
         # a reduction by a manager, with reasons and appeal rights (a few)
         decision_late = False
         if amount > 200 and amount <= threshold and rng.random() < 0.07:
-            new = round(amount * rng.choice((0.8, 0.85, 0.9)))
+            new = round(amount * self.pick((0.8, 0.85, 0.9)))
             rattrs: dict[str, Any] = {"amount": new, "period": "week",
                                       "reasons": "the outcomes can be met at a lower cost with community support"}
             bud03 = self.hit("SDS-BUD-03")
@@ -581,7 +611,7 @@ class _Case:
             amount = new
             if not fast and self.hit("SDS-BUD-04") and self.fits(self.late("appeal_rights_notice", day, 1, 4)):
                 decision_late = True
-                told = add_working_days(self.due("appeal_rights_notice", day), self.rng.randint(1, 4))
+                told = add_working_days(self.due("appeal_rights_notice", day), self.ri(1, 4))
                 # the rest of the journey hurries, so the personal-care wait still holds
                 g = lambda d, lo, hi: self.gap(d, 0, 1)  # noqa: E731
             else:
@@ -600,7 +630,7 @@ class _Case:
                 self.inject("SDS-BUD-02", anchor=approved)
                 self.inject("SDS-BUD-01", anchor=approved)
             else:
-                self.add(day, "panel_referred", w, panel=rng.choice(("sds_panel", "resource_allocation_group")))
+                self.add(day, "panel_referred", w, panel=self.pick(("sds_panel", "resource_allocation_group")))
                 day = g(day, 2, 5)
                 self.add(day, "panel_decided", self.panel, decision="approved", amount=amount, period="week")
                 self.add(day, "budget_approved", self.panel, amount=amount, period="week", approver_role="panel")
@@ -609,7 +639,7 @@ class _Case:
             lower = [r for r, lim in limits if lim < amount]
             day = g(day, 0, 4)
             if lower and self.hit("SDS-BUD-01"):
-                role = rng.choice(lower)
+                role = self.pick(lower)
                 approved = self.add(day, "budget_approved", self.manager.get(role, w), amount=amount,
                                     period="week", approver_role=role)
                 self.inject("SDS-BUD-01", anchor=approved)
@@ -636,7 +666,7 @@ class _Case:
 
         # written information and the four options
         inf01 = self.hit("SDS-INF-01")
-        extra = rng.sample(("advocacy", "carers", "complaints", "community"), rng.randint(0, 2))
+        extra = rng.sample(("advocacy", "carers", "complaints", "community"), self.ri(0, 2))
         topics = ["sds_options", "finance", *extra]
         if inf01:
             topics.remove("sds_options")
@@ -644,10 +674,10 @@ class _Case:
         self.add(day, "information_given", w, topics=topics)
         dp_ineligible = rng.random() < 0.04
         options = [2, 3, 4] if dp_ineligible else [1, 2, 3, 4]
-        chosen = rng.choices(options, [20, 12, 60, 8][-len(options):])[0]
+        chosen = self.weighted(options, [20, 12, 60, 8][-len(options):])
         opt01 = not dp_ineligible and self.hit("SDS-OPT-01")
         if opt01:
-            options.remove(rng.choice([o for o in options if o != chosen]))
+            options.remove(self.pick([o for o in options if o != chosen]))
         oattrs: dict[str, Any] = {"options": options, "budget_stated": not bud05, "information_given": not inf01}
         day = g(day, 0, 2)
         offered = self.add(day, "options_offered", w, **oattrs)
@@ -671,14 +701,14 @@ class _Case:
         else:
             day = g(day, 0, 4)
             plan = self.add(day, "support_plan_agreed", w, contingency=contingency, risk_enablement=rng.random() < 0.4,
-                            outcomes=rng.randint(2, 6))
+                            outcomes=self.ri(2, 6))
             if not contingency:
                 self.inject("SDS-PLN-02", anchor=plan)
         start_option = chosen
         opt02 = self.hit("SDS-OPT-02")
         if opt02:
             others = [o for o in (2, 3, 4) if o != chosen and not (chosen_by == "deemed" and o == 3)]
-            start_option = rng.choice(others)
+            start_option = self.pick(others)
         personal_care = band in ("critical", "substantial")
         begin = g(day, 1, 6)
         limit = self.due("personal_care_wait", AC) - timedelta(days=2)
@@ -718,7 +748,7 @@ class _Case:
         # direct payments and young people's cases stay open; some others end (every event so far before)
         E: date | None = None
         if option != 1 and self.group != "children_families" and rng.random() < 0.3:
-            E = max(begin + timedelta(days=rng.randint(40, 640)), max(e.day for e in self.evs) + timedelta(days=1))
+            E = max(begin + timedelta(days=self.ri(40, 640)), max(e.day for e in self.evs) + timedelta(days=1))
         end = min(E, self.horizon + timedelta(days=1)) if E else self.horizon + timedelta(days=1)
         # reviews
         first = True
@@ -733,7 +763,7 @@ class _Case:
                 if self.fits(late, end):
                     day = late
                     ev = self.add(day, "review_completed", w, kind="initial" if first else "scheduled",
-                                  outcomes_met=rng.choice(("all", "some", "some", "none")))
+                                  outcomes_met=self.pick(("all", "some", "some", "none")))
                     self.inject(code, anchor=ev)
                     reviews.append(ev)
                     prev, first = day, False
@@ -741,11 +771,11 @@ class _Case:
             if day >= end:
                 break
             ev = self.add(day, "review_completed", w, kind="initial" if first else "scheduled",
-                          outcomes_met=rng.choice(("all", "all", "some", "none")))
+                          outcomes_met=self.pick(("all", "all", "some", "none")))
             reviews.append(ev)
             prev, first = day, False
         if reviews and self.hit("SDS-SEQ-01"):
-            ev = self.add(reviews[0].day, "outcomes_agreed", w, count=rng.randint(1, 4))
+            ev = self.add(reviews[0].day, "outcomes_agreed", w, count=self.ri(1, 4))
             self.inject("SDS-SEQ-01", anchor=ev)
         # direct payments: means test and financial reviews
         if option == 1:
@@ -776,10 +806,10 @@ class _Case:
                 prev = day
         # a material change, and the options put again
         if rng.random() < 0.12:
-            m = begin + timedelta(days=rng.randint(30, 400))
+            m = begin + timedelta(days=self.ri(30, 400))
             if m + timedelta(days=60) < end:
                 self.add(m, "material_change_recorded", w,
-                         what=rng.choice(("carer no longer able to help", "hospital admission",
+                         what=self.pick(("carer no longer able to help", "hospital admission",
                                           "moved to sheltered housing", "deterioration in health")))
                 offer = self.ontime("options_reoffer", m, lo=2)
                 late_offer = self.late("options_reoffer", m, 3, 20)
@@ -796,9 +826,9 @@ class _Case:
         self.complaints(begin, end)
         if E is None:
             return None
-        reason = rng.choice(_CLOSING)
+        reason = self.pick(_CLOSING)
         if reason == "moved":
-            self.add(E, "moved_out", w, authority=rng.choice(("Aberdeen City", "Highland", "Perth and Kinross")))
+            self.add(E, "moved_out", w, authority=self.pick(("Aberdeen City", "Highland", "Perth and Kinross")))
         if reason != "died":
             self.add(E, "support_ended", w, option=option, reason=reason)
         self.pending_close = (reason, w)
@@ -812,7 +842,7 @@ class _Case:
         if _age_on(born, begin) <= 16 and self.hit("SDS-TRN-01"):
             due = max(_birthday(born, int(self.wf.param_value("transition_plan_age", begin))),
                       self.due("transition_after_support", begin))
-            late = due + timedelta(days=self.rng.randint(3, 40))
+            late = due + timedelta(days=self.ri(3, 40))
             if self.fits(late, min(end, eighteen)):
                 planned = late
                 self.inject("SDS-TRN-01", anchor=self.add(late, "transition_planning_started", w))
@@ -828,7 +858,7 @@ class _Case:
         rng, w = self.rng, self.worker
         if rng.random() >= 0.07:
             return
-        got = begin + timedelta(days=rng.randint(5, 300))
+        got = begin + timedelta(days=self.ri(5, 300))
         complaints = _actor("access_team", "access_officer", 50)
         if got + timedelta(days=80) >= end:
             return
@@ -836,7 +866,7 @@ class _Case:
         extended = rng.random() < 0.1
         name = "complaint_stage1_extended" if extended else "complaint_stage1_response"
         if not extended and self.hit("SDS-APL-01"):
-            ans = add_working_days(self.due(name, got), rng.randint(1, 5))
+            ans = add_working_days(self.due(name, got), self.ri(1, 5))
             ev = self.add(ans, "complaint_responded", w, stage=1)
             self.inject("SDS-APL-01", anchor=ev)
         else:
@@ -846,14 +876,14 @@ class _Case:
             got2 = self.gap(ans, 1, 10)
             self.add(got2, "complaint_received", complaints, stage=2)
             if self.hit("SDS-APL-02"):
-                ack = add_working_days(self.due("complaint_stage2_acknowledge", got2), rng.randint(1, 4))
+                ack = add_working_days(self.due("complaint_stage2_acknowledge", got2), self.ri(1, 4))
                 ev = self.add(ack, "complaint_acknowledged", complaints, stage=2)
                 self.inject("SDS-APL-02", anchor=ev)
             else:
                 self.add(self.ontime("complaint_stage2_acknowledge", got2, lo=0), "complaint_acknowledged",
                          complaints, stage=2)
             if self.hit("SDS-APL-03"):
-                resp = add_working_days(self.due("complaint_stage2_response", got2), rng.randint(1, 8))
+                resp = add_working_days(self.due("complaint_stage2_response", got2), self.ri(1, 8))
                 ev = self.add(resp, "complaint_responded", self.manager["service_manager"], stage=2)
                 self.inject("SDS-APL-03", anchor=ev)
             else:
@@ -866,8 +896,9 @@ class _Case:
         rng, w = self.rng, self.worker
         plan = "young_carer_statement" if young else "adult_carer_support_plan"
         if terminal:
-            if self.hit("SDS-CAR-02"):
-                offer_day = add_working_days(day, rng.randint(3, 8))
+            late = add_working_days(day, self.ri(3, 8))
+            if self.hit("SDS-CAR-02") and self.fits(late):
+                offer_day = late
                 ev = self.add(offer_day, "carer_support_offered", w, plan=plan)
                 self.inject("SDS-CAR-02", ident, anchor=ev)
             else:
@@ -878,8 +909,9 @@ class _Case:
             self.add(self.ontime("carer_terminal_conversation", acc, lo=0), "carer_conversation_held", w)
             self.add(self.ontime("carer_terminal_plan", acc, lo=3), "carer_support_plan_completed", w)
             return
-        if self.hit("SDS-CAR-01"):
-            offer_day = self.late("carer_support_offer", day, 3, 20)
+        late = self.late("carer_support_offer", day, 3, 20)
+        if self.hit("SDS-CAR-01") and self.fits(late):
+            offer_day = late
             ev = self.add(offer_day, "carer_support_offered", w, plan=plan)
             self.inject("SDS-CAR-01", ident, anchor=ev)
         else:
@@ -903,6 +935,9 @@ class _Case:
         if self.hit("SDS-SEQ-02"):
             ev = self.add(self.gap(day, 1, 30), "information_given", actor, topics=["community"])
             self.inject("SDS-SEQ-02", closed, anchor=ev)
+
+
+_CLOCK = tuple(f"{m // 60:02d}:{m % 60:02d}:00" for m in range(24 * 60))
 
 
 def _age_on(born: date, day: date) -> int:
@@ -941,6 +976,9 @@ class Generator:
     def __init__(self, settings: Settings, workflow: Workflow | str | Path | None = None):
         self.settings = settings
         self.wf = workflow if isinstance(workflow, Workflow) else load_workflow(workflow)
+        self.rates = {code: settings.rate(code) for code in CODES}
+        #: parameters with one value for all time, looked up once
+        self.fixed = {name: p.values[0].value for name, p in self.wf.parameters.items() if len(p.values) == 1}
 
     def cases(self) -> Iterator[CaseOut]:
         for n in range(1, self.settings.cases + 1):
@@ -954,21 +992,23 @@ class Generator:
     def _finish(self, c: _Case) -> CaseOut:
         rng = c.rng
         horizon = c.horizon
-        evs = sorted((e for e in c.evs if e.day <= horizon), key=lambda e: (e.day, e.seq))
+        evs = sorted((e for e in c.evs if e.day <= horizon), key=_BY_TIME)
         kept = set(map(id, evs))
         # times: distinct and increasing within a day
-        lines: list[bytes] = []
         records: list[dict] = []
+        rand, name = c.rand, c.name
         day = None
         minute = 0
+        stamp = ""
         for k, e in enumerate(evs, 1):
             if e.day != day:
-                day, minute = e.day, 510 + rng.randrange(0, 120)
+                day, minute = e.day, 510 + int(rand() * 120)
+                stamp = day.isoformat()
             else:
-                minute += rng.randint(4, 35)
-            e.id = f"{c.name}-{k:02d}"
-            rec = {"id": e.id, "case": c.name, "at": f"{e.day.isoformat()}T{minute // 60:02d}:{minute % 60:02d}:00",
-                   "activity": e.activity, "actor": e.actor}
+                minute += 4 + int(rand() * 32)
+            e.id = f"{name}-{k:02d}"
+            rec = {"id": e.id, "case": name, "at": f"{stamp}T{_CLOCK[minute]}", "activity": e.activity,
+                   "actor": e.actor}
             rec.update(e.attrs)
             records.append(rec)
         truth: list[Truth] = []
@@ -988,7 +1028,8 @@ class Generator:
                 truth.append(Truth(c.name, p.code, a.day.isoformat(), ids, MUTATIONS[p.code].change))
         if self.settings.check:
             self._check(c.name, records, truth)
-        lines = [orjson.dumps(r) + b"\n" for r in records]
+        dumps = orjson.dumps
+        lines = [dumps(r, option=orjson.OPT_APPEND_NEWLINE) for r in records]
         # out-of-order lines: two adjacent events of the case swapped
         if len(lines) >= 2 and c.hit("SDS-DAT-02"):
             i = rng.randrange(len(lines) - 1)
