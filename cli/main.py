@@ -54,13 +54,14 @@ def cli():
 def replay(logs, workflow, as_of, fmt, output, jobs, engine, rule_paths, input_format, map_path):
     """Replay case event LOGS through the pathway and report process breaches."""
     from sdsrules import api
-    from sdsrules.formats import write
+    from sdsrules.formats import writer
 
     progress = _progress_bar() if sys.stderr.isatty() else None
     try:
-        report = api.replay(logs, workflow=workflow, as_of=as_of, engine=engine, jobs=jobs,
-                            rules=list(rule_paths) or None, input_format=input_format, progress=progress,
-                            activity_map=map_path)
+        with atomic_text(output) as stream:  # findings stream out as cases finish; the file appears when whole
+            summary = api.run(logs, writer(fmt, stream), workflow=workflow, as_of=as_of, engine=engine, jobs=jobs,
+                              rules=list(rule_paths) or None, input_format=input_format, progress=progress,
+                              activity_map=map_path)
     except DataFileError as e:
         raise UsageProblem(e.report()) from None
     except ReaderError as e:
@@ -68,34 +69,36 @@ def replay(logs, workflow, as_of, fmt, output, jobs, engine, rule_paths, input_f
     finally:
         if progress is not None:
             progress.close()
-    s = report.summary
+    s = summary
     if s.events_read and not s.events_replayed:
         click.echo(f"Error: none of the {s.events_read} records could be read; see the rejections.", err=True)
-    with atomic_text(output) as stream:
-        write(report, fmt, stream)
     if output:
         click.echo(f"{s.cases} cases, {s.events_read} events read ({s.events_replayed} replayed, "
                    f"{s.events_rejected} rejected), {s.findings} findings -> {output}", err=True)
     if not s.events_replayed:
         sys.exit(2)
-    sys.exit(1 if report.findings or report.rejected or report.unchecked else 0)
+    sys.exit(1 if s.findings or s.events_rejected or s.cases_unchecked else 0)
 
 
 class _progress_bar:
-    """Cases checked, on stderr, when stderr is a terminal."""
+    """Events checked, on stderr, when stderr is a terminal and the log is large."""
+
+    LARGE = 50_000
 
     def __init__(self):
-        self.done = 0
         self.total = 0
+        self.shown = -1
 
     def __call__(self, done: int, total: int) -> None:
-        self.done, self.total = done, total
-        if total >= 2000 and (done % 500 == 0 or done == total):
-            sys.stderr.write(f"\rchecked {done}/{total} cases ({100 * done // max(total, 1)}%)")
+        self.total = total
+        percent = 100 * done // max(total, 1)
+        if total >= self.LARGE and percent != self.shown:
+            self.shown = percent
+            sys.stderr.write(f"\rchecked {done:,}/{total:,} events ({percent}%)")
             sys.stderr.flush()
 
     def close(self) -> None:
-        if self.total >= 2000:
+        if self.shown >= 0:
             sys.stderr.write("\n")
 
 

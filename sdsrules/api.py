@@ -9,43 +9,83 @@ from pathlib import Path
 from .events import Event, Rejection
 from .findings import Summary
 from .maps import ActivityMap, as_map
+from .pipeline import Options, Sink, fast_path_ok, run_ranges, run_records
 from .readers import read_all
-from .replay import Report, assemble, group, latest_day
+from .replay import CaseResult, Report
 from .workflow import Workflow, load_workflow
 
 ENGINES = ("durable", "reference", "none")
+
+
+class CollectSink(Sink):
+    """Keeps everything a run finds, for a Report (the API and the HTML report; fine for all but huge logs)."""
+
+    def __init__(self):
+        self.cases: list[CaseResult] = []
+        self.findings: list = []
+        self.obligations: list = []
+
+    def case(self, result: CaseResult) -> None:
+        self.cases.append(result)
+        self.findings.extend(result.findings)
+        self.obligations.extend(result.obligations)
+
+    def close(self, summary: Summary, rejected, unchecked) -> None:
+        self.summary, self.rejected, self.unchecked = summary, tuple(rejected), tuple(unchecked)
+
+    def report(self) -> Report:
+        return Report(self.summary, tuple(self.findings), self.rejected, tuple(self.obligations), self.unchecked,
+                      tuple(self.cases))
+
+
+def _options(workflow, engine: str, jobs: int, rules, as_of, progress) -> Options:
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+    wf = workflow if isinstance(workflow, Workflow) else load_workflow(workflow)
+    book = None
+    if engine != "none":
+        from .engine import load_rulebook
+        book = load_rulebook(rules, wf)  # refuse a broken rule pack before any worker starts
+    return Options(wf, engine, jobs, [str(r) for r in rules] if rules else None, as_of, progress, book)
+
+
+def run(paths: Sequence[str | Path], sink: Sink, workflow: Workflow | str | Path | None = None,
+        as_of: date | None = None, engine: str = "durable", jobs: int = 1, rules: Sequence[str | Path] | None = None,
+        input_format: str | None = None, progress=None, activity_map: ActivityMap | str | Path | None = None
+        ) -> Summary:
+    """Replay case logs into ``sink`` (a streaming formatter, or CollectSink) and return the summary.
+
+    Memory does not grow with the number of cases: one JSON Lines file sorted by case is read in parallel
+    ranges; anything else is sorted by case on disk first (see ``pipeline``).
+    """
+    opts = _options(workflow, engine, jobs, rules, as_of, progress)
+    amap = as_map(activity_map)
+    names = [str(p) for p in paths]
+    fast = fast_path_ok(names, input_format, amap)
+    if fast is not None:
+        summary = run_ranges(fast, opts, sink)
+        if summary is not None:
+            return summary
+    return run_records(read_all(names, input_format, amap), opts, sink)
 
 
 def replay_records(records: Iterable[Event | Rejection], workflow: Workflow | str | Path | None = None,
                    as_of: date | None = None, engine: str = "durable", jobs: int = 1,
                    rules: Sequence[str | Path] | None = None, progress=None) -> Report:
     """Replay already-read records (events and rejections) and check them."""
-    wf = workflow if isinstance(workflow, Workflow) else load_workflow(workflow)
-    summary = Summary(workflow=wf.describe(), engine=engine)
-    cases, rejected = group(records, summary)
-    day = as_of or latest_day(cases) or date.today()
-    summary.as_of = day.isoformat()
-    if engine == "none":
-        from .replay import check_case
-        results = (check_case(c, evs, wf, day) for c, evs in sorted(cases.items()))
-    else:
-        from .engine import load_rulebook, run_cases
-        book = load_rulebook(rules, wf)
-        summary.rules = len(book.rules)
-        results = run_cases(sorted(cases.items()), wf, book, day, engine=engine, jobs=jobs, progress=progress,
-                            rule_paths=rules)
-    return assemble(summary, results, rejected)
+    sink = CollectSink()
+    run_records(records, _options(workflow, engine, jobs, rules, as_of, progress), sink)
+    return sink.report()
 
 
 def replay(paths: Sequence[str | Path], workflow: Workflow | str | Path | None = None, as_of: date | None = None,
            engine: str = "durable", jobs: int = 1, rules: Sequence[str | Path] | None = None,
            input_format: str | None = None, progress=None, activity_map: ActivityMap | str | Path | None = None
            ) -> Report:
-    """Read case logs (JSONL, CSV, XES) and replay them: the main job.
+    """Read case logs (JSONL, CSV, XES) and replay them: the main job, as a Report in memory.
 
     ``activity_map`` (a map or its YAML file) translates a case system's own step and field names first.
     """
-    wf = workflow if isinstance(workflow, Workflow) else load_workflow(workflow)
-    amap = as_map(activity_map)
-    return replay_records(read_all([str(p) for p in paths], input_format, amap), wf, as_of, engine, jobs, rules,
-                          progress)
+    sink = CollectSink()
+    run(paths, sink, workflow, as_of, engine, jobs, rules, input_format, progress, activity_map)
+    return sink.report()

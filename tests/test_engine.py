@@ -6,7 +6,8 @@ import pytest
 
 from sdsrules import api
 from sdsrules.datafile import DataFileError
-from sdsrules.engine import FAULT_ENV, load_rulebook
+from sdsrules.engine import load_rulebook
+from sdsrules.pipeline import FAULT_ENV
 from sdsrules.workflow import load_workflow
 
 from .helpers import write_jsonl

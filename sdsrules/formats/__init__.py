@@ -1,28 +1,31 @@
-"""Output formatters for a replay ``Report``: one module per format behind one interface.
+"""Output formatters for replay results: one module per format behind one interface.
 
-A formatter is ``write(report, stream)``; text formats get a text stream. Output is deterministic: the same
-report gives byte-identical output.
+A formatter is a streaming ``Writer(stream)``: ``finding(f)`` for each finding in order (or ``case(result)`` for
+each case), then ``close(summary, rejected, unchecked)``. ``write(report, fmt, stream)`` feeds a whole Report
+through the same writer, so a streamed run and an in-memory run give byte-identical output.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TextIO
 
 from . import csv as csv_format
 from . import json as json_format
 from . import text as text_format
 
-FORMATTERS: dict[str, Callable[[object, TextIO], None]] = {
-    "text": text_format.write,
-    "json": json_format.write,
-    "csv": csv_format.write,
-}
+WRITERS = {"text": text_format.Writer, "json": json_format.Writer, "csv": csv_format.Writer}
+FORMATTERS = WRITERS  # the formats the replay command offers
+
+
+def writer(fmt: str, stream: TextIO):
+    try:
+        return WRITERS[fmt](stream)
+    except KeyError:
+        raise ValueError(f"unknown format {fmt!r} (known: {', '.join(WRITERS)})") from None
 
 
 def write(report, fmt: str, stream: TextIO) -> None:
-    try:
-        formatter = FORMATTERS[fmt]
-    except KeyError:
-        raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATTERS)})") from None
-    formatter(report, stream)
+    w = writer(fmt, stream)
+    for f in report.findings:
+        w.finding(f)
+    w.close(report.summary, report.rejected, report.unchecked)

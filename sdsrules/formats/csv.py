@@ -1,17 +1,25 @@
-"""Findings as CSV, one row a finding, for spreadsheets."""
+"""Findings as CSV, one row a finding, for spreadsheets (streams)."""
 
 from __future__ import annotations
 
 import csv
 from typing import TextIO
 
+from .base import Writer as _Base
+
 COLUMNS = ("case", "code", "at", "severity", "title", "message", "expected", "actual", "events", "source",
            "stage", "workflow")
 
 
-def write(report, stream: TextIO) -> None:
-    out = csv.writer(stream, lineterminator="\n")
-    out.writerow(COLUMNS)
-    for f in report.findings:
-        out.writerow([f.case, f.code, f.at, f.severity, f.title, f.message, f.expected, f.actual,
-                      ";".join(e.id for e in f.events), " | ".join(f.source), f.stage, f.workflow])
+class Writer(_Base):
+    def __init__(self, stream: TextIO):
+        super().__init__(stream)
+        self.out = csv.writer(stream, lineterminator="\n")
+        self.out.writerow(COLUMNS)
+
+    def finding(self, f) -> None:
+        self.out.writerow([f.case, f.code, f.at, f.severity, f.title, f.message, f.expected, f.actual,
+                           ";".join(e.id for e in f.events), " | ".join(f.source), f.stage, f.workflow])
+
+    def close(self, summary, rejected, unchecked) -> None:
+        pass
