@@ -3,8 +3,9 @@
 from .api import replay, replay_records
 from .events import Event, Rejection
 from .findings import Finding, Obligation, Summary
+from .monitor import CaseMonitor, EventInputError, check
 from .workflow import Workflow, load_workflow
 
 __version__ = "0.1.0"
-__all__ = ["Event", "Finding", "Obligation", "Rejection", "Summary", "Workflow", "load_workflow", "replay",
-           "replay_records"]
+__all__ = ["CaseMonitor", "Event", "EventInputError", "Finding", "Obligation", "Rejection", "Summary", "Workflow",
+           "check", "load_workflow", "replay", "replay_records"]

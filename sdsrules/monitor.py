@@ -1,0 +1,379 @@
+"""Checking one case while it is being recorded: ``check``, ``assess`` and the incremental ``CaseMonitor``.
+
+A case-management system asks "what is breached or due for this case?" while a worker records a step. The
+answer is the same whole-case check the replay makes (:func:`sdsrules.replay.check_case`), on the case's
+events so far, judged at an as-of date (default: the latest event's day).
+
+Input: :class:`~sdsrules.events.Event` objects or canonical dicts (``shared/spec/events.md``). A dict that
+breaks the contract raises :class:`EventInputError` (a ``ValueError``) naming the event's index and the
+field; so do events of more than one case and a repeated event id. The messages never carry case data (no
+case ids, no attribute values): they are safe to log.
+
+Threads: every call is safe from any number of threads. durable-rules keeps one global host per process and
+is a C extension that is not thread-safe, so all durable-rules work of the process runs on one dedicated
+engine thread that owns the checkers; callers hand it a case and wait on a future. The reference engine is
+pure Python and runs on the caller's thread.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .events import ACTIVITIES, EARLIEST, LATEST, ROLES, Event, EventError, ListOf, Number, build_event
+from .findings import Finding, Obligation
+from .replay import CaseResult, check_case
+from .workflow import Workflow, load_workflow
+
+__all__ = ["ENGINES", "Assessment", "CaseMonitor", "CheckTimeout", "EventInputError", "MonitorUpdate", "Setup",
+           "assess", "case_result", "check", "event_from", "load_setup", "safe_reason"]
+
+ENGINES = ("durable", "reference")
+SOURCE = "<api>"  # the ``file`` of events built from dicts; their derived ids read "<api>:N"
+
+
+# ------------------------------------------------------------------------------------------------ errors
+
+
+class EventInputError(ValueError):
+    """An event given to :func:`check` or a :class:`CaseMonitor` breaks the contract.
+
+    ``args``: (index, field, reason). ``index`` counts from 0 in the events given; ``reason`` names what was
+    allowed and never repeats the value that came (so the message is safe to log).
+    """
+
+    def __init__(self, index: int, field: str | None, reason: str):
+        super().__init__(index, field, reason)
+        self.index, self.field, self.reason = index, field, reason
+
+    def __str__(self) -> str:
+        where = f"'{self.field}' " if self.field else ""
+        return f"event {self.index}: {where}{self.reason}"
+
+
+class CheckTimeout(TimeoutError):
+    """The engine did not answer within the time allowed."""
+
+
+def _kind_words(kind) -> str:
+    words = kind.name
+    if isinstance(kind, Number):
+        bounds = []
+        if kind.minimum is not None:
+            bounds.append(f"at least {kind.minimum:g}")
+        if kind.maximum is not None:
+            bounds.append(f"at most {kind.maximum:g}")
+        if bounds:
+            words += " (" + " and ".join(bounds) + ")"
+    if isinstance(kind, ListOf) and kind.non_empty:
+        words = "a non-empty " + words.removeprefix("a ")
+    return words
+
+
+_CORE_WORDS = {
+    "case": "must be a non-empty text or number (the case identifier)",
+    "activity": "must be one of the activities of events.md",
+    "at": f"must be an ISO 8601 date or date-time between {EARLIEST} and {LATEST}",
+    "id": "must be text or a whole number",
+    "actor": "must be an object with only id, role and team",
+    "actor.id": "must be text",
+    "actor.team": "must be text",
+    "actor.role": "must be one of " + ", ".join(ROLES),
+}
+
+
+def safe_reason(field: str | None, reason: str, activity: str | None = None) -> str:
+    """The reason a field was refused, in words that never repeat the value that came.
+
+    The contract's own messages quote the offending value (useful in a file report, not in a service's
+    error text or log); this gives what was allowed instead, from the contract itself.
+    """
+    if reason.startswith("is required"):
+        return reason  # says what was missing; carries no value
+    if field in _CORE_WORDS:
+        return _CORE_WORDS[field]
+    spec = ACTIVITIES.get(activity or "", {})
+    if field in spec:
+        return f"must be {_kind_words(spec[field][0])} for {activity}"
+    return "does not meet the contract of events.md"
+
+
+# ------------------------------------------------------------------------------------------------ events
+
+
+def event_from(record: Event | Mapping[str, Any], index: int, file: str = SOURCE) -> Event:
+    """An Event from an Event (returned as is) or a canonical dict (validated; raises EventInputError)."""
+    if isinstance(record, Event):
+        return record
+    if not isinstance(record, Mapping):
+        raise EventInputError(index, None, "must be an event object (a mapping of field names to values)")
+    if any(not isinstance(k, str) for k in record):
+        raise EventInputError(index, None, "must have text field names")
+    try:
+        return build_event(record, file=file, line=index + 1, seq=index)
+    except EventError as e:
+        activity = record.get("activity") if isinstance(record.get("activity"), str) else None
+        raise EventInputError(index, e.field, safe_reason(e.field, e.reason, activity)) from None
+
+
+def _one_case(records: Iterable[Event | Mapping[str, Any]], start: int = 0,
+              known: Sequence[Event] = ()) -> list[Event]:
+    """Validate records as one case's events (with ``known`` ones already accepted): same case, unique ids."""
+    events: list[Event] = []
+    case = known[0].case if known else None
+    ids = {e.id: n for n, e in enumerate(known)}
+    for n, rec in enumerate(records, start):
+        ev = event_from(rec, n)
+        if case is None:
+            case = ev.case
+        elif ev.case != case:
+            raise EventInputError(n, "case", "differs from the earlier events' case: a check takes one case's "
+                                             "events (use replay for many cases)")
+        if ev.id in ids:
+            raise EventInputError(n, "id", f"repeats the id of event {ids[ev.id]}: each event needs its own id")
+        ids[ev.id] = n
+        events.append(ev)
+    return events
+
+
+# ------------------------------------------------------------------------------------------------ engines
+
+
+@attrs.frozen(slots=True)
+class Setup:
+    """A workflow and its rulebook, loaded once and shared by every call that names them."""
+
+    key: tuple
+    wf: Workflow
+    book: Any
+
+
+_setups: dict[tuple, Setup] = {}
+_setups_lock = threading.Lock()
+
+
+def load_setup(workflow: Workflow | str | Path | None = None, rules: Sequence[str | Path] | None = None) -> Setup:
+    """The workflow and rulebook for these names, loaded on first use and then shared (by name, or by the
+    Workflow object given)."""
+    from .engine import load_rulebook
+
+    rules_key = tuple(str(r) for r in rules) if rules else ()
+    wf_key = ("object", id(workflow)) if isinstance(workflow, Workflow) else ("name", str(workflow or ""))
+    key = (wf_key, rules_key)
+    with _setups_lock:
+        found = _setups.get(key)
+        if found is not None:
+            return found
+        wf = workflow if isinstance(workflow, Workflow) else load_workflow(workflow)
+        setup = Setup(key, wf, load_rulebook(list(rules) if rules else None, wf))
+        _setups[key] = setup
+        return setup
+
+
+class _DurableThread:
+    """The one thread of this process that talks to durable-rules: it owns one DurableChecker per setup and
+    checks the cases handed to it in turn."""
+
+    def __init__(self):
+        self.pid = os.getpid()
+        self.requests: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._serve, name="sdsrules-durable-engine", daemon=True)
+        self.thread.start()
+
+    def submit(self, setup: Setup, case: str, events: Sequence[Event], as_of: date) -> Future:
+        fut: Future = Future()
+        self.requests.put((fut, setup, case, events, as_of))
+        return fut
+
+    def _serve(self) -> None:
+        from .engine import make_checker
+
+        checkers: dict[tuple, Any] = {}
+        while True:
+            fut, setup, case, events, as_of = self.requests.get()
+            if not fut.set_running_or_notify_cancel():
+                continue  # the caller gave up waiting before it started
+            try:
+                checker = checkers.get(setup.key)
+                if checker is None:
+                    checker = checkers[setup.key] = make_checker("durable", setup.wf, setup.book)
+                fut.set_result(check_case(case, events, setup.wf, as_of, checker))
+            except BaseException as e:  # handed to the caller, who decides; the thread serves on
+                fut.set_exception(e)
+
+
+_durable: _DurableThread | None = None
+_durable_lock = threading.Lock()
+_reference: dict[tuple, Any] = {}
+
+
+def _durable_thread() -> _DurableThread:
+    global _durable
+    with _durable_lock:
+        if _durable is None or _durable.pid != os.getpid() or not _durable.thread.is_alive():
+            _durable = _DurableThread()  # first use, or a forked child that has no engine thread yet
+        return _durable
+
+
+def _run(setup: Setup, engine: str, events: Sequence[Event], as_of: date, timeout: float | None) -> CaseResult:
+    case = events[0].case
+    if engine == "reference":
+        with _setups_lock:
+            checker = _reference.get(setup.key)
+            if checker is None:
+                from .engine import make_checker
+                checker = _reference[setup.key] = make_checker("reference", setup.wf, setup.book)
+        return check_case(case, events, setup.wf, as_of, checker)
+    if engine != "durable":
+        raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+    fut = _durable_thread().submit(setup, case, events, as_of)
+    try:
+        return fut.result(timeout)
+    except FutureTimeout:
+        fut.cancel()
+        raise CheckTimeout(f"the durable engine did not answer within {timeout:g} s") from None
+
+
+def case_result(events: Sequence[Event], workflow: Workflow | str | Path | None, as_of: date, *,
+                engine: str = "durable", rules: Sequence[str | Path] | None = None,
+                timeout: float | None = None) -> CaseResult:
+    """The replay's own check of one case's events (as :func:`sdsrules.replay.check_case`, duplicates rejected
+    rather than refused), on the engine thread for durable-rules."""
+    return _run(load_setup(workflow, rules), engine, events, as_of, timeout)
+
+
+# ------------------------------------------------------------------------------------------------ checks
+
+
+@attrs.frozen(slots=True)
+class Assessment:
+    """One case judged at ``as_of``: its breaches and the duties still open, with their due dates."""
+
+    case: str
+    as_of: date
+    findings: tuple[Finding, ...]
+    obligations: tuple[Obligation, ...]
+    events: int
+    applicable: frozenset[str] = frozenset()
+
+    def to_dict(self) -> dict:
+        return {"case": self.case, "as_of": self.as_of.isoformat(), "events": self.events,
+                "findings": [f.to_dict() for f in self.findings],
+                "obligations": [o.to_dict() for o in self.obligations]}
+
+
+def _assess(events: Sequence[Event], setup: Setup, engine: str, as_of: date | None,
+            timeout: float | None) -> Assessment:
+    day = as_of or max(e.day for e in events)
+    res = _run(setup, engine, events, day, timeout)
+    obligations = tuple(sorted(res.obligations, key=lambda o: (o.due or "9999", o.code, o.message)))
+    return Assessment(res.case, day, res.findings, obligations, res.replayed, res.applicable)
+
+
+def assess(events: Iterable[Event | Mapping[str, Any]], workflow: Workflow | str | Path | None = None,
+           as_of: date | None = None, *, engine: str = "durable", rules: Sequence[str | Path] | None = None,
+           timeout: float | None = None) -> Assessment | None:
+    """Check one case's events: findings and open obligations. None when there are no events.
+
+    Raises :class:`EventInputError` for an event that breaks the contract, for events of more than one case
+    and for a repeated id; :class:`CheckTimeout` when the engine does not answer within ``timeout`` seconds.
+    """
+    evs = _one_case(events)
+    if not evs:
+        return None
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+    return _assess(evs, load_setup(workflow, rules), engine, as_of, timeout)
+
+
+def check(events: Iterable[Event | Mapping[str, Any]], workflow: Workflow | str | Path | None = None,
+          as_of: date | None = None, *, engine: str = "durable", rules: Sequence[str | Path] | None = None
+          ) -> list[Finding]:
+    """The breaches in one case's history, judged at ``as_of`` (default: the latest event's day).
+
+    ``events``: Event objects or canonical dicts. The same findings the replay reports for this case.
+    """
+    result = assess(events, workflow, as_of, engine=engine, rules=rules)
+    return [] if result is None else list(result.findings)
+
+
+# ------------------------------------------------------------------------------------------------ monitor
+
+
+def identity(f: Finding) -> tuple:
+    """What makes a finding the same finding across re-checks: code, evidence event ids and date."""
+    return (f.code, tuple(e.id for e in f.events), f.at)
+
+
+@attrs.frozen(slots=True)
+class MonitorUpdate:
+    """What one step changed: findings not returned before, and every duty open now."""
+
+    new_findings: tuple[Finding, ...]
+    obligations: tuple[Obligation, ...]
+    findings: tuple[Finding, ...]  # every current finding of the case, new or not
+    as_of: date | None
+
+
+class CaseMonitor:
+    """One case's events, taken one at a time; each step re-checks the case (cases are small).
+
+    ``add`` returns the findings not returned before (by code, evidence ids and date) and the open obligations
+    ("review due by 2025-03-05"). An event refused by the contract raises :class:`EventInputError` and is not
+    kept. A monitor may be shared between threads: its steps are taken one at a time.
+    """
+
+    def __init__(self, workflow: Workflow | str | Path | None = None, *, engine: str = "durable",
+                 rules: Sequence[str | Path] | None = None):
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+        self._setup = load_setup(workflow, rules)
+        self._engine = engine
+        self._events: list[Event] = []
+        self._seen: set[tuple] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def events(self) -> tuple[Event, ...]:
+        return tuple(self._events)
+
+    @property
+    def case(self) -> str | None:
+        return self._events[0].case if self._events else None
+
+    def add(self, event: Event | Mapping[str, Any], as_of: date | None = None) -> MonitorUpdate:
+        """Record one event and re-check the case."""
+        return self.extend([event], as_of)
+
+    def extend(self, events: Iterable[Event | Mapping[str, Any]], as_of: date | None = None) -> MonitorUpdate:
+        """Record several events (all or none) and re-check the case once."""
+        with self._lock:
+            added = _one_case(events, start=len(self._events), known=self._events)
+            self._events.extend(added)
+            return self._update(as_of)
+
+    def status(self, as_of: date | None = None) -> MonitorUpdate:
+        """Re-check without a new event, e.g. on a later day: duties that fell overdue come back as new."""
+        with self._lock:
+            return self._update(as_of)
+
+    def _update(self, as_of: date | None) -> MonitorUpdate:
+        if not self._events:
+            return MonitorUpdate((), (), (), as_of)
+        result = _assess(self._events, self._setup, self._engine, as_of, None)
+        new = []
+        for f in result.findings:
+            key = identity(f)
+            if key not in self._seen:
+                self._seen.add(key)
+                new.append(f)
+        return MonitorUpdate(tuple(new), result.obligations, result.findings, result.as_of)

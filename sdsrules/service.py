@@ -1,0 +1,564 @@
+"""The HTTP service: the same checks as the CLI and the Python API, for case systems in any language.
+
+An ASGI app (Starlette) with an exact OpenAPI 3.1 document at ``/openapi.json``:
+
+* ``POST /v1/check``: one case's events -> its findings and open obligations (:func:`sdsrules.monitor.assess`).
+* ``POST /v1/replay``: many cases' events -> the report the CLI's ``replay --format json`` writes, plus the
+  open obligations. Unusable records become SDS-DAT-01 rejections, as in the CLI.
+* ``POST /v1/validate``: a workflow design (YAML text or a JSON object) -> the ``validate --format json`` result.
+* ``GET /v1/rules``: the rule packs in use. ``GET /healthz``: liveness, without authentication.
+
+Safety: a bearer token (compared with :func:`hmac.compare_digest`) guards ``/v1/`` when one is configured;
+bodies above the size limit get 413, requests above the events limit 413, malformed input 400 or 422 with
+the JSON path of the problem. No error text and no log line carries case data: errors name paths and what
+was allowed, never the value that came; the access log holds method, route, status and duration only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import shutil
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import attrs
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from . import __version__
+from .events import EARLIEST, LATEST, Rejection
+from .findings import Summary
+from .monitor import CheckTimeout, EventInputError, assess, case_result, event_from, load_setup
+from .replay import assemble, group, latest_day
+
+log = logging.getLogger("sdsrules.service")
+access_log = logging.getLogger("sdsrules.service.access")
+
+ROUTES = ("/healthz", "/openapi.json", "/v1/check", "/v1/replay", "/v1/validate", "/v1/rules")
+BUILT_IN = ("SDS-SEQ-01", "SDS-SEQ-02", "SDS-DAT-01", "SDS-DAT-02")
+
+
+@attrs.frozen(slots=True)
+class ServiceConfig:
+    """How the service runs: workflow, engine, token, and its limits."""
+
+    workflow: str | None = None
+    engine: str = "durable"
+    rules: tuple[str, ...] = ()
+    token: bytes | None = attrs.field(default=None, repr=False)
+    max_body: int = 5 * 1024 * 1024  # bytes in one request body
+    max_events: int = 10_000  # events in one request
+    timeout: float = 30.0  # seconds to read a body, and to check it
+
+
+class Problem(Exception):
+    """An answer other than 200: status, a stable error code, a sentence, and the paths at fault."""
+
+    def __init__(self, status: int, error: str, message: str, problems: list[dict] | None = None,
+                 headers: dict[str, str] | None = None):
+        super().__init__(status, error, message)
+        self.status, self.error, self.message = status, error, message
+        self.problems, self.headers = problems or [], headers
+
+    def response(self) -> JSONResponse:
+        body: dict[str, Any] = {"error": self.error, "message": self.message}
+        if self.problems:
+            body["problems"] = self.problems
+        return JSONResponse(body, status_code=self.status, headers=self.headers)
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    try:
+        body = orjson.dumps(data)
+    except TypeError:  # text orjson will not write (a lone surrogate read from YAML): escaped by the stdlib
+        body = json.dumps(data).encode()
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def log_failure(e: BaseException, method: str | None, route: str) -> None:
+    """Log an unexpected error by type and place only: exception texts can quote case data."""
+    frames = "; ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}"
+                       for f in traceback.extract_tb(e.__traceback__)[-4:])
+    log.error("unhandled %s on %s %s (%s)", type(e).__name__, method, route, frames)
+
+
+INTERNAL = "the service failed on this request; the log says where"
+
+
+# -------------------------------------------------------------------------------------------- reading input
+
+
+async def read_json(request: Request, config: ServiceConfig) -> Any:
+    """The request's JSON body, within the size limit and the time limit."""
+    ctype = request.headers.get("content-type", "")
+    if ctype.split(";")[0].strip().lower() != "application/json":
+        raise Problem(415, "unsupported_media_type", "the body must be JSON (Content-Type: application/json)")
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise Problem(400, "bad_request", "the Content-Length header must be a whole number")
+        if int(declared) > config.max_body:
+            raise _too_large(config)
+
+    async def receive() -> bytes:
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > config.max_body:
+                raise _too_large(config)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    try:
+        body = await asyncio.wait_for(receive(), config.timeout)
+    except TimeoutError:
+        raise Problem(408, "request_timeout", f"the body did not arrive within {config.timeout:g} s") from None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as e:
+        raise Problem(400, "invalid_json", f"the body is not valid JSON (at byte {e.pos})") from None
+
+
+def _too_large(config: ServiceConfig) -> Problem:
+    return Problem(413, "body_too_large", f"the body is larger than the limit of {config.max_body} bytes")
+
+
+def _parse_day(value: Any, path: str) -> date:
+    if not isinstance(value, str) or len(value) != 10:
+        raise Problem(422, "invalid_request", f"{path} must be a date YYYY-MM-DD",
+                      [{"path": path, "message": "must be a date YYYY-MM-DD"}])
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        day = None
+    if day is None or not EARLIEST <= day <= LATEST:
+        message = f"must be a date YYYY-MM-DD between {EARLIEST} and {LATEST}"
+        raise Problem(422, "invalid_request", f"{path} {message}", [{"path": path, "message": message}])
+    return day
+
+
+def events_request(body: Any, config: ServiceConfig) -> tuple[list, date | None]:
+    """``{"events": [...], "as_of": "YYYY-MM-DD"}``: the raw events and the as-of date."""
+    if not isinstance(body, dict):
+        raise Problem(422, "invalid_request", "the body must be a JSON object with 'events'",
+                      [{"path": "$", "message": "must be an object"}])
+    extra = set(body) - {"events", "as_of"}
+    if extra:
+        raise Problem(422, "invalid_request", "the body may hold only 'events' and 'as_of'",
+                      [{"path": "$", "message": f"has {len(extra)} unknown field(s); allowed: events, as_of"}])
+    events = body.get("events")
+    if not isinstance(events, list) or not events:
+        raise Problem(422, "invalid_request", "$.events must be a non-empty list of events",
+                      [{"path": "$.events", "message": "must be a non-empty list of events"}])
+    if len(events) > config.max_events:
+        raise Problem(413, "too_many_events",
+                      f"a request may carry at most {config.max_events} events (this one has {len(events)})",
+                      [{"path": "$.events", "message": f"has more than {config.max_events} events"}])
+    as_of = body.get("as_of")
+    return events, None if as_of is None else _parse_day(as_of, "$.as_of")
+
+
+def _event_path(e: EventInputError) -> str:
+    path = f"$.events[{e.index}]"
+    return f"{path}.{e.field}" if e.field else path
+
+
+# -------------------------------------------------------------------------------------------- the work
+
+
+class Service:
+    """The loaded workflow and rules, and the answers to each endpoint (plain calls, run off the event loop)."""
+
+    def __init__(self, config: ServiceConfig):
+        self.config = config
+        self.setup = load_setup(config.workflow, list(config.rules) or None)
+        self.validate_lock = threading.Lock()  # one design check at a time: they can be long and are CPU-bound
+        # warm the engine (durable-rules compiles its ruleset on first use) so the first request is not slow
+        assess([{"case": "warm-up", "at": "2024-01-01", "activity": "referral_received"}], self.setup.wf,
+               engine=config.engine, rules=list(config.rules) or None)
+
+    def check(self, body: Any) -> dict:
+        raw, as_of = events_request(body, self.config)
+        try:
+            result = assess(raw, self.setup.wf, as_of, engine=self.config.engine,
+                            rules=list(self.config.rules) or None, timeout=self.config.timeout)
+        except EventInputError as e:
+            raise Problem(422, "invalid_event", f"{_event_path(e)} {e.reason}",
+                          [{"path": _event_path(e), "message": e.reason}]) from None
+        return result.to_dict()
+
+    def replay(self, body: Any) -> dict:
+        raw, as_of = events_request(body, self.config)
+        records: list = []
+        for n, rec in enumerate(raw):
+            try:
+                records.append(event_from(rec, n, file="request"))
+            except EventInputError as e:
+                records.append(Rejection("request", n + 1, f"{_event_path(e)} {e.reason}", e.field))
+        wf, book = self.setup.wf, self.setup.book
+        summary = Summary(workflow=wf.describe(), engine=self.config.engine, rules=len(book.rules))
+        cases, rejected = group(records, summary)
+        day = as_of or latest_day(cases) or date.today()
+        summary.as_of = day.isoformat()
+        deadline = time.monotonic() + self.config.timeout
+
+        def results():
+            for _, evs in sorted(cases.items()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise CheckTimeout("the replay did not finish in time")
+                yield case_result(evs, wf, day, engine=self.config.engine, rules=list(self.config.rules) or None,
+                                  timeout=left)
+
+        report = assemble(summary, results(), rejected)
+        out = report.to_dict()
+        out["rejected"] = [_rejection(r) for r in report.rejected]
+        out["obligations"] = [o.to_dict() for o in report.obligations]
+        return out
+
+    def validate(self, body: Any) -> dict:
+        from .validate import validate_file
+        from .validate_formats import to_json
+
+        if not isinstance(body, dict) or set(body) - {"design"} or "design" not in body:
+            raise Problem(422, "invalid_request", "the body must be an object with only 'design'",
+                          [{"path": "$", "message": "must be an object with only 'design'"}])
+        design = body["design"]
+        if isinstance(design, dict):
+            text = json.dumps(design, ensure_ascii=False)  # YAML reads JSON (escapes would split surrogate pairs)
+        elif isinstance(design, str) and design.strip():
+            text = design
+        else:
+            raise Problem(422, "invalid_request", "$.design must be YAML text or a JSON object",
+                          [{"path": "$.design", "message": "must be non-empty YAML text or an object"}])
+        folder = tempfile.mkdtemp(prefix="sdsrules-design-")
+        try:
+            path = Path(folder) / "design.yaml"  # alone in its folder: 'extends' can reach only shipped designs
+            path.write_text(text, encoding="utf-8")
+            with self.validate_lock:
+                result = validate_file(path)
+            out = to_json([result])
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return json.loads(json.dumps(out).replace(str(path), "design.yaml").replace(folder, "."))
+
+    def rules(self) -> dict:
+        book = self.setup.book
+        return {
+            "workflow": self.setup.wf.describe(),
+            "rules": [{"code": r.code, "title": r.title, "severity": r.severity, "version": r.version,
+                       "sources": list(r.sources), "parameters": sorted(r.parameters()),
+                       "effective_from": r.effective_from.isoformat() if r.effective_from else None,
+                       "effective_until": r.effective_until.isoformat() if r.effective_until else None}
+                      for r in book.rules],
+            "built_in": list(BUILT_IN),
+        }
+
+    def health(self) -> dict:
+        return {"status": "ok", "version": __version__, "engine": self.config.engine,
+                "workflow": self.setup.wf.describe(), "rules": len(self.setup.book.rules)}
+
+
+def _rejection(r: Rejection) -> dict:
+    """A rejection as the service reports it: by position in the request, never with the case's data."""
+    reason = r.reason if r.id is None else (f"$.events[{r.line - 1}].id repeats an earlier event's id in the "
+                                            "same case; the repeat is not replayed")
+    return {"code": r.code, "index": r.line - 1, "field": r.field, "reason": reason}
+
+
+# -------------------------------------------------------------------------------------------- ASGI
+
+
+class Guard:
+    """Outermost layer: bearer token on ``/v1/``, an access log line without case data, and a JSON 500 for any
+    error that escaped (logged by type and place only: exception texts can quote case data)."""
+
+    def __init__(self, app: ASGIApp, token: bytes | None):
+        self.app, self.token = app, token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        path = scope.get("path", "")
+        route = path if path in ROUTES else "-"
+        status = {"code": 0}
+
+        async def sending(message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            if self.token is not None and path.startswith("/v1/") and not self.authorised(scope):
+                await Problem(401, "unauthorized", "a valid bearer token is required",
+                              headers={"WWW-Authenticate": 'Bearer realm="sdsrules"'}).response()(
+                    scope, receive, sending)
+            else:
+                await self.app(scope, receive, sending)
+        except Exception as e:
+            log_failure(e, scope.get("method"), route)
+            if status["code"] == 0:
+                await Problem(500, "internal_error", INTERNAL).response()(scope, receive, sending)
+        finally:
+            access_log.info("%s %s %d %.1fms", scope.get("method"), route, status["code"],
+                            1000 * (time.perf_counter() - started))
+
+    def authorised(self, scope: Scope) -> bool:
+        supplied = b""
+        for name, value in scope.get("headers", ()):
+            if name == b"authorization":
+                scheme, _, credential = value.partition(b" ")
+                if scheme.lower() == b"bearer":
+                    supplied = credential.strip()
+        return hmac.compare_digest(supplied, self.token or b"")
+
+
+def create_app(config: ServiceConfig | None = None) -> ASGIApp:
+    """The ASGI app for ``config`` (defaults: national workflow, durable engine, no token)."""
+    config = config or ServiceConfig()
+    service = Service(config)
+    document = openapi(config)
+
+    def endpoint(work: Callable[[Any], dict], status: int = 200):
+        async def handle(request: Request) -> Response:
+            try:
+                body = await read_json(request, config)
+                return _json(await asyncio.to_thread(work, body), status)
+            except Problem as p:
+                return p.response()
+            except CheckTimeout:
+                return Problem(503, "timeout", f"the check did not finish within {config.timeout:g} s").response()
+            except Exception as e:  # answered here as JSON; Starlette's own answer would be plain text
+                log_failure(e, request.method, request.url.path)
+                return Problem(500, "internal_error", INTERNAL).response()
+        return handle
+
+    async def healthz(request: Request) -> Response:
+        return _json(service.health())
+
+    async def rules(request: Request) -> Response:
+        return _json(service.rules())
+
+    async def spec(request: Request) -> Response:
+        return _json(document)
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return Problem(404, "not_found", "no such endpoint; see /openapi.json").response()
+
+    async def not_allowed(request: Request, exc: Exception) -> Response:
+        return Problem(405, "method_not_allowed", "this endpoint does not take that method").response()
+
+    app = Starlette(routes=[
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/openapi.json", spec, methods=["GET"]),
+        Route("/v1/rules", rules, methods=["GET"]),
+        Route("/v1/check", endpoint(service.check), methods=["POST"]),
+        Route("/v1/replay", endpoint(service.replay), methods=["POST"]),
+        Route("/v1/validate", endpoint(service.validate), methods=["POST"]),
+    ], exception_handlers={404: not_found, 405: not_allowed})
+    return Guard(app, config.token)
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class TokenFileError(ValueError):
+    """The token file cannot be used (missing, empty, too short, or readable by everyone)."""
+
+
+def read_token(path: str | Path) -> bytes:
+    """The bearer token in ``path``: at least 16 characters, the file not readable by everyone."""
+    p = Path(path)
+    try:
+        mode = p.stat().st_mode
+        text = p.read_text(encoding="utf-8").strip()
+    except OSError as e:
+        raise TokenFileError(f"the token file {p} cannot be read ({e.strerror})") from None
+    if mode & 0o004:
+        raise TokenFileError(f"the token file {p} is readable by everyone; chmod o-r it first")
+    if len(text) < 16 or any(c.isspace() for c in text):
+        raise TokenFileError(f"the token file {p} must hold one token of at least 16 characters, no spaces")
+    return text.encode()
+
+
+# -------------------------------------------------------------------------------------------- OpenAPI
+
+
+def _obj(props: dict, required: list[str] | None = None, extra: bool = False, **more) -> dict:
+    out = {"type": "object", "properties": props, "required": required if required is not None else list(props),
+           "additionalProperties": extra}
+    out.update(more)
+    return out
+
+
+_STR, _INT, _BOOL = {"type": "string"}, {"type": "integer"}, {"type": "boolean"}
+_DATE = {"type": "string", "format": "date"}
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _arr(item: dict) -> dict:
+    return {"type": "array", "items": item}
+
+
+def _kind_schema(kind) -> dict:
+    from .events import Bool, Day, ListOf, Number, OneOf, Text
+
+    if isinstance(kind, Text):
+        return {"type": "string"}
+    if isinstance(kind, Bool):
+        return {"type": "boolean"}
+    if isinstance(kind, Day):
+        return {"type": "string", "format": "date"}
+    if isinstance(kind, OneOf):
+        return {"enum": list(kind.choices)}
+    if isinstance(kind, ListOf):
+        return {"type": "array", "items": _kind_schema(kind.item), **({"minItems": 1} if kind.non_empty else {})}
+    if isinstance(kind, Number):
+        out: dict[str, Any] = {"type": "integer" if kind.integer else "number"}
+        if kind.minimum is not None:
+            out["minimum"] = kind.minimum
+        if kind.maximum is not None:
+            out["maximum"] = kind.maximum
+        return out
+    return {}
+
+
+def _event_schema(activity: str, spec: dict) -> dict:
+    """One activity's event: the core fields and the activity's typed attributes (others are kept as given)."""
+    props: dict[str, Any] = {
+        "id": {"type": ["string", "integer"]}, "case": {"type": ["string", "number"]},
+        "at": {"type": "string", "anyOf": [{"format": "date"}, {"format": "date-time"}],
+               "description": "ISO 8601 date or date-time (no offset: Europe/London), 1900 to 2100"},
+        "activity": {"const": activity}, "actor": _ref("Actor"),
+    }
+    props.update({name: _kind_schema(kind) for name, (kind, _) in spec.items()})
+    required = ["case", "at", "activity", *sorted(n for n, (_, req) in spec.items() if req)]
+    return {"type": "object", "properties": props, "required": required, "additionalProperties": True}
+
+
+def openapi(config: ServiceConfig) -> dict:
+    """The OpenAPI 3.1 document of the service, exact for every answer it gives."""
+    from .events import ACTIVITIES, ROLES
+
+    evidence = _obj({"id": _STR, "at": _STR, "activity": _STR, "role": _STR}, ["id", "at", "activity"])
+    finding = _obj({
+        "code": _STR, "case": _STR, "at": _DATE, "events": _arr(_ref("Evidence")), "message": _STR,
+        "source": _arr(_STR), "title": _STR, "severity": {"enum": ["high", "medium", "low"]}, "expected": _STR,
+        "actual": _STR, "stage": _STR, "workflow": _STR, "rule_version": _STR, "parameters": _arr({"type": "object"}),
+    }, description="A process breach in one case, with its evidence events and source.")
+    obligation = _obj({"code": _STR, "case": _STR, "due": {"type": ["string", "null"], "format": "date"},
+                       "message": _STR, "overdue": _BOOL,
+                       "trigger": {"oneOf": [_ref("Evidence"), {"type": "null"}]}},
+                      description="A duty open at the as-of date: what is due, by when, and why.")
+    actor = _obj({"id": {"type": ["string", "integer"]}, "role": {"enum": list(ROLES)},
+                  "team": {"type": ["string", "integer"]}}, [])
+    event = {"description": "One recorded step of a case (shared/spec/events.md): the activity's attributes sit "
+                            "flat at the top level, as the contract types them.",
+             "oneOf": [_ref(f"Event_{name}") for name in sorted(ACTIVITIES)]}
+    events_body = _obj({"events": {**_arr(_ref("Event")), "minItems": 1, "maxItems": config.max_events},
+                        "as_of": _DATE}, ["events"])
+    problem = _obj({"path": _STR, "message": _STR})
+    error = _obj({"error": _STR, "message": _STR, "problems": _arr(_ref("ProblemDetail"))}, ["error", "message"])
+    summary = _obj({"cases": _INT, "events_read": _INT, "events_replayed": _INT, "events_rejected": _INT,
+                    "findings_by_code": {"type": "object", "additionalProperties": _INT}, "findings": _INT,
+                    "as_of": _STR, "workflow": _STR, "engine": _STR, "rules": _INT, "cases_unchecked": _INT})
+    rejection = _obj({"code": _STR, "index": _INT, "field": {"type": ["string", "null"]}, "reason": _STR})
+    check_result = _obj({"case": _STR, "as_of": _DATE, "events": _INT, "findings": _arr(_ref("Finding")),
+                         "obligations": _arr(_ref("Obligation"))})
+    replay_result = _obj({"summary": _ref("Summary"), "findings": _arr(_ref("Finding")),
+                          "rejected": _arr(_ref("Rejection")),
+                          "unchecked": _arr(_obj({"case": _STR, "reason": _STR})),
+                          "obligations": _arr(_ref("Obligation"))})
+    design_problem = _obj({"code": _STR, "title": _STR, "severity": _STR, "source": _STR, "file": _STR,
+                           "line": {"type": ["integer", "null"]}, "key": _STR, "message": _STR,
+                           "path": _arr({"type": "object"}), "counterexample": _STR})
+    validate_result = _obj({
+        "designs": _arr(_obj({"file": _STR, "workflow": _STR, "usable": _BOOL, "clean": _BOOL, "states": _INT,
+                              "transitions": _INT, "problems": _arr(design_problem)})),
+        "summary": _obj({"designs": _INT, "clean": _INT, "problems": _INT, "exit_code": _INT}),
+    })
+    rule = _obj({"code": _STR, "title": _STR, "severity": _STR, "version": _STR, "sources": _arr(_STR),
+                 "parameters": _arr(_STR), "effective_from": {"type": ["string", "null"], "format": "date"},
+                 "effective_until": {"type": ["string", "null"], "format": "date"}})
+    rules_result = _obj({"workflow": _STR, "rules": _arr(rule), "built_in": _arr(_STR)})
+    health = _obj({"status": {"const": "ok"}, "version": _STR, "engine": _STR, "workflow": _STR, "rules": _INT})
+    design_body = _obj({"design": {"oneOf": [{"type": "string", "minLength": 1}, {"type": "object"}],
+                                   "description": "the design's YAML text, or the design as a JSON object"}})
+
+    def err(text: str) -> dict:
+        return {"description": text, "content": {"application/json": {"schema": _ref("Error")}}}
+
+    def ok(text: str, schema: dict) -> dict:
+        return {"description": text, "content": {"application/json": {"schema": schema}}}
+
+    secured = {"security": [{"bearer": []}] if config.token else [{}, {"bearer": []}]}
+    auth = {"401": err("A bearer token is required and was missing or wrong.")} if config.token else {}
+    body_errors = {
+        "400": err("The body is not valid JSON."),
+        "408": err("The body did not arrive in time."),
+        "413": err("The body or the number of events is above the service's limit (the message names it)."),
+        "415": err("The body is not JSON."),
+        "422": err("The request breaks its schema or the event contract (problems name each JSON path)."),
+    }
+
+    def post(summary_text: str, body: dict, answer: dict, timeout: bool = True) -> dict:
+        responses = {"200": answer, **body_errors, **auth}
+        if timeout:
+            responses["503"] = err("The check did not finish within the service's time limit.")
+        return {"post": {"summary": summary_text, **secured,
+                         "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
+                         "responses": responses}}
+
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "sdsrules", "version": __version__,
+                 "description": "Process breaches and open duties of Self-directed Support case logs."},
+        "paths": {
+            "/healthz": {"get": {"summary": "Liveness", "security": [{}],
+                                 "responses": {"200": ok("The service is up.", _ref("Health"))}}},
+            "/v1/rules": {"get": {"summary": "The rule packs in use", **secured,
+                                  "responses": {"200": ok("Every rule with its sources.", _ref("Rules")), **auth}}},
+            "/v1/check": post("Check one case's events: findings and open obligations", _ref("EventsRequest"),
+                              ok("The case's findings and open duties.", _ref("CheckResult"))),
+            "/v1/replay": post("Replay many cases' events", _ref("EventsRequest"),
+                               ok("The report, as `sdsrules replay --format json`.", _ref("ReplayResult"))),
+            "/v1/validate": post("Validate a workflow design", _ref("DesignRequest"),
+                                 ok("The design's problems, as `sdsrules validate --format json`.",
+                                    _ref("ValidateResult")), timeout=False),
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Event": event, "Actor": actor, "EventsRequest": events_body, "Evidence": evidence,
+                        "Finding": finding, "Obligation": obligation, "Summary": summary, "Rejection": rejection,
+                        "CheckResult": check_result, "ReplayResult": replay_result, "DesignRequest": design_body,
+                        "DesignProblem": design_problem, "ValidateResult": validate_result, "Rule": rule,
+                        "Rules": rules_result, "Health": health, "Error": error, "ProblemDetail": problem,
+                        **{f"Event_{name}": _event_schema(name, spec) for name, spec in ACTIVITIES.items()}},
+        },
+    }
