@@ -118,7 +118,7 @@ class OneOf(Kind):
         self._ints = all(isinstance(c, int) for c in choices)
 
     def convert(self, value):
-        if isinstance(value, bool) or value not in self._set or type(value) is float:
+        if isinstance(value, bool) or not isinstance(value, str | int) or value not in self._set:
             raise ValueError(f"must be {self.name} (got {_show(value)})")
         return value
 

@@ -36,6 +36,7 @@ CASES = {
     # found by fuzzing (issue 8): each was a traceback or a silently lost record before
     "truncated.jsonl.gz": (0, ["reading stopped", "Compressed file ended"]),
     "xes_nested_event.xes": (6, ["'activity'", "tea_and_biscuits"]),
+    "unhashable_value.jsonl": (2, ["'tier'", "one of 1, 2, 3", "got [3]"]),
 }
 
 
