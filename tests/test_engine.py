@@ -58,3 +58,26 @@ class TestRulePackLoading:
         with pytest.raises(DataFileError) as e:
             load_rulebook([tmp_path], load_workflow())
         assert words in e.value.report() and "SDS-ZZZ-01.yaml" in e.value.report()
+
+
+class TestExpectAlternatives:
+    def test_plain_alternatives_in_an_expect_list_all_count(self, tmp_path):
+        """`expect: [A, B]` is met by either: B alone meets it (a bug once made only the first count)."""
+        from sdsrules.replay import check_case
+
+        from .helpers import events_of
+
+        (tmp_path / "SDS-ZZZ-02.yaml").write_text(
+            "code: SDS-ZZZ-02\ntitle: t\nseverity: low\nsources: [s]\ntemplate: response\n"
+            "trigger: {activity: triaged, where: {tier: 1}}\n"
+            "expect: [{activity: information_given}, {activity: signposted}]\n"
+            "before: {activity: case_closed}\nmessage: m\n")
+        wf = load_workflow()
+        from sdsrules.engine.reference import ReferenceChecker
+        checker = ReferenceChecker(wf, load_rulebook([tmp_path], wf))
+        recs = [{"case": "C", "id": f"e{n}", "at": f"2024-01-0{n}", "activity": a, **x} for n, (a, x) in enumerate(
+            [("referral_received", {}), ("triaged", {"tier": 1}), ("signposted", {}), ("case_closed", {})], 1)]
+        evs = events_of(recs)
+        assert check_case("C", evs, wf, evs[-1].day, checker).findings == ()
+        evs = events_of([r for r in recs if r["activity"] != "signposted"])
+        assert [f.code for f in check_case("C", evs, wf, evs[-1].day, checker).findings] == ["SDS-ZZZ-02"]

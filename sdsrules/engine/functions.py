@@ -17,6 +17,22 @@ def _money(x: float) -> str:
     return f"£{x:,.2f}".replace(".00", "")
 
 
+def _days(delta: timedelta) -> str:
+    return f"{delta.days} day{'s' if delta.days != 1 else ''}"
+
+
+def _role(role: str) -> str:
+    return role.replace("_", " ")
+
+
+def _a(words: str) -> str:
+    return ("an " if words[:1] in "aeiou" else "a ") + words
+
+
+def _limits(value) -> str:
+    return ", ".join(f"{_role(r)} {_money(x)}" for r, x in value.items())
+
+
 def within_delegated_limit(view: CaseView, rule: Rule, check: Check, i: int) -> Iterator[Fact]:
     """SDS-BUD-01: the weekly amount approved must not exceed the approver role's delegated limit that day."""
     ev = view.events[i]
@@ -28,15 +44,15 @@ def within_delegated_limit(view: CaseView, rule: Rule, check: Check, i: int) -> 
         yield Fact(rule, check, i, "ok", ev.day, params=(pv,), evidence=((i, "trigger"),))
         return
     if limit is None:
-        detail = (f"A {role.replace('_', ' ')} approved {_money(amount)} a week on {ev.when}, but the scheme of "
-                  f"delegation gives that role no authority to approve budgets (limits: {pv.shown()}).")
-        expected = f"approval by a role with delegated authority ({pv.shown()})"
+        detail = (f"{_a(_role(role)).capitalize()} approved {_money(amount)} a week on {ev.when}, but the scheme of "
+                  f"delegation gives that role no authority to approve budgets (limits a week: {_limits(pv.value)}).")
+        expected = f"approval by a role with delegated authority ({_limits(pv.value)})"
     else:
-        detail = (f"A {role.replace('_', ' ')} approved {_money(amount)} a week on {ev.when}, above the "
+        detail = (f"{_a(_role(role)).capitalize()} approved {_money(amount)} a week on {ev.when}, above the "
                   f"{_money(limit)} a week that role may approve.")
-        expected = f"at most {_money(limit)} a week for {role}"
+        expected = f"at most {_money(limit)} a week for a {_role(role)}"
     yield Fact(rule, check, i, "breach", ev.day, detail=detail, expected=expected,
-               actual=f"{_money(amount)} a week by {role}", params=(pv,), evidence=((i, "trigger"),))
+               actual=f"{_money(amount)} a week by a {_role(role)}", params=(pv,), evidence=((i, "trigger"),))
 
 
 def eligibility_matches_criteria(view: CaseView, rule: Rule, check: Check, i: int) -> Iterator[Fact]:
@@ -51,7 +67,8 @@ def eligibility_matches_criteria(view: CaseView, rule: Rule, check: Check, i: in
     verdict = "eligible" if eligible else "not eligible"
     yield Fact(rule, check, i, "breach", ev.day, params=(pv,), evidence=((i, "trigger"),),
                detail=(f"On {ev.when} the person was found {verdict} with needs in the {band} band, but the local "
-                       f"criteria fund {pv.shown()}; no reason for the departure was recorded."),
+                       f"criteria fund the {' and '.join(pv.value)} band{'s' if len(pv.value) != 1 else ''}; "
+                       f"no reason for the departure was recorded."),
                expected="eligible" if should else "not eligible", actual=verdict)
 
 
@@ -155,7 +172,7 @@ def dp_financial_reviews(view: CaseView, rule: Rule, check: Check, i: int) -> It
         if e.day > due:
             yield Fact(rule, check, i, "late", e.day, due=due, params=params,
                        detail=f"A financial review was due by {due} ({what}) and happened on {e.when}, "
-                              f"{(e.day - due).days} days late.",
+                              f"{_days(e.day - due)} late.",
                        expected=f"financial review by {due}", actual=f"on {e.day}",
                        evidence=((i, "trigger"), (nxt, "late")))
         prev_day, prev_k = e.day, nxt

@@ -224,14 +224,14 @@ ACTIVITY_WORDS = {  # noun phrases without an article: "the {words} of 2024-03-0
     "budget_approved": "budget approval", "panel_referred": "panel referral", "panel_decided": "panel decision",
     "budget_refused": "refusal of funding", "budget_reduced": "reduction of funding",
     "decision_communicated": "letter explaining the decision and how to challenge it",
-    "options_offered": "offer of the four SDS options", "options_exception": "recorded reason not to offer options",
+    "options_offered": "offer of SDS options", "options_exception": "recorded reason not to offer options",
     "option_chosen": "choice of option", "support_plan_agreed": "support plan", "support_started": "start of support",
     "support_ended": "end of support", "material_change_recorded": "change of circumstances",
     "dp_means_test_completed": "direct payment financial assessment", "review_completed": "review",
     "financial_review_completed": "direct payment financial review", "complaint_received": "complaint",
     "complaint_acknowledged": "acknowledgement of the complaint", "complaint_responded": "response to the complaint",
     "transition_planning_started": "transition planning", "transferred_to_adult_services": "transfer to adult services",
-    "moved_in": "move into the area", "moved_out": "move out of the area", "case_closed": "closure of the case",
+    "moved_in": "move into the area", "moved_out": "move out of the area", "case_closed": "case closure",
 }
 
 
@@ -355,6 +355,7 @@ def _check(key: str, c: Mapping, raw: dict, prefix: list, file: str, problems: l
     template = c["template"]
     trigger = matchers("trigger")
     expect: list[ExpectCase] = []
+    plain: list[Matcher] = []  # plain matchers in the list are alternatives: one case, after any 'when' cases
     raw_expect = c.get("expect")
     for j, e in enumerate(_listed(raw_expect)):
         path = ["expect", j] if isinstance(raw_expect, list) else ["expect"]
@@ -368,7 +369,14 @@ def _check(key: str, c: Mapping, raw: dict, prefix: list, file: str, problems: l
             expect.append(ExpectCase(when, tuple(matcher(x, [*path, "any", k], True)
                                                 for k, x in enumerate(_listed(e["any"])))))
         else:
-            expect.append(ExpectCase(Where(), (matcher(e, path, True),)))
+            plain.append(matcher(e, path, True))
+    if plain:
+        if any(not case.when for case in expect):
+            problem(["expect"], "has a case without 'when' and plain alternatives too: put them in one 'any' list")
+        expect.append(ExpectCase(Where(), tuple(plain)))
+    for case in expect[:-1]:
+        if not case.when:
+            problem(["expect"], "a case without 'when' must come last: the cases after it could never apply")
     if template in ("response", "precedence") and not expect:
         problem([], f"a {template} check needs 'expect'")
     if template == "function":

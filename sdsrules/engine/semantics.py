@@ -308,7 +308,7 @@ def explain(view: CaseView, f: Fact, status: str) -> tuple[date, str, str, str, 
     check = f.check
     trig = activity_words(ev.activity)
     if check.template == "forbid":
-        return ev.day, f"({trig} of {ev.when})", "not this", ev.activity, ((f.trigger, "trigger"),)
+        return ev.day, f"Recorded on {ev.when} ({trig}).", "not this", ev.activity, ((f.trigger, "trigger"),)
     words = check.expect_words()
     if check.template == "precedence":
         since = f" after the {activity_words(view.events[f.since].activity)} of {view.events[f.since].when}" \
