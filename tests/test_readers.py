@@ -37,6 +37,7 @@ CASES = {
     "truncated.jsonl.gz": (0, ["reading stopped", "Compressed file ended"]),
     "xes_nested_event.xes": (6, ["'activity'", "tea_and_biscuits"]),
     "unhashable_value.jsonl": (2, ["'tier'", "one of 1, 2, 3", "got [3]"]),
+    "xes_list_activity.xes": (4, ["'activity'", "must be text"]),
 }
 
 

@@ -261,7 +261,8 @@ def _canonical(trace: dict, event: dict) -> dict:
 
 def _coerce(record: dict) -> None:
     """Turn XES-typed values into the types the contract expects for the record's activity."""
-    spec = ACTIVITIES.get(record.get("activity"))  # type: ignore[arg-type]
+    activity = record.get("activity")
+    spec = ACTIVITIES.get(activity) if isinstance(activity, str) else None  # a <list> or <container> is not a name
     if spec is None:
         return
     for name, (kind, _) in spec.items():
