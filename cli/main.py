@@ -6,7 +6,9 @@ Errors go to stderr as ``Error: ...``; a traceback on user input is a bug.
 
 from __future__ import annotations
 
+import re
 import sys
+import types
 from datetime import date
 
 import click
@@ -51,7 +53,11 @@ def cli():
 @click.option("--input-format", type=click.Choice(["jsonl", "csv", "xes"]), default=None,
               help="Format of the logs when their names do not say.")
 @click.option("--map", "map_path", default=None, help="Activity map (YAML): the case system's names to ours.")
-def replay(logs, workflow, as_of, fmt, output, jobs, engine, rule_paths, input_format, map_path):
+@click.option("--fail-on", "fail_on", multiple=True, callback=lambda ctx, param, value: _FailOn.parse(value),
+              help="For CI: exit 1 only for findings with this code or code prefix (SDS-REV-01, SDS-REV; "
+                   "repeatable), or of at least this severity (high, medium, low); else 0. Unreadable records "
+                   "(SDS-DAT-01) count as low; cases the engine could not check always exit 1.")
+def replay(logs, workflow, as_of, fmt, output, jobs, engine, rule_paths, input_format, map_path, fail_on):
     """Replay case event LOGS through the pathway and report process breaches."""
     from sdsrules import api
     from sdsrules.formats import writer
@@ -59,7 +65,8 @@ def replay(logs, workflow, as_of, fmt, output, jobs, engine, rule_paths, input_f
     progress = _progress_bar() if sys.stderr.isatty() else None
     try:
         with atomic_text(output) as stream:  # findings stream out as cases finish; the file appears when whole
-            summary = api.run(logs, writer(fmt, stream), workflow=workflow, as_of=as_of, engine=engine, jobs=jobs,
+            sink = writer(fmt, stream) if fail_on is None else fail_on.watch(writer(fmt, stream))
+            summary = api.run(logs, sink, workflow=workflow, as_of=as_of, engine=engine, jobs=jobs,
                               rules=list(rule_paths) or None, input_format=input_format, progress=progress,
                               activity_map=map_path)
     except DataFileError as e:
@@ -77,7 +84,54 @@ def replay(logs, workflow, as_of, fmt, output, jobs, engine, rule_paths, input_f
                    f"{s.events_rejected} rejected), {s.findings} findings -> {output}", err=True)
     if not s.events_replayed:
         sys.exit(2)
+    if fail_on is not None:
+        sys.exit(1 if fail_on.hit or (s.events_rejected and fail_on.matches("SDS-DAT-01", "low"))
+                 or s.cases_unchecked else 0)
     sys.exit(1 if s.findings or s.events_rejected or s.cases_unchecked else 0)
+
+
+class _FailOn:
+    """``--fail-on``: codes, code prefixes and a severity threshold; ``watch`` notes matching findings."""
+
+    RANK = types.MappingProxyType({"low": 0, "medium": 1, "high": 2})
+
+    def __init__(self, codes: tuple[str, ...], severity: str | None):
+        self.codes, self.severity, self.hit = codes, severity, False
+
+    @classmethod
+    def parse(cls, values: tuple[str, ...]) -> _FailOn | None:
+        if not values:
+            return None
+        codes, severity = [], None
+        for v in values:
+            word = v.strip()
+            if word.lower() in cls.RANK:
+                if severity is None or cls.RANK[word.lower()] < cls.RANK[severity]:
+                    severity = word.lower()
+            elif re.fullmatch(r"[A-Za-z]+(-[A-Za-z0-9]+)+", word):
+                codes.append(word.upper())
+            else:
+                raise click.BadParameter(f"must be a breach code (SDS-REV-01), a code prefix (SDS-REV) or a "
+                                         f"severity (high, medium, low) (got {v!r})", param_hint="'--fail-on'")
+        return cls(tuple(codes), severity)
+
+    def matches(self, code: str, severity: str) -> bool:
+        if any(code == c or code.startswith(c + "-") for c in self.codes):
+            return True
+        return self.severity is not None and self.RANK.get(severity, 1) >= self.RANK[self.severity]
+
+    def watch(self, sink):
+        outer = self
+
+        class Watched:
+            def case(self, result) -> None:
+                outer.hit = outer.hit or any(outer.matches(f.code, f.severity) for f in result.findings)
+                sink.case(result)
+
+            def close(self, summary, rejected, unchecked) -> None:
+                sink.close(summary, rejected, unchecked)
+
+        return Watched()
 
 
 class _progress_bar:
