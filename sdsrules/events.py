@@ -368,6 +368,9 @@ class EventError(ValueError):
         self.field, self.reason = field, reason
 
 
+_DAYS: dict[str, tuple[datetime, date, bool]] = {}  # date-only values recur: parse each once
+
+
 def parse_at(value: Any) -> tuple[datetime, date, bool]:
     """Parse an ``at`` value: ISO date or date-time; no offset means Europe/London local time.
 
@@ -377,12 +380,18 @@ def parse_at(value: Any) -> tuple[datetime, date, bool]:
         raise ValueError(f"must be an ISO 8601 date or date-time (got {_show(value)})")
     text = value.strip()
     if len(text) == 10:
+        hit = _DAYS.get(text)
+        if hit is not None:
+            return hit
         try:
             d = date.fromisoformat(text)
         except ValueError:
             raise ValueError(f"is not a valid date (got {_show(value)})") from None
         _check_range(d, value)
-        return datetime.combine(d, time(0), LONDON), d, True
+        if len(_DAYS) > 100_000:
+            _DAYS.clear()
+        hit = _DAYS[text] = (datetime.combine(d, time(0), LONDON), d, True)
+        return hit
     try:
         dt = datetime.fromisoformat(text)
     except ValueError:
@@ -474,24 +483,39 @@ _REQUIRED = {a: tuple(n for n, (_, req) in spec.items() if req) for a, spec in A
 _ROLES = frozenset(ROLES)
 
 
+_ACTORS: dict[tuple, Actor] = {}  # the same few hundred workers recur in millions of events
+
+
 def _actor(record: Mapping[str, Any], text_cells: bool) -> Actor | None:
     if text_cells:
         raw = {k: record.get(f"actor_{k}") or None for k in ACTOR_FIELDS}
-        if not any(raw.values()):
-            return None
-    else:
-        raw = record.get("actor")
-        if raw is None:
-            return None
-        if type(raw) is not dict:
-            raise EventError("actor", f"must be an object with id, role, team (got {_show(raw)})")
-        if len(raw) > 3 or any(k not in ACTOR_FIELDS for k in raw):
-            unknown = sorted(set(raw) - set(ACTOR_FIELDS))
-            raise EventError("actor", f"has unknown key(s) {', '.join(map(repr, unknown))} (allowed: id, role, team)")
+        return _actor_of(raw) if any(raw.values()) else None
+    raw = record.get("actor")
+    if raw is None:
+        return None
+    if type(raw) is not dict:
+        raise EventError("actor", f"must be an object with id, role, team (got {_show(raw)})")
+    key = (raw.get("id"), raw.get("role"), raw.get("team"), len(raw))
+    if not all(type(k) is str or k is None for k in key[:3]):
+        return _actor_of(raw)  # unusual values: validated (and refused or kept) without the cache
+    hit = _ACTORS.get(key)
+    if hit is None:
+        hit = _actor_of(raw)
+        if len(_ACTORS) > 50_000:
+            _ACTORS.clear()
+        _ACTORS[key] = hit
+    return hit
+
+
+def _actor_of(raw: Mapping[str, Any]) -> Actor:
+    """Validate an actor mapping (keys id, role, team)."""
+    if len(raw) > 3 or any(k not in ACTOR_FIELDS for k in raw):
+        unknown = sorted(set(raw) - set(ACTOR_FIELDS))
+        raise EventError("actor", f"has unknown key(s) {', '.join(map(repr, unknown))} (allowed: id, role, team)")
     aid, role, team = raw.get("id"), raw.get("role"), raw.get("team")
     for k, v in (("id", aid), ("role", role), ("team", team)):
         if v is not None and (type(v) is not str and (not isinstance(v, int) or isinstance(v, bool))):
             raise EventError(f"actor.{k}", f"must be text (got {_show(v)})")
-    if role is not None and role not in _ROLES:
+    if role is not None and (type(role) is not str or role not in _ROLES):
         raise EventError("actor.role", f"must be one of {', '.join(ROLES)} (got {_show(role)})")
     return Actor(id=None if aid is None else str(aid), role=role, team=None if team is None else str(team))

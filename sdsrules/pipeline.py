@@ -38,6 +38,7 @@ import orjson
 
 from .events import Event, EventError, Rejection, build_event, parse_at
 from .findings import Summary, Unchecked
+from .readers.jsonl import _case, _id, _kind, _short
 from .replay import CaseResult, check_case
 from .workflow import Workflow
 
@@ -267,8 +268,6 @@ def iter_range(r: Range) -> Iterator[tuple[str, Any]]:
 
 
 def _record(rec: Any, raw: bytes, name: str, number: int, offset: int) -> Event | Rejection:
-    from .readers.jsonl import _case, _id, _kind, _short
-
     if isinstance(rec, orjson.JSONDecodeError):
         reason = "is not UTF-8 text" if "utf-8" in str(rec).lower() else f"is not valid JSON ({_short(rec)})"
         return Rejection(name, number, f"the line {reason}")
