@@ -41,6 +41,12 @@ class Clause:
     field: str
     op: str
     value: Any  # a literal, a tuple for list operators, or ParamRef
+    #: (value, type) when the clause is plain equality with a literal on a recorded attribute
+    fast: tuple | None = attrs.field(default=None, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.op == "eq" and self.field not in DERIVED and isinstance(self.value, str | int | bool):
+            object.__setattr__(self, "fast", (self.value, type(self.value)))
 
     def describe(self) -> str:
         words = {"eq": "is", "ne": "is not", "in": "is one of", "not_in": "is not one of", "contains": "includes",
@@ -83,7 +89,14 @@ class Where:
         return " and ".join(c.describe() for c in self.clauses)
 
     def matches(self, event, lookup: ParamLookup | None = None) -> bool:
-        return all(_test(c, field_value(event, c.field), event, lookup) for c in self.clauses)
+        for c in self.clauses:
+            fast = c.fast
+            if fast is not None:  # equality on a plain attribute: the common case, without the general test
+                if event.attrs.get(c.field, _MISSING) != fast[0] or type(event.attrs.get(c.field)) is not fast[1]:
+                    return False
+            elif not _test(c, field_value(event, c.field), event, lookup):
+                return False
+        return True
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -182,7 +183,7 @@ class Rule:
         return set().union(*(c.params_used() for c in self.checks))
 
 
-@attrs.frozen(eq=False)
+@attrs.frozen(eq=False, slots=False)
 class Rulebook:
     rules: tuple[Rule, ...]
 
@@ -196,6 +197,26 @@ class Rulebook:
         for r in self.rules:
             for c in r.checks:
                 yield r, c
+
+    @cached_property
+    def dispatch(self) -> dict[str, tuple[int, ...]]:
+        """activity -> the positions (in ``all_checks``) of the checks it can trigger."""
+        out: dict[str, list[int]] = {}
+        for n, (_, c) in enumerate(self.all_checks):
+            for a in c.trigger_activities:
+                out.setdefault(a, []).append(n)
+        return {a: tuple(v) for a, v in out.items()}
+
+    @cached_property
+    def all_checks(self) -> tuple[tuple[Rule, Check], ...]:
+        return tuple(self.checks())
+
+    def checks_for(self, activities: Iterable[str]) -> list[tuple[Rule, Check]]:
+        """The checks a case with these activities can trigger, in rulebook order."""
+        d = self.dispatch
+        positions = sorted({n for a in activities for n in d.get(a, ())})
+        every = self.all_checks
+        return [every[n] for n in positions]
 
     def parameters_used(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}

@@ -31,7 +31,6 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator, Sequence
 from datetime import date, timedelta
-from heapq import merge
 
 import attrs
 
@@ -42,10 +41,11 @@ from .rules import Check, Matcher, Rule, Rulebook, activity_words
 BREACH = frozenset({"late", "overdue", "missing", "breach"})
 
 
-@attrs.frozen(slots=True)
+@attrs.define(slots=True)
 class Fact:
     """One trigger of one check and what the search found. ``status`` is set only by functions; the template
-    checks are judged by a decider (``verdict``)."""
+    checks are judged by a decider (``verdict``). Internal and short-lived, so not frozen: a frozen attrs
+    class pays for every field it sets, and a large log makes millions of these."""
 
     rule: Rule
     check: Check
@@ -89,7 +89,7 @@ class CaseView:
         got = self._merged.get(activities)
         if got is None:
             lists = [self.by_activity[a] for a in activities if a in self.by_activity]
-            got = lists[0] if len(lists) == 1 else list(merge(*lists)) if lists else []
+            got = lists[0] if len(lists) == 1 else sorted(i for x in lists for i in x) if lists else []
             self._merged[activities] = got
         return got
 
@@ -153,12 +153,8 @@ def derive(view: CaseView, book: Rulebook) -> Iterator[Fact]:
     """Every fact of every check the case's activities can trigger, in rulebook order."""
     from .functions import FUNCTIONS
 
-    present = view.by_activity.keys()
-    for rule, check in book.checks():
-        acts = check.trigger_activities
-        if acts.isdisjoint(present):
-            continue
-        for i in view.indexes_of(acts):
+    for rule, check in book.checks_for(view.by_activity):
+        for i in view.indexes_of(check.trigger_activities):
             if not view.any_match(check.trigger, i):
                 continue
             if check.template == "response":
