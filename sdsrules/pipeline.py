@@ -357,6 +357,11 @@ class _Pool:
         return ProcessPoolExecutor(max_workers=o.jobs, mp_context=self.ctx, initializer=_init_worker,
                                    initargs=(o.engine, o.workflow.file, list(o.rule_paths) if o.rule_paths else None))
 
+    @property
+    def window(self) -> int:
+        """Tasks kept in flight."""
+        return 2 * self.opts.jobs
+
     def submit(self, fn, *args) -> Future:
         return self.ex.submit(fn, *args)
 
@@ -423,13 +428,15 @@ def _isolated(pool: _Pool, groups: Iterable[tuple[str, list[Event]]], as_of: dat
         yield result
 
 
-def run_ranges(path: str, opts: Options, sink: Sink) -> Summary | None:
-    """The fast path. Returns None (having sent nothing to the sink) when the file is not sorted by case."""
+def run_ranges(path: str, opts: Options, sink: Sink, pool=None) -> Summary | None:
+    """The fast path. Returns None (having sent nothing to the sink) when the file is not sorted by case.
+
+    ``pool``: where tasks run (default: local worker processes; ``sdsrules.distributed`` passes a Dask cluster)."""
     raw = cut(path)
     summary = Summary(workflow=opts.workflow.describe(), engine=opts.engine, rules=_rules(opts))
-    pool = _Pool(opts)
+    pool = pool if pool is not None else _Pool(opts)
     try:
-        scans = [res for _, res in _ordered(pool, ((prescan, (path, s, e)) for s, e in raw), 2 * opts.jobs)]
+        scans = [res for _, res in _ordered(pool, ((prescan, (path, s, e)) for s, e in raw), pool.window)]
         if any(isinstance(s, BaseException) for s in scans):
             raise RuntimeError("the pre-scan's worker died")
         ok = all(s.sorted for s in scans)
@@ -454,7 +461,7 @@ def run_ranges(path: str, opts: Options, sink: Sink) -> Summary | None:
         rejected = Spill(rejection_key)
         unchecked: list[Unchecked] = []
         done_events = 0
-        for task, res in _ordered(pool, ((_work_range, (r, as_of)) for r in ranges), 2 * opts.jobs):
+        for task, res in _ordered(pool, ((_work_range, (r, as_of)) for r in ranges), pool.window):
             if isinstance(res, BaseException):  # the range's worker died: redo it here, a case at a time
                 r = task[1][0]
                 groups = []
@@ -486,8 +493,8 @@ def run_ranges(path: str, opts: Options, sink: Sink) -> Summary | None:
         pool.close()
 
 
-def run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink) -> Summary:
-    """The general path: any records, in any order, sorted by case in bounded memory."""
+def run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink, pool=None) -> Summary:
+    """The general path: any records, in any order, sorted by case in bounded memory (``pool``: see run_ranges)."""
     summary = Summary(workflow=opts.workflow.describe(), engine=opts.engine, rules=_rules(opts))
     events = Spill(lambda e: (e.case, e.seq))
     rejected = Spill(rejection_key)
@@ -524,7 +531,7 @@ def run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink)
 
     done = 0
     try:
-        if opts.engine in ("reference", "none") and opts.jobs == 1:  # pure Python: no worker needed
+        if opts.engine in ("reference", "none") and opts.jobs == 1 and pool is None:  # pure Python: no worker
             checker = opts.checker()
             results_iter = (check_case(c, evs, opts.workflow, as_of, checker) for c, evs in groups())
             for result in results_iter:
@@ -534,9 +541,9 @@ def run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink)
                 if opts.progress:
                     opts.progress(done, total)
         else:
-            pool = _Pool(opts)
+            pool = pool if pool is not None else _Pool(opts)
             try:
-                for task, res in _ordered(pool, ((_work_groups, (b, as_of)) for b in batches()), 2 * opts.jobs):
+                for task, res in _ordered(pool, ((_work_groups, (b, as_of)) for b in batches()), pool.window):
                     results = list(_isolated(pool, task[1][0], as_of, opts)) if isinstance(res, BaseException) \
                         else res
                     for result in results:
