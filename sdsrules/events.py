@@ -495,7 +495,7 @@ def _actor(record: Mapping[str, Any], text_cells: bool) -> Actor | None:
         return None
     if type(raw) is not dict:
         raise EventError("actor", f"must be an object with id, role, team (got {_show(raw)})")
-    key = (raw.get("id"), raw.get("role"), raw.get("team"), len(raw))
+    key = (raw.get("id"), raw.get("role"), raw.get("team"), *raw)  # the key names too: {"role": null} is not {"x": 1}
     if not all(type(k) is str or k is None for k in key[:3]):
         return _actor_of(raw)  # unusual values: validated (and refused or kept) without the cache
     hit = _ACTORS.get(key)

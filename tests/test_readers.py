@@ -38,6 +38,7 @@ CASES = {
     "xes_nested_event.xes": (6, ["'activity'", "tea_and_biscuits"]),
     "unhashable_value.jsonl": (2, ["'tier'", "one of 1, 2, 3", "got [3]"]),
     "xes_list_activity.xes": (4, ["'activity'", "must be text"]),
+    "actor_cache_unknown_key.jsonl": (2, ["'actor'", "salary"]),
 }
 
 
