@@ -81,3 +81,24 @@ class TestExpectAlternatives:
         assert check_case("C", evs, wf, evs[-1].day, checker).findings == ()
         evs = events_of([r for r in recs if r["activity"] != "signposted"])
         assert [f.code for f in check_case("C", evs, wf, evs[-1].day, checker).findings] == ["SDS-ZZZ-02"]
+
+
+class TestDenominators:
+    def test_a_duty_met_by_its_trigger_still_counts_as_applied(self):
+        """A support plan with contingency applies PLN-02 (the denominator) without breaching it; one without
+        breaches it. Both engines agree (the met flag is a fact field durable-rules judges)."""
+        from sdsrules.engine.durable import DurableChecker
+        from sdsrules.engine.reference import ReferenceChecker
+        from sdsrules.replay import check_case
+
+        from .helpers import events_of
+
+        wf = load_workflow()
+        book = load_rulebook(None, wf)
+        for contingency, breached in ((True, False), (False, True)):
+            evs = events_of([{"case": "C", "id": "p", "at": "2024-01-01", "activity": "support_plan_agreed",
+                              "contingency": contingency}])
+            for checker in (ReferenceChecker(wf, book), DurableChecker(wf, book)):
+                result = check_case("C", evs, wf, evs[-1].day, checker)
+                assert "SDS-PLN-02" in result.applicable
+                assert ("SDS-PLN-02" in {f.code for f in result.findings}) is breached

@@ -32,10 +32,11 @@ def _verdict_rules(m, rule: Rule, check: Check) -> list[tuple[str, object]]:
     if rule.effective_until:
         base = base & (m.day <= rule.effective_until.toordinal())
     t = check.template
-    if t == "forbid":
-        return [("breach", base)]
     if t == "function":
         return [(s, base & (m.fst == s)) for s in sorted(BREACH)]
+    base = base & (m.met == 0)
+    if t == "forbid":
+        return [("breach", base)]
     if t == "precedence":
         return [("missing", base & (m.exc == 0) & (m.done == 0))]
     live = base & (m.exc == 0)
@@ -91,7 +92,7 @@ class DurableChecker:
                 "due": f.due.toordinal() if f.due else 0,
                 "done": days[f.done].toordinal() if f.done is not None else 0,
                 "end": days[f.end].toordinal() if f.end is not None else 0, "endk": f.end_kind,
-                "exc": 0 if f.excused is None else 1, "asof": asof, "fst": f.status,
+                "exc": 0 if f.excused is None else 1, "asof": asof, "fst": f.status, "met": int(f.met),
             })
         return out
 

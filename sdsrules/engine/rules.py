@@ -54,6 +54,7 @@ _CHECK_PROPS = {
     "function": {"type": "string"},
     "parameters": {"type": "array", "items": {"type": "string"}},
     "message": {"type": "string", "minLength": 1},
+    "met_if": {"type": "object", "description": "a condition on the trigger event that meets the duty by itself"},
 }
 _CHECK = {"type": "object", "additionalProperties": False, "required": ["template", "trigger", "message"],
           "properties": _CHECK_PROPS}
@@ -116,6 +117,8 @@ class Check:
     extension_by: tuple[Matcher, ...] = ()
     function: str | None = None
     parameters: tuple[str, ...] = ()
+    #: the trigger meets the duty itself when it satisfies this (the trigger says where the duty applies)
+    met_if: Where = attrs.field(factory=Where)
     # activity sets the search needs, computed once: triggers, the forward or backward scan, exceptions
     trigger_activities: frozenset[str] = attrs.field(init=False)
     scan_activities: frozenset[str] = attrs.field(init=False)
@@ -141,6 +144,7 @@ class Check:
             names.add(self.extension_within)
         for m in self.all_matchers():
             names |= m.where.params()
+        names |= self.met_if.params()
         for case in self.expect:
             names |= case.when.params()
         return names
@@ -411,6 +415,15 @@ def _check(key: str, c: Mapping, raw: dict, prefix: list, file: str, problems: l
             if k in c:
                 problem([k], f"'{k}' belongs to response checks, not {template}")
     ext = c.get("extension") or {}
+    met_if = Where()
+    if "met_if" in c:
+        if template == "function":
+            problem(["met_if"], "a function check decides for itself; 'met_if' belongs to the templates")
+        fields = set().union(*(ACTIVITIES.get(a, {}).keys() for m in trigger for a in m.activities))
+        try:
+            met_if = compile_where(c["met_if"], "met_if", fields)
+        except WhereError as err:
+            problem(["met_if"], f"{err.key}: {err.message}")
     check = Check(
         key=key, template=template, trigger=trigger, message=c["message"].strip(), expect=tuple(expect),
         describe=c.get("describe", ""), within=c.get("within"), before=matchers("before"),
@@ -419,7 +432,7 @@ def _check(key: str, c: Mapping, raw: dict, prefix: list, file: str, problems: l
         counts_before=bool(c.get("counts_before", False)), judge_open=bool(c.get("judge_open", True)),
         extension_within=ext.get("within"),
         extension_by=tuple(matcher(x, ["extension", "by", j], True) for j, x in enumerate(_listed(ext.get("by")))),
-        function=c.get("function"), parameters=tuple(c.get("parameters") or ()),
+        function=c.get("function"), parameters=tuple(c.get("parameters") or ()), met_if=met_if,
     )
     if workflow is not None:
         for p in sorted(check.params_used()):

@@ -22,6 +22,8 @@ Semantics (the contract the YAML rule tests pin down):
 * precedence: an expected event earlier in the episode (after the latest ``since`` event, if given) meets it;
   otherwise missing, unless excused earlier in the episode.
 * forbid: every trigger is a breach.
+* ``met_if`` (any template but function): a trigger that satisfies it met the duty by itself. The trigger says
+  where a duty applies (the denominator of a rate); ``met_if`` says when that event alone fulfils it.
 * function: a named, tested function of ``engine/functions.py`` decides.
 * A rule's ``effective`` dates are judged on the trigger's day; outside them the fact is ``not_in_force``.
 """
@@ -63,6 +65,7 @@ class Fact:
     end_kind: str = ""  # "before" or "lapse"
     excused: int | None = None  # index of the event that excused it
     since: int | None = None  # precedence: index of the ``since`` event
+    met: bool = False  # the trigger met the duty itself (``met_if``)
 
 
 class CaseView:
@@ -157,7 +160,9 @@ def derive(view: CaseView, book: Rulebook) -> Iterator[Fact]:
         for i in view.indexes_of(check.trigger_activities):
             if not view.any_match(check.trigger, i):
                 continue
-            if check.template == "response":
+            if check.met_if and check.met_if.matches(view.events[i], view.lookup):
+                yield Fact(rule, check, i, met=True)  # the duty applied, and the trigger itself met it
+            elif check.template == "response":
                 yield _response(view, rule, check, i)
             elif check.template == "precedence":
                 yield _precedence(view, rule, check, i)
@@ -259,6 +264,8 @@ def verdict(view: CaseView, f: Fact) -> str:
     t = f.check.template
     if t == "function":
         return f.status
+    if f.met:
+        return "met"
     if t == "forbid":
         return "breach"
     if f.excused is not None:
@@ -283,6 +290,8 @@ def settle(view: CaseView, f: Fact) -> str:
     t = f.check.template
     if t == "function":
         return f.status if f.status not in BREACH else "ok"
+    if f.met:
+        return "met"
     if t == "forbid":
         return "ok"
     if f.excused is not None:
