@@ -36,7 +36,7 @@ def read(path: str, seq: Iterator[int],
 def _records(numbered: Iterator[tuple[int, bytes | None]]) -> Iterator[tuple[int, list[str] | None, str | None]]:
     """(first line, cells, problem): whole CSV records, which may span lines inside quotes."""
     pending: list[str] = []
-    start = 0
+    start = size = quotes = 0  # size and quote count of the pending lines, kept as they come (no re-joining)
     for number, raw in numbered:
         if raw is None:
             pending = []
@@ -44,16 +44,18 @@ def _records(numbered: Iterator[tuple[int, bytes | None]]) -> Iterator[tuple[int
             continue
         text = raw.decode("utf-8", errors="surrogateescape")
         if not pending:
-            start = number
+            start, size, quotes = number, -1, 0
             if not text.strip():
                 continue
         pending.append(text)
-        joined = "\n".join(pending)
-        if joined.count('"') % 2:  # inside a quoted cell: the record goes on
-            if len(joined) > MAX_LINE:
+        size += len(text) + 1
+        quotes += text.count('"')
+        if quotes % 2:  # inside a quoted cell: the record goes on
+            if size > MAX_LINE:
                 pending = []
                 yield start, None, f"the record is longer than {MAX_LINE // 1024} KiB (an unclosed quote?)"
             continue
+        joined = "\n".join(pending)
         pending = []
         if _SURROGATE.search(joined):
             yield start, None, "the row is not UTF-8 text"
