@@ -96,7 +96,7 @@ class RuleCase(pytest.Item):
             mine = [f for f in result.findings if f.code == self.code]
             got = sorted((f.code, f.at) for f in mine)
             problem = got != sorted((c, a) for c, a, _ in want)
-            for c, a, ids in want:
+            for _c, a, ids in want:
                 if ids is not None and not any(f.at == a and tuple(e.id for e in f.events) == ids for f in mine):
                     problem = True
             if problem:

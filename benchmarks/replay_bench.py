@@ -24,10 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections import defaultdict
-from datetime import date
 from pathlib import Path
-
 
 SDSRULES = [sys.executable, "-c", "from sdsrules.cli.main import main; main()"]
 
@@ -159,7 +156,8 @@ model = {
 }
 res = pm4py.conformance_declare(df, model, return_diagnostics_dataframe=True)
 t2 = time.perf_counter()
-print(json.dumps({"load": t1 - t0, "check": t2 - t1, "events": len(df), "cases": int(df["case:concept:name"].nunique())}))
+cases = int(df["case:concept:name"].nunique())
+print(json.dumps({"load": t1 - t0, "check": t2 - t1, "events": len(df), "cases": cases}))
 '''
 
 

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from replay_bench import SDSRULES, measure  # noqa: E402
+from replay_bench import SDSRULES, measure
 
 
 def main() -> None:
@@ -38,7 +38,8 @@ def main() -> None:
     with open(log, "rb") as f:
         events = sum(1 for line in f if line.strip())
     print(f"{log}: {events:,} records; engine {args.engine}; jobs {args.jobs}; {args.runs} runs")
-    print(f"{'run':>3} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'exit':>5} {'unchecked':>9} {'findings':>9}  output sha256")
+    print(f"{'run':>3} {'wall s':>8} {'cpu s':>8} {'peak MB':>8} {'exit':>5} {'unchecked':>9} {'findings':>9}"
+          "  output sha256")
     hashes = set()
     crashes = 0
     for n in range(1, args.runs + 1):

@@ -85,7 +85,8 @@ class TestAccounting:
     def test_an_overlong_line_is_rejected_without_being_loaded(self, tmp_path):
         """A line over 1 MiB becomes a rejection; the next line still reads."""
         p = tmp_path / "long.jsonl"
-        p.write_bytes(b'{"x":"' + b"a" * (2 * 1024 * 1024) + b'"}\n{"case":"C","at":"2024-01-01","activity":"signposted"}\n')
+        good = b'{"case":"C","at":"2024-01-01","activity":"signposted"}\n'
+        p.write_bytes(b'{"x":"' + b"a" * (2 * 1024 * 1024) + b'"}\n' + good)
         recs = list(read_all([p]))
         assert isinstance(recs[0], Rejection) and "longer than" in recs[0].reason
         assert isinstance(recs[1], Event) and recs[1].line == 2

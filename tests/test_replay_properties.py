@@ -56,7 +56,7 @@ class TestWorkflowPaths:
         from .strategies import attributes
         at = records[pos - 1]["at"] if pos else "2022-12-01T08:00"
         extra = {"id": "BAD", "case": "W1", "at": at, "activity": bad, **data.draw(attributes(bad))}
-        mixed = records[:pos] + [extra] + records[pos:]
+        mixed = [*records[:pos], extra, *records[pos:]]
         evs = events_of(mixed)
         result = check_case("W1", evs, WF, evs[-1].day)
         seq = [f for f in result.findings if f.code in SEQ]

@@ -66,7 +66,8 @@ class TestParameters:
 BAD = {
     "unknown key": ("workflow: x\nextends: national\ncolour: red\n", ["colour", "unknown key", ":3"]),
     "duplicate key": ("workflow: x\nworkflow: y\n", ["duplicate key 'workflow'", ":2"]),
-    "unknown activity": ("workflow: x\nextends: national\ntransitions:\n  - {trigger: tea, source: start, dest: referred}\n",
+    "unknown activity": ("workflow: x\nextends: national\ntransitions:\n"
+                         "  - {trigger: tea, source: start, dest: referred}\n",
                          ["'tea' is not an activity", "transitions.0.trigger"]),
     "no reference": ("workflow: x\nextends: national\nparameters:\n  tier3_wait:\n    kind: duration\n    values:\n"
                      "      2024-01-01: {value: 14 days}\n", ["needs a reference"]),

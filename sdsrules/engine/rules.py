@@ -340,7 +340,8 @@ def load_rule(path: str | Path, workflow: Workflow | None = None) -> Rule:
     for k in ("from", "until"):
         v = eff.get(k)
         if v is not None and not isinstance(v, date):
-            problems.append(Problem(file, line_of(raw, ["effective", k]), f"effective.{k}", f"must be a date (got {v!r})"))
+            problems.append(Problem(file, line_of(raw, ["effective", k]), f"effective.{k}",
+                                    f"must be a date (got {v!r})"))
             v = None
         dates[k] = v
     if problems:

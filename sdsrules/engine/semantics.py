@@ -17,8 +17,9 @@ Semantics (the contract the YAML rule tests pin down):
   when an extension event is recorded by then). A ``before`` event first makes it missing; a ``lapses_on``
   event first ends it; either is overdue if the due date had already passed. Still open at the end: overdue
   when the as-of date is after the due date. ``judge_open: false`` judges only an expected event that came
-  late: never overdue, neither at the end of the log nor when a lapse or ``before`` event ended it. ``excused_by`` between trigger
-  and judgement excuses it. ``counts_before`` lets an expected event earlier in the episode meet it.
+  late: never overdue, neither at the end of the log nor when a lapse or ``before`` event ended it.
+  ``excused_by`` between trigger and judgement excuses it. ``counts_before`` lets an expected event earlier
+  in the episode meet it.
 * precedence: an expected event earlier in the episode (after the latest ``since`` event, if given) meets it;
   otherwise missing, unless excused earlier in the episode.
 * forbid: every trigger is a breach.
