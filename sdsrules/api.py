@@ -51,16 +51,21 @@ def _options(workflow, engine: str, jobs: int, rules, as_of, progress) -> Option
 
 def run(paths: Sequence[str | Path], sink: Sink, workflow: Workflow | str | Path | None = None,
         as_of: date | None = None, engine: str = "durable", jobs: int = 1, rules: Sequence[str | Path] | None = None,
-        input_format: str | None = None, progress=None, activity_map: ActivityMap | str | Path | None = None
-        ) -> Summary:
+        input_format: str | None = None, progress=None, activity_map: ActivityMap | str | Path | None = None,
+        scheduler: str | None = None) -> Summary:
     """Replay case logs into ``sink`` (a streaming formatter, or CollectSink) and return the summary.
 
     Memory does not grow with the number of cases: one JSON Lines file sorted by case is read in parallel
-    ranges; anything else is sorted by case on disk first (see ``pipeline``).
+    ranges; anything else is sorted by case on disk first (see ``pipeline``). With ``scheduler`` (a Dask
+    scheduler address such as tcp://127.0.0.1:8786) the cases are checked on that cluster instead of local
+    worker processes, with the same output (see ``distributed``).
     """
     opts = _options(workflow, engine, jobs, rules, as_of, progress)
     amap = as_map(activity_map)
     names = [str(p) for p in paths]
+    if scheduler is not None:
+        from .distributed import run_dask
+        return run_dask(names, opts, sink, scheduler, input_format, amap)
     fast = fast_path_ok(names, input_format, amap)
     if fast is not None:
         summary = run_ranges(fast, opts, sink)

@@ -1,0 +1,126 @@
+"""The replay on a Dask cluster (issue 7): a real local cluster of two worker processes gives byte-identical JSON
+to ``sdsrules replay --format json`` run locally, on the ranges path and the external-sort path, with both
+engines, and with a case that crashes its engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sdsrules.cli.main import cli
+
+from sdsrules import pipeline
+from sdsrules.generate import Settings, write
+
+distributed = pytest.importorskip("distributed", reason="Dask is not installed: pip install 'sdsrules[dask]'")
+
+SAMPLE = Path(__file__).resolve().parent.parent / "cases" / "sample.jsonl"
+ENGINES = ("reference", "durable")
+
+
+def _local(log: Path, engine: str, env: dict | None = None) -> subprocess.Popen:
+    """``sdsrules replay --format json`` in its own process (started now, read later)."""
+    return subprocess.Popen([sys.executable, "-c", "from sdsrules.cli.main import main; main()", "replay", str(log),
+                             "--format", "json", "--engine", engine], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, **(env or {})})
+
+
+def _output(proc: subprocess.Popen) -> str:
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode in (0, 1) and out.startswith(b"{"), err.decode()
+    return out.decode()
+
+
+def _on_cluster(address: str, log: Path, engine: str) -> str:
+    args = ["replay", str(log), "--format", "json", "--scheduler", address]
+    args += ["--engine", "dask"] if engine == "durable" else ["--engine", engine]  # dask: durable on the cluster
+    r = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert r.exit_code in (0, 1), r.output
+    return r.stdout
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory):
+    """The sample, a generated case-sorted log of 2,000 cases, and a shuffled copy of it."""
+    d = tmp_path_factory.mktemp("dask")
+    gen = d / "generated.jsonl"
+    with gen.open("wb") as out, (d / "generated.truth.jsonl").open("wb") as truth:
+        write(Settings(cases=2000, seed=11), out, truth)
+    lines = gen.read_bytes().splitlines(keepends=True)
+    random.Random(5).shuffle(lines)
+    shuffled = d / "shuffled.jsonl"
+    shuffled.write_bytes(b"".join(lines))
+    return {"sample": SAMPLE, "generated": gen, "shuffled": shuffled}
+
+
+@pytest.fixture(scope="module")
+def expected(logs):
+    """The local answers, computed in parallel in their own processes while the cluster starts."""
+    procs = {(name, engine): _local(log, engine) for name, log in logs.items() for engine in ENGINES}
+    return {key: _output(p) for key, p in procs.items()}
+
+
+@pytest.fixture(scope="module")
+def cluster(expected):
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  host="127.0.0.1") as c, distributed.Client(c) as client:
+        yield c, client
+
+
+class TestOnACluster:
+    @pytest.mark.parametrize("engine", ENGINES)
+    def test_every_log_gives_the_same_json_as_the_local_replay(self, cluster, logs, expected, engine, monkeypatch):
+        """The sample and the generated log (cut into about thirty ranges read by the workers) and its shuffled
+        copy (sorted here, sent in batches) give byte-identical JSON on the cluster and locally."""
+        c, client = cluster
+        size = logs["generated"].stat().st_size
+        assert pipeline.prescan(str(logs["generated"]), 0, size).sorted  # so the ranges path is taken
+        assert not pipeline.prescan(str(logs["shuffled"]), 0, size).sorted  # and here the external sort
+        monkeypatch.setattr(pipeline, "RANGE_BYTES", 200_000)
+        for name, log in logs.items():
+            got = _on_cluster(c.scheduler_address, log, engine)
+            assert got == expected[(name, engine)], f"{name} with {engine} differs"
+            doc = json.loads(got)
+            assert doc["summary"]["cases"] >= 300 and doc["findings"]
+        loaded = client.run(lambda: sorted(k[0] for k in __import__("sdsrules.distributed")
+                                           .distributed._LOADED))
+        assert len(loaded) == 2 and all(engine in engines for engines in loaded.values()), loaded
+
+
+class TestCrashes:
+    def test_a_case_that_kills_its_worker_is_reported_as_unchecked_exactly_as_locally(self, tmp_path):
+        """A case whose engine aborts its worker process every time: Dask gives up on the task (KilledWorker),
+        the range's cases are checked one at a time, and that case gets the same Unchecked record as locally."""
+        import dask
+
+        log = tmp_path / "few.jsonl"
+        log.write_bytes(b"".join(SAMPLE.read_bytes().splitlines(keepends=True)[:400]))  # about 30 cases
+        bad = pipeline.prescan(str(log), 0, 4000).last_case  # one of the first cases
+        env = {pipeline.FAULT_ENV: bad}
+        local = _output(_local(log, "durable", env))
+        with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
+                distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                                         host="127.0.0.1", env=env) as c:
+            got = _on_cluster(c.scheduler_address, log, "durable")
+        assert got == local
+        (unchecked,) = json.loads(got)["unchecked"]
+        assert unchecked["case"] == bad and "crashed" in unchecked["reason"]
+
+
+class TestUsage:
+    def test_engine_dask_without_a_scheduler_is_a_usage_error(self):
+        r = CliRunner().invoke(cli, ["replay", str(SAMPLE), "--engine", "dask"])
+        assert r.exit_code == 2 and "--engine dask needs --scheduler" in r.output
+
+    def test_an_unreachable_scheduler_exits_2_naming_it(self, monkeypatch):
+        from sdsrules import distributed as ours
+
+        monkeypatch.setattr(ours, "CONNECT_TIMEOUT", 2)
+        r = CliRunner().invoke(cli, ["replay", str(SAMPLE), "--scheduler", "tcp://127.0.0.1:9"])
+        assert r.exit_code == 2 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in r.output
