@@ -216,12 +216,13 @@ class Range:
     end: int
     first_line: int  # the line number of the line at ``start``
     prev_case: str | None  # the case of the last readable line before ``start`` (None: no such line)
+    name: str | None = None  # the file's name in records (default: ``path``; differs where a Dask worker opens it)
 
 
 def iter_range(r: Range) -> Iterator[tuple[str, Any]]:
     """("case", (case, events)) and ("rejection", Rejection) items of the cases the range owns, in file order;
     then ("read", n): the number of records read."""
-    name = r.path
+    name = r.name or r.path
     number = r.first_line - 1
     read = 0
     current: str | None = None
