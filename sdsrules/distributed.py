@@ -6,8 +6,8 @@ they do locally (the pre-scan, the ranges or the external sort, the accounting, 
 sink) and only the pool they submit tasks to is the cluster's. So:
 
 * **Ranges**: for one case-sorted JSON Lines file the pre-scan and every range are Dask tasks, and a worker
-  reads its range straight from the file. The workers must see the log at the same path as this machine (on a
-  remote cluster: a shared filesystem).
+  reads its range straight from the file. The workers must see the log at the same absolute path as this
+  machine (on a remote cluster: a shared filesystem); records still name it as it was given.
 * **Groups**: anything else is read and sorted by case here, and the cases travel to the workers in batches.
 * **The rules**: a task carries the engine name and the paths of the workflow design and rule packs (not the
   loaded objects); each worker process loads them once and keeps them (``_LOADED``). The workers must see those
@@ -25,10 +25,13 @@ naming the range or batch; there is never a silent gap.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
+
+import attrs
 
 from . import pipeline
 from .datafile import DataFileError
@@ -87,7 +90,9 @@ class DaskPool:
 
     def __init__(self, client, opts: Options):
         self.client = client
-        self.setup = (opts.engine, opts.workflow.file, tuple(opts.rule_paths) if opts.rule_paths else None)
+        # the workers open files by absolute path (their working directory is not ours)
+        rules = tuple(os.path.abspath(p) for p in opts.rule_paths) if opts.rule_paths else None
+        self.setup = (opts.engine, os.path.abspath(opts.workflow.file), rules)
         self.window = IN_FLIGHT_PER_WORKER * max(1, len(client.nthreads()))
         self.live: set = set()  # Dask futures not yet done (a Dask future that is dropped is cancelled)
         self.guard = threading.Lock()
@@ -98,6 +103,11 @@ class DaskPool:
         out: cf.Future = cf.Future()
         out.set_running_or_notify_cancel()
         what = _what(fn, args)
+        if fn is pipeline.prescan:
+            args = (os.path.abspath(args[0]), *args[1:])
+        elif fn is pipeline._work_range:  # records still name the file as it was given
+            r = args[0]
+            args = (attrs.evolve(r, path=os.path.abspath(r.path), name=r.name or r.path), *args[1:])
         if fn is pipeline.prescan:  # pure reading: no rules needed
             fut = self.client.submit(fn, *args, pure=False)
         else:

@@ -25,10 +25,10 @@ ENGINES = ("reference", "durable")
 
 
 def _local(log: Path, engine: str, env: dict | None = None) -> subprocess.Popen:
-    """``sdsrules replay --format json`` in its own process (started now, read later)."""
-    return subprocess.Popen([sys.executable, "-c", "from sdsrules.cli.main import main; main()", "replay", str(log),
+    """``sdsrules replay --format json`` in its own process (started now, read later), in the log's folder."""
+    return subprocess.Popen([sys.executable, "-c", "from sdsrules.cli.main import main; main()", "replay", log.name,
                              "--format", "json", "--engine", engine], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, **(env or {})})
+                            env={**os.environ, **(env or {})}, cwd=log.parent)
 
 
 def _output(proc: subprocess.Popen) -> str:
@@ -37,9 +37,12 @@ def _output(proc: subprocess.Popen) -> str:
     return out.decode()
 
 
-def _on_cluster(address: str, log: Path, engine: str) -> str:
-    args = ["replay", str(log), "--format", "json", "--scheduler", address]
+def _on_cluster(address: str, log: Path, engine: str, monkeypatch) -> str:
+    """The same on the cluster, from the log's folder: the workers' working directory is another, so the
+    relative path must reach them as an absolute one while the records still name the file as it was given."""
+    args = ["replay", log.name, "--format", "json", "--scheduler", address]
     args += ["--engine", "dask"] if engine == "durable" else ["--engine", engine]  # dask: durable on the cluster
+    monkeypatch.chdir(log.parent)
     r = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert r.exit_code in (0, 1), r.output
     return r.stdout
@@ -47,11 +50,11 @@ def _on_cluster(address: str, log: Path, engine: str) -> str:
 
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory):
-    """The sample, a generated case-sorted log of 2,000 cases, and a shuffled copy of it."""
+    """The sample, a generated case-sorted log of 1,200 cases, and a shuffled copy of it."""
     d = tmp_path_factory.mktemp("dask")
     gen = d / "generated.jsonl"
     with gen.open("wb") as out, (d / "generated.truth.jsonl").open("wb") as truth:
-        write(Settings(cases=2000, seed=11), out, truth)
+        write(Settings(cases=1200, seed=11), out, truth)
     lines = gen.read_bytes().splitlines(keepends=True)
     random.Random(5).shuffle(lines)
     shuffled = d / "shuffled.jsonl"
@@ -68,7 +71,7 @@ def expected(logs):
 
 @pytest.fixture(scope="module")
 def cluster(expected):
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                   host="127.0.0.1") as c, distributed.Client(c) as client:
         yield c, client
 
@@ -82,9 +85,9 @@ class TestOnACluster:
         size = logs["generated"].stat().st_size
         assert pipeline.prescan(str(logs["generated"]), 0, size).sorted  # so the ranges path is taken
         assert not pipeline.prescan(str(logs["shuffled"]), 0, size).sorted  # and here the external sort
-        monkeypatch.setattr(pipeline, "RANGE_BYTES", 200_000)
+        monkeypatch.setattr(pipeline, "RANGE_BYTES", 100_000)
         for name, log in logs.items():
-            got = _on_cluster(c.scheduler_address, log, engine)
+            got = _on_cluster(c.scheduler_address, log, engine, monkeypatch)
             assert got == expected[(name, engine)], f"{name} with {engine} differs"
             doc = json.loads(got)
             assert doc["summary"]["cases"] >= 300 and doc["findings"]
@@ -94,7 +97,7 @@ class TestOnACluster:
 
 
 class TestCrashes:
-    def test_a_case_that_kills_its_worker_is_reported_as_unchecked_exactly_as_locally(self, tmp_path):
+    def test_a_case_that_kills_its_worker_is_reported_as_unchecked_exactly_as_locally(self, tmp_path, monkeypatch):
         """A case whose engine aborts its worker process every time: Dask gives up on the task (KilledWorker),
         the range's cases are checked one at a time, and that case gets the same Unchecked record as locally."""
         import dask
@@ -105,9 +108,9 @@ class TestCrashes:
         env = {pipeline.FAULT_ENV: bad}
         local = _output(_local(log, "durable", env))
         with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
-                distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
+                distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
                                          host="127.0.0.1", env=env) as c:
-            got = _on_cluster(c.scheduler_address, log, "durable")
+            got = _on_cluster(c.scheduler_address, log, "durable", monkeypatch)
         assert got == local
         (unchecked,) = json.loads(got)["unchecked"]
         assert unchecked["case"] == bad and "crashed" in unchecked["reason"]
@@ -121,6 +124,6 @@ class TestUsage:
     def test_an_unreachable_scheduler_exits_2_naming_it(self, monkeypatch):
         from sdsrules import distributed as ours
 
-        monkeypatch.setattr(ours, "CONNECT_TIMEOUT", 2)
+        monkeypatch.setattr(ours, "CONNECT_TIMEOUT", 1)
         r = CliRunner().invoke(cli, ["replay", str(SAMPLE), "--scheduler", "tcp://127.0.0.1:9"])
         assert r.exit_code == 2 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in r.output
