@@ -106,7 +106,9 @@ def load_yaml(path: str | Path, text: str | None = None) -> Any:
         except UnicodeDecodeError as e:
             raise DataFileError([Problem(name, None, "", f"is not UTF-8 text (byte {e.start})")]) from None
     try:
-        docs = list(yaml.load_all(text, Loader=_Loader))
+        docs = _load_bounded(text)
+    except TooBig as e:
+        raise DataFileError([Problem(name, None, "", f"is refused: {e}")]) from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None
@@ -118,6 +120,47 @@ def load_yaml(path: str | Path, text: str | None = None) -> Any:
     if len(docs) != 1:
         raise DataFileError([Problem(name, None, "", f"must hold exactly one YAML document (found {len(docs)})")])
     return docs[0]
+
+
+MAX_NODES = 1_000_000  # nodes after expanding aliases: far above any real design, far below a 'billion laughs'
+
+
+class TooBig(yaml.YAMLError):
+    pass
+
+
+def _load_bounded(text: str) -> list:
+    """Compose every document, refuse one whose aliases expand past MAX_NODES, then construct it."""
+    loader = _Loader(text)
+    try:
+        nodes = []
+        while loader.check_node():
+            nodes.append(loader.get_node())
+        memo: dict[int, int] = {}
+        for node in nodes:
+            if _expanded(node, memo, 0) > MAX_NODES:
+                raise TooBig(f"its anchors and aliases expand to more than {MAX_NODES:,} values")
+        return [loader.construct_document(node) for node in nodes]
+    finally:
+        loader.dispose()
+
+
+def _expanded(node: yaml.Node, memo: dict[int, int], depth: int) -> int:
+    """How many nodes ``node`` stands for once every alias is expanded (a shared node counts at each use)."""
+    known = memo.get(id(node))
+    if known is not None:
+        return known
+    if depth > 200:
+        raise TooBig("it is nested more than 200 deep")
+    if isinstance(node, yaml.SequenceNode):
+        size = 1 + sum(_expanded(c, memo, depth + 1) for c in node.value)
+    elif isinstance(node, yaml.MappingNode):
+        size = 1 + sum(_expanded(k, memo, depth + 1) + _expanded(v, memo, depth + 1) for k, v in node.value)
+    else:
+        size = 1
+    size = min(size, MAX_NODES + 1)
+    memo[id(node)] = size
+    return size
 
 
 def line_of(data: Any, path: Iterable[Any]) -> int | None:

@@ -293,7 +293,8 @@ def _merge_base(raw: Any, path: Path, problems: list[Problem], depth: int = 0) -
         problems.append(Problem(file, line_of(raw, ["extends"]), "extends", "extends designs more than 5 deep"))
         return raw
     sibling = path.parent / (base_name if base_name.endswith((".yaml", ".yml")) else base_name + ".yaml")
-    base_path = sibling if sibling.is_file() and sibling.resolve() != path.resolve() else \
+    inside = sibling.is_file() and sibling.resolve().parent == path.resolve().parent  # no symlink out of the folder
+    base_path = sibling if inside and sibling.resolve() != path.resolve() else \
         bundled_dir() / f"{base_name.removesuffix('.yaml')}.yaml"
     if not base_path.is_file():
         problems.append(Problem(file, line_of(raw, ["extends"]), "extends",

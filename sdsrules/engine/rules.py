@@ -285,7 +285,9 @@ def rule_files(paths: Sequence[str | Path] | None = None) -> list[Path]:
     files: list[Path] = []
     for root in roots:
         if root.is_dir():
-            files.extend(p for p in sorted(root.rglob("*.yaml")) if not p.name.endswith(".test.yaml"))
+            inside = root.resolve()
+            files.extend(p for p in sorted(root.rglob("*.yaml")) if not p.name.endswith(".test.yaml")
+                         and p.resolve().is_relative_to(inside))  # a symlink may not reach outside the pack
         else:
             files.append(root)
     return files
