@@ -1,9 +1,9 @@
 """Untrusted designs, rule packs and activity maps (issue 8): safe YAML, never executed, no path escapes.
 
 A design's ``extends`` may name a shipped design or a file in the design's own folder, nothing else; YAML
-tags that build Python objects are refused; a rule names a function only from the registry. The ``xfail``
-tests are gaps found while writing these, reported for their owners to close (strict: they fail loudly once
-fixed, so the marker goes).
+tags that build Python objects are refused; a rule names a function only from the registry. Three of these
+tests began as strict ``xfail`` records of gaps (symlinks out of a design's or a pack's folder, YAML alias
+bombs); the gaps are closed and the markers gone.
 """
 
 from __future__ import annotations
