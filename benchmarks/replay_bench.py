@@ -115,8 +115,11 @@ for evs in cases.values():
         elif a == "complaint_responded":
             found += 0
         seen.add(a)
-    if start and (review is None or date.fromisoformat(review) > date.fromisoformat(start) + timedelta(days=365)):
-        found += 1
+    try:
+        if start and (review is None or date.fromisoformat(review) > date.fromisoformat(start) + timedelta(days=365)):
+            found += 1
+    except ValueError:  # an invalid date: sdsrules rejects such records; the floor skips them
+        pass
 print(found)
 '''
 

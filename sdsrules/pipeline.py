@@ -38,6 +38,7 @@ import orjson
 
 from .events import Event, EventError, Rejection, build_event, parse_at
 from .findings import Summary, Unchecked
+from .readers._io import MAX_LINE
 from .readers.jsonl import _case, _id, _kind, _short
 from .replay import CaseResult, check_case
 from .workflow import Workflow
@@ -143,15 +144,37 @@ class Scan:
     last_case: str | None
 
 
-def _lines_in(f, start: int, end: int) -> Iterator[tuple[int, bytes]]:
-    """(offset, line) for lines starting in [start, end), then the offset where reading stopped."""
+def _bounded_lines(f, start: int) -> Iterator[tuple[int, bytes | None]]:
+    """(offset, line) from ``start`` to the end of the file; line is None for a line longer than MAX_LINE, which is
+    skipped in chunks, never held whole (as the JSONL reader does)."""
     f.seek(start)
     pos = start
-    for line in f:
+    limit = MAX_LINE + 1
+    readline = f.readline
+    while True:
+        line = readline(limit)
+        if not line:
+            return
+        if len(line) == limit and not line.endswith(b"\n"):
+            n = len(line)
+            while True:
+                more = readline(limit)
+                n += len(more)
+                if not more or more.endswith(b"\n"):
+                    break
+            yield pos, None
+            pos += n
+            continue
+        yield pos, line
+        pos += len(line)
+
+
+def _lines_in(f, start: int, end: int) -> Iterator[tuple[int, bytes | None]]:
+    """(offset, line) for lines starting in [start, end)."""
+    for pos, line in _bounded_lines(f, start):
         if pos >= end:
             return
         yield pos, line
-        pos += len(line)
 
 
 def prescan(path: str, start: int, end: int) -> Scan:
@@ -160,8 +183,12 @@ def prescan(path: str, start: int, end: int) -> Scan:
     ok = True
     first = last = None
     with open(path, "rb") as f:
-        for _, line in _lines_in(f, start, end):
+        for pos, line in _lines_in(f, start, end):
             lines += 1
+            if line is None:
+                continue
+            if pos == 0 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
             try:
                 rec = orjson.loads(line)
             except orjson.JSONDecodeError:
@@ -194,7 +221,10 @@ def cut(path: str, size: int | None = None) -> list[tuple[int, int]]:
         pos = step
         while pos < total:
             f.seek(pos)
-            f.readline()  # to the start of the next line
+            while True:  # to the start of the next line, in bounded reads
+                chunk = f.readline(MAX_LINE)
+                if not chunk or chunk.endswith(b"\n"):
+                    break
             nxt = f.tell()
             if nxt >= total:
                 break
@@ -228,30 +258,33 @@ def iter_range(r: Range) -> Iterator[tuple[str, Any]]:
     current: str | None = None
     events: list[Event] = []
     with open(r.path, "rb") as f:
-        f.seek(r.start)
-        pos = r.start
         # every range but the first skips what belongs to the case before it: that case's lines, and the blank or
         # unreadable lines among and after them (the owner of a case reads on over those; see the module doc)
         skipping = r.start > 0
-        for line in f:
+        for offset, line in _bounded_lines(f, r.start):
             number += 1
-            offset = pos
-            pos += len(line)
-            raw = line.rstrip(b"\r\n")
-            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                raw = raw[3:]
-            try:
-                rec = orjson.loads(raw) if raw.strip() else None
-            except orjson.JSONDecodeError as e:
-                rec = e
-            case = _case_of(rec) if isinstance(rec, dict) else None
+            raw = b""
+            if line is None:
+                rec: Any = _TOO_LONG
+            else:
+                raw = line.rstrip(b"\r\n")
+                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                if not raw.strip():
+                    rec = _BLANK
+                else:
+                    try:
+                        rec = orjson.loads(raw)
+                    except orjson.JSONDecodeError as e:
+                        rec = e
+            case = _case_of(rec) if type(rec) is dict else None
             if skipping:
-                if rec is None or case is None or case == r.prev_case:
+                if rec is _BLANK or case is None or case == r.prev_case:
                     continue  # a line of the case that began before this range (or between its lines)
                 skipping = False
-            if offset >= r.end and (rec is not None and case is not None and case != current):
+            if offset >= r.end and (rec is not _BLANK and case is not None and case != current):
                 break  # past the end, and the last case is finished
-            if rec is None:
+            if rec is _BLANK:
                 continue  # a blank line is not a record
             read += 1
             item = _record(rec, raw, name, number, offset)
@@ -268,7 +301,13 @@ def iter_range(r: Range) -> Iterator[tuple[str, Any]]:
     yield "read", read
 
 
+_BLANK = object()  # a blank line: not a record
+_TOO_LONG = object()  # a line over MAX_LINE: a record, rejected
+
+
 def _record(rec: Any, raw: bytes, name: str, number: int, offset: int) -> Event | Rejection:
+    if rec is _TOO_LONG:
+        return Rejection(name, number, f"the line is longer than {MAX_LINE // 1024} KiB")
     if isinstance(rec, orjson.JSONDecodeError):
         reason = "is not UTF-8 text" if "utf-8" in str(rec).lower() else f"is not valid JSON ({_short(rec)})"
         return Rejection(name, number, f"the line {reason}")

@@ -145,3 +145,19 @@ class TestStreamingJson:
         api.run([p], writer("json", buf), workflow=WF, engine="none")
         assert buf.getvalue() == dumps(report)
         assert json.loads(buf.getvalue())["findings"] == []
+
+
+class TestLongLines:
+    def test_a_line_over_the_limit_is_rejected_on_the_fast_path_and_never_held_whole(self, tmp_path, monkeypatch):
+        """Cut, pre-scan and range reading read in bounded chunks; the long line is one rejection with its line
+        number, like the JSONL reader's, and the records around it replay."""
+        monkeypatch.setattr(pipeline, "MAX_LINE", 1000)
+        good = [json.dumps({"id": f"e{i}", "case": f"C{i}", "at": "2024-01-01", "activity": "signposted"})
+                for i in range(6)]
+        p = tmp_path / "long.jsonl"
+        p.write_text("\n".join([*good[:3], '{"pad": "' + "x" * 5000 + '"}', *good[3:]]) + "\n")
+        monkeypatch.setattr(pipeline, "RANGE_BYTES", 700)
+        report = api.replay([p], workflow=WF, engine="none")
+        assert (report.summary.events_read, report.summary.events_replayed) == (7, 6)
+        (rej,) = report.rejected
+        assert rej.line == 4 and "longer than" in rej.reason
