@@ -31,16 +31,27 @@ from tests.test_monitor import long_case  # noqa: E402  (after the path is set)
 
 
 def rss_kb(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
+    """RSS of the server and every process under it (with --workers, the workers), in KB."""
+    total, stack, seen = 0, [pid], set()
+    while stack:
+        p = stack.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            stack.extend(int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split())
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total
 
 
-def start_server(engine: str, log: Path) -> tuple[subprocess.Popen, str]:
+def start_server(engine: str, log: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
     out = log.open("w")
     proc = subprocess.Popen([sys.executable, "-c", "from sdsrules.cli.main import main; main()", "serve",
-                             "--host", "127.0.0.1", "--port", "0", "--engine", engine],
+                             "--host", "127.0.0.1", "--port", "0", "--engine", engine, "--workers", str(workers)],
                             stdout=subprocess.DEVNULL, stderr=out, cwd=ROOT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -111,9 +122,10 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=60)
     ap.add_argument("--in-flight", type=int, default=64)
     ap.add_argument("--engine", choices=["durable", "reference"], default="durable")
+    ap.add_argument("--workers", type=int, default=1, help="server processes (sdsrules serve --workers)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_server(args.engine, Path(tmp) / "serve.log")
+        proc, url = start_server(args.engine, Path(tmp) / "serve.log", args.workers)
         try:
             res = asyncio.run(run(url, proc.pid, args.rate, args.seconds, args.events, args.in_flight))
         finally:
@@ -124,7 +136,8 @@ def main() -> None:
     def pct(q: float) -> float:
         return lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")
 
-    print(f"POST /v1/check, {args.events}-event cases, engine {args.engine}: target {args.rate:g} req/s for "
+    print(f"POST /v1/check, {args.events}-event cases, engine {args.engine}, {args.workers} server process(es): "
+          f"target {args.rate:g} req/s for "
           f"{args.seconds:g} s, open loop, at most {args.in_flight} in flight")
     print(f"  sent {res['sent']} in {res['elapsed']:.1f} s ({res['sent'] / res['elapsed']:.1f} req/s), "
           f"ok {res['ok']}, errors {sum(res['errors'].values())} {res['errors'] or ''}, dropped {res['dropped']}")

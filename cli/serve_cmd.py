@@ -48,13 +48,13 @@ LOG_CONFIG = {
               help="Largest request body in bytes (413 above it).")
 @click.option("--max-events", type=click.IntRange(1), default=10_000, show_default=True,
               help="Most events in one request (413 above it).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes sharing the socket, each with its own engine (CPU-bound checks scale with cores).")
 @click.option("--timeout", type=click.FloatRange(0.1), default=30.0, show_default=True,
               help="Seconds allowed to read a body and to check it.")
-def serve(host, port, workflow, engine, rule_paths, token_file, max_body, max_events, timeout):
+def serve(host, port, workflow, engine, rule_paths, token_file, max_body, max_events, timeout, workers):
     """Serve the checks over HTTP: POST /v1/check, /v1/replay, /v1/validate; GET /v1/rules, /healthz;
     the OpenAPI document at /openapi.json."""
-    import uvicorn
-
     from sdsrules.service import ServiceConfig, TokenFileError, create_app, is_loopback, read_token
 
     token = None
@@ -68,10 +68,18 @@ def serve(host, port, workflow, engine, rule_paths, token_file, max_body, max_ev
                         "with the token are served")
     config = ServiceConfig(workflow=workflow, engine=engine, rules=tuple(rule_paths), token=token,
                            max_body=max_body, max_events=max_events, timeout=timeout)
-    try:
-        app = create_app(config)
-    except DataFileError as e:
-        raise _Unusable(e.report()) from None
+    if workers == 1:
+        try:
+            app = create_app(config)
+        except DataFileError as e:
+            raise _Unusable(e.report()) from None
+    else:  # check the design and rule packs here; each worker process builds its own app (and engine thread)
+        from sdsrules.engine import load_rulebook
+        from sdsrules.workflow import load_workflow
+        try:
+            load_rulebook(list(rule_paths) or None, load_workflow(workflow))
+        except DataFileError as e:
+            raise _Unusable(e.report()) from None
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -83,8 +91,46 @@ def serve(host, port, workflow, engine, rule_paths, token_file, max_body, max_ev
     bound = sock.getsockname()[1]
     shown = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
     click.echo(f"sdsrules serve: listening on http://{shown}:{bound} (workflow {workflow or 'national'}, "
-               f"engine {engine}, {'token required' if token else 'no token'})", err=True)
+               f"engine {engine}, {'token required' if token else 'no token'}, {workers} process"
+               f"{'es' if workers > 1 else ''})", err=True)
     sys.stderr.flush()
+    if workers == 1:
+        _run(app, sock)
+        return
+    import multiprocessing
+    import signal
+
+    ctx = multiprocessing.get_context("fork")  # nothing of the engine exists yet in this process
+    procs = [ctx.Process(target=_worker, args=(config, sock), daemon=True) for _ in range(workers)]
+    for p in procs:
+        p.start()
+    sock.close()
+
+    def stop(signum, frame):
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        for p in procs:
+            p.join()
+    except KeyboardInterrupt:
+        stop(None, None)
+        for p in procs:
+            p.join(10)
+
+
+def _worker(config, sock) -> None:
+    """One server process: its own app, engine thread and event loop, accepting on the shared socket."""
+    from sdsrules.service import create_app
+
+    _run(create_app(config), sock)
+
+
+def _run(app, sock) -> None:
+    import uvicorn
+
     server = uvicorn.Server(uvicorn.Config(app, log_config=LOG_CONFIG, access_log=False, server_header=False,
                                            timeout_keep_alive=5, timeout_graceful_shutdown=10,
                                            limit_concurrency=256, backlog=512))

@@ -360,3 +360,23 @@ class TestSchemathesis:
         assert r.returncode == 0, r.stdout[-3000:]
         assert "passed" in r.stdout
         assert "unhandled" not in server.logs()
+
+
+class TestWorkers:
+    def test_several_server_processes_share_the_socket_and_answer_alike(self, tmp_path, server):
+        """``--workers 2``: two processes accept on one socket, each with its own engine; every answer equals the
+        single-process server's; stopping the parent stops them all."""
+        case = [r for r in _sample_records() if r["case"] == "C-000004"]
+        want = server.client.post("/v1/check", json={"events": case}).json()
+        s = Server(tmp_path, "--workers", "2")
+        try:
+            children = [int(c) for c in Path(f"/proc/{s.proc.pid}/task/{s.proc.pid}/children").read_text().split()]
+            assert len(children) == 2
+            answers = [s.client.post("/v1/check", json={"events": case}) for _ in range(12)]
+            assert {r.status_code for r in answers} == {200}
+            assert all(r.json() == want for r in answers)
+        finally:
+            s.stop()
+        time.sleep(0.5)
+        assert not any(Path(f"/proc/{c}").exists() and "zombie" not in Path(f"/proc/{c}/status").read_text().lower()
+                       for c in children)
