@@ -497,38 +497,25 @@ def run_ranges(path: str, opts: Options, sink: Sink, pool=None) -> Summary | Non
             line += sc.lines
             if sc.last_case is not None:
                 prev = sc.last_case
-        total = sum(sc.lines for sc in scans)
-        rejected = Spill(rejection_key)
-        unchecked: list[Unchecked] = []
-        done_events = 0
+        feed = _Feed(summary, sink, sum(sc.lines for sc in scans), opts.progress)
         for task, res in _ordered(pool, ((_work_range, (r, as_of)) for r in ranges), pool.window):
             if isinstance(res, BaseException):  # the range's worker died: redo it here, a case at a time
-                r = task[1][0]
                 groups = []
-                for kind, item in iter_range(r):
+                for kind, item in iter_range(task[1][0]):
                     if kind == "case":
                         groups.append(item)
                     elif kind == "rejection":
-                        rejected.add(item)
+                        feed.rejected.add(item)
                     else:
                         summary.events_read += item
-                results = list(_isolated(pool, groups, as_of, opts))
+                feed.take(_isolated(pool, groups, as_of, opts))
             else:
                 results, rej, read = res
                 summary.events_read += read
                 for x in rej:
-                    rejected.add(x)
-            for result in results:
-                _account(summary, result, rejected, unchecked)
-                sink.case(result)
-                done_events += result.replayed
-            if opts.progress:
-                opts.progress(min(done_events, total), total)
-        summary.events_rejected = rejected.count
-        summary.cases_unchecked = len(unchecked)
-        sink.close(summary, iter(rejected), unchecked)
-        rejected.close()
-        return summary
+                    feed.rejected.add(x)
+                feed.take(results)
+        return feed.close()
     finally:
         pool.close()
 
@@ -549,8 +536,7 @@ def run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink,
                 latest = r.day
     as_of = opts.as_of or latest or date.today()
     summary.as_of = as_of.isoformat()
-    unchecked: list[Unchecked] = []
-    total = events.count
+    feed = _Feed(summary, sink, events.count, opts.progress, rejected)  # the records' rejections, the cases' to come
 
     def groups() -> Iterator[tuple[str, list[Event]]]:
         for case, evs in itertools.groupby(events, key=lambda e: e.case):
@@ -569,37 +555,22 @@ def run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink,
                 return
             yield batch
 
-    done = 0
     try:
         if opts.engine in ("reference", "none") and opts.jobs == 1 and pool is None:  # pure Python: no worker
             checker = opts.checker()
-            results_iter = (check_case(c, evs, opts.workflow, as_of, checker) for c, evs in groups())
-            for result in results_iter:
-                _account(summary, result, rejected, unchecked)
-                sink.case(result)
-                done += result.replayed
-                if opts.progress:
-                    opts.progress(done, total)
+            for c, evs in groups():
+                feed.take((check_case(c, evs, opts.workflow, as_of, checker),))
         else:
             pool = pool if pool is not None else _Pool(opts)
             try:
                 for task, res in _ordered(pool, ((_work_groups, (b, as_of)) for b in batches()), pool.window):
-                    results = list(_isolated(pool, task[1][0], as_of, opts)) if isinstance(res, BaseException) \
-                        else res
-                    for result in results:
-                        _account(summary, result, rejected, unchecked)
-                        sink.case(result)
-                        done += result.replayed
-                    if opts.progress:
-                        opts.progress(done, total)
+                    feed.take(_isolated(pool, task[1][0], as_of, opts) if isinstance(res, BaseException) else res)
             finally:
                 pool.close()
-        summary.events_rejected = rejected.count
-        summary.cases_unchecked = len(unchecked)
-        sink.close(summary, iter(rejected), unchecked)
+        feed.close()
     finally:
         events.close()
-        rejected.close()
+        feed.rejected.close()
     return summary
 
 
@@ -607,16 +578,39 @@ def _rules(opts: Options) -> int:
     return len(opts.book.rules) if opts.book is not None else 0
 
 
-def _account(summary: Summary, result: CaseResult, rejected: Spill, unchecked: list[Unchecked]) -> None:
-    summary.cases += 1
-    summary.events_replayed += result.replayed
-    summary.cases_reordered += result.reordered
-    for f in result.findings:
-        summary.findings_by_code[f.code] += 1
-    for r in result.rejected:
-        rejected.add(r)
-    if result.unchecked is not None:
-        unchecked.append(result.unchecked)
+class _Feed:
+    """Results on their way to the sink, in case order: counted into the summary, progress reported, and at the
+    end the rejections (sorted, from disk if many) and the unchecked cases handed over with the summary."""
+
+    def __init__(self, summary: Summary, sink: Sink, total: int, progress, rejected: Spill | None = None):
+        self.summary, self.sink, self.total, self.progress = summary, sink, total, progress
+        self.rejected = rejected if rejected is not None else Spill(rejection_key)
+        self.unchecked: list[Unchecked] = []
+        self.done = 0
+
+    def take(self, results: Iterable[CaseResult]) -> None:
+        s = self.summary
+        for result in results:
+            s.cases += 1
+            s.events_replayed += result.replayed
+            s.cases_reordered += result.reordered
+            for f in result.findings:
+                s.findings_by_code[f.code] += 1
+            for r in result.rejected:
+                self.rejected.add(r)
+            if result.unchecked is not None:
+                self.unchecked.append(result.unchecked)
+            self.sink.case(result)
+            self.done += result.replayed
+        if self.progress:
+            self.progress(min(self.done, self.total), self.total)
+
+    def close(self) -> Summary:
+        self.summary.events_rejected = self.rejected.count
+        self.summary.cases_unchecked = len(self.unchecked)
+        self.sink.close(self.summary, iter(self.rejected), self.unchecked)
+        self.rejected.close()
+        return self.summary
 
 
 def fast_path_ok(paths: Sequence[str], input_format: str | None, activity_map) -> str | None:
