@@ -27,25 +27,8 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.replay_bench import tree_rss_kb as rss_kb  # noqa: E402  (RSS of the server and its workers)
 from tests.test_monitor import long_case  # noqa: E402  (after the path is set)
-
-
-def rss_kb(pid: int) -> int:
-    """RSS of the server and every process under it (with --workers, the workers), in KB."""
-    total, stack, seen = 0, [pid], set()
-    while stack:
-        p = stack.pop()
-        if p in seen:
-            continue
-        seen.add(p)
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-            stack.extend(int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split())
-        except (FileNotFoundError, ProcessLookupError):
-            continue
-    return total
 
 
 def start_server(engine: str, log: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
