@@ -40,11 +40,11 @@ from .events import Event, EventError, Rejection, build_event, parse_at
 from .findings import Summary, Unchecked
 from .readers._io import MAX_LINE
 from .readers.jsonl import _case, _id, _kind, _short
-from .replay import CaseResult, check_case
+from .replay import CaseResult, check_case, check_cases
 from .workflow import Workflow
 
 RANGE_BYTES = 4 * 1024 * 1024  # a range is about this big: small enough to balance, big enough to amortise
-BATCH_CASES = 300  # cases a batch on the groups path
+BATCH_CASES = 300  # cases a batch, on both paths
 SORT_RUN = 200_000  # records held before a sorted run is spilled to disk
 FAULT_ENV = "SDSRULES_FAULT_CASES"  # testing only: comma-separated case ids whose worker aborts
 
@@ -340,28 +340,40 @@ def _init_worker(engine: str, wf_file: str, rule_paths: list[str] | None) -> Non
     _W.update(wf=wf, checker=checker, faults=set(filter(None, os.environ.get(FAULT_ENV, "").split(","))))
 
 
-def _check(case: str, events: list[Event], as_of: date) -> CaseResult:
-    if case in _W["faults"]:  # fault injection for the supervision tests
+#: cases a worker checks together (one durable-rules batch): large enough to spread each engine call's fixed
+#: cost thin, small enough that a batch's cases, steps and facts stay a few megabytes
+BATCH = BATCH_CASES
+
+
+def _check(groups: list[tuple[str, list[Event]]], as_of: date) -> list[CaseResult]:
+    faults = _W["faults"]
+    if faults and any(case in faults for case, _ in groups):  # fault injection for the supervision tests
         import faulthandler
         faulthandler.disable()  # the abort is deliberate: no stack dump in the test output
         os.abort()
-    return check_case(case, events, _W["wf"], as_of, _W["checker"])
+    return check_cases(groups, _W["wf"], as_of, _W["checker"])
 
 
 def _work_range(r: Range, as_of: date) -> tuple[list[CaseResult], list[Rejection], int]:
     results, rejected, read = [], [], 0
+    groups: list[tuple[str, list[Event]]] = []
     for kind, item in iter_range(r):
         if kind == "case":
-            results.append(_check(item[0], item[1], as_of))
+            groups.append(item)
+            if len(groups) >= BATCH:
+                results.extend(_check(groups, as_of))
+                groups = []
         elif kind == "rejection":
             rejected.append(item)
         else:
             read = item
+    if groups:
+        results.extend(_check(groups, as_of))
     return results, rejected, read
 
 
 def _work_groups(groups: list[tuple[str, list[Event]]], as_of: date) -> list[CaseResult]:
-    return [_check(case, events, as_of) for case, events in groups]
+    return _check(groups, as_of)
 
 
 # ------------------------------------------------------------------------------------------- the driver

@@ -149,20 +149,45 @@ def _seq_finding(ev: Event, state: str, how: str, closed_by: Event | None, wf: W
 
 
 def check_case(case: str, events: Sequence[Event], wf: Workflow, as_of: date, checker=None) -> CaseResult:
-    """The whole check of one case: order, step, rules. ``checker(steps, as_of) -> (findings, obligations)``."""
-    ordered, dupes, dat02 = order_case(events)
-    steps, findings = step_case(ordered, wf)
-    if dat02 is not None:
-        findings.append(dat02)
-    obligations: list[Obligation] = []
-    applicable: set[str] = {"SDS-SEQ-01", "SDS-SEQ-02", "SDS-DAT-02"} if steps else set()
-    if checker is not None and steps:
-        more, obligations, applied = checker(steps, as_of)
-        findings.extend(more)
-        applicable |= applied
-    findings.sort(key=Finding.sort_key)
-    return CaseResult(case, tuple(findings), tuple(dupes), tuple(obligations), len(ordered), dat02 is not None,
-                      applicable=frozenset(applicable), profile=case_profile(ordered))
+    """The whole check of one case: order, step, rules. ``checker(steps, as_of) -> (findings, obligations,
+    applied)``."""
+    return check_cases([(case, events)], wf, as_of, checker)[0]
+
+
+def check_cases(cases: Sequence[tuple[str, Sequence[Event]]], wf: Workflow, as_of: date,
+                checker=None) -> list[CaseResult]:
+    """:func:`check_case` for several cases at once, with the same results. A checker with a ``many(list of
+    (steps, as_of))`` method judges them in one call (durable-rules: one batch of facts for all of them)."""
+    prepared = []
+    for case, events in cases:
+        ordered, dupes, dat02 = order_case(events)
+        steps, findings = step_case(ordered, wf)
+        if dat02 is not None:
+            findings.append(dat02)
+        prepared.append((case, ordered, dupes, dat02, steps, findings))
+    judged: list = [None] * len(prepared)
+    if checker is not None:
+        todo = [n for n, p in enumerate(prepared) if p[4]]
+        many = getattr(checker, "many", None)
+        if many is not None and len(todo) > 1:
+            for n, out in zip(todo, many([(prepared[n][4], as_of) for n in todo]), strict=True):
+                judged[n] = out
+        else:
+            for n in todo:
+                judged[n] = checker(prepared[n][4], as_of)
+    results = []
+    for (case, ordered, dupes, dat02, steps, findings), out in zip(prepared, judged, strict=True):
+        obligations: list[Obligation] = []
+        applicable: set[str] = {"SDS-SEQ-01", "SDS-SEQ-02", "SDS-DAT-02"} if steps else set()
+        if out is not None:
+            more, obligations, applied = out
+            findings.extend(more)
+            applicable |= applied
+        findings.sort(key=Finding.sort_key)
+        results.append(CaseResult(case, tuple(findings), tuple(dupes), tuple(obligations), len(ordered),
+                                  dat02 is not None, applicable=frozenset(applicable),
+                                  profile=case_profile(ordered)))
+    return results
 
 
 def case_profile(events: Sequence[Event]) -> tuple[tuple[str, object], ...]:
