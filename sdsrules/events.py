@@ -371,11 +371,25 @@ class EventError(ValueError):
 _DAYS: dict[str, tuple[datetime, date, bool]] = {}  # date-only values recur: parse each once
 
 
+_ATS: dict[str, tuple[datetime, date, bool]] = {}  # date-times recur too (a million events had 110k distinct)
+
+
 def parse_at(value: Any) -> tuple[datetime, date, bool]:
     """Parse an ``at`` value: ISO date or date-time; no offset means Europe/London local time.
 
     Returns (aware datetime, local calendar day, date_only). Raises ValueError with a plain message.
     """
+    hit = _ATS.get(value) if type(value) is str else None
+    if hit is not None:
+        return hit
+    hit = _parse_at(value)
+    if len(_ATS) >= 65_536:  # bounded (about 10 MB), cleared rather than aged
+        _ATS.clear()
+    _ATS[value] = hit
+    return hit
+
+
+def _parse_at(value: Any) -> tuple[datetime, date, bool]:
     if not isinstance(value, str):
         raise ValueError(f"must be an ISO 8601 date or date-time (got {_show(value)})")
     text = value.strip()
@@ -418,25 +432,28 @@ def build_event(record: Mapping[str, Any], *, file: str, line: int, seq: int, te
     Raises :class:`EventError` naming the first offending field.
     """
     case = record.get("case")
-    if case is None or case == "":
+    if type(case) is str and case and not case[0].isspace() and not case[-1].isspace():
+        pass  # the common case, checked in full below only when it is not plain text
+    elif case is None or case == "":
         raise EventError("case", "is required (a non-empty case identifier)")
-    if isinstance(case, bool) or not isinstance(case, _SCALAR):
+    elif isinstance(case, bool) or not isinstance(case, _SCALAR):
         raise EventError("case", f"must be text or a number (got {_show(case)})")
-    if isinstance(case, float):
-        case = format(case, "g") if math.isfinite(case) else None
-        if case is None:
-            raise EventError("case", "must be a finite number or text")
-    case = str(case).strip()
-    if not case:
-        raise EventError("case", "is required (a non-empty case identifier)")
+    else:
+        if isinstance(case, float):
+            case = format(case, "g") if math.isfinite(case) else None
+            if case is None:
+                raise EventError("case", "must be a finite number or text")
+        case = str(case).strip()
+        if not case:
+            raise EventError("case", "is required (a non-empty case identifier)")
 
     activity = record.get("activity")
-    if activity is None or activity == "":
-        raise EventError("activity", "is required")
-    if not isinstance(activity, str):
-        raise EventError("activity", f"must be text (got {_show(activity)})")
-    spec = ACTIVITIES.get(activity)
+    spec = ACTIVITIES.get(activity) if type(activity) is str else None
     if spec is None:
+        if activity is None or activity == "":
+            raise EventError("activity", "is required")
+        if not isinstance(activity, str):
+            raise EventError("activity", f"must be text (got {_show(activity)})")
         raise EventError("activity", f"{_show(activity)} is not a known activity (see events.md)")
 
     raw_at = record.get("at")
@@ -448,7 +465,9 @@ def build_event(record: Mapping[str, Any], *, file: str, line: int, seq: int, te
         raise EventError("at", str(e)) from None
 
     raw_id = record.get("id")
-    if raw_id is None or raw_id == "":
+    if type(raw_id) is str and raw_id:
+        eid = raw_id
+    elif raw_id is None or raw_id == "":
         eid = f"{file.rsplit('/', 1)[-1]}:{line}"
     elif isinstance(raw_id, bool) or not isinstance(raw_id, _TEXTISH):
         raise EventError("id", f"must be text or a whole number (got {_show(raw_id)})")
@@ -458,23 +477,34 @@ def build_event(record: Mapping[str, Any], *, file: str, line: int, seq: int, te
     actor = _actor(record, text_cells)
 
     values: dict[str, Any] = {}
-    skip = _SKIP_CSV if text_cells else _SKIP
-    for name, raw in record.items():
-        if name in skip or raw is None or (text_cells and (raw == "" or name.startswith("actor_"))):
-            continue
-        kind_req = spec.get(name)
-        if kind_req is None:
-            values[name] = raw  # extra attribute: kept as given, not interpreted
-            continue
-        try:
-            values[name] = kind_req[0].from_text(raw) if text_cells else kind_req[0].convert(raw)
-        except ValueError as e:
-            raise EventError(name, f"{e} for {activity}") from None
+    if text_cells:
+        for name, raw in record.items():
+            if name in _SKIP_CSV or raw is None or raw == "" or name.startswith("actor_"):
+                continue
+            kind_req = spec.get(name)
+            if kind_req is None:
+                values[name] = raw  # extra attribute: kept as given, not interpreted
+                continue
+            try:
+                values[name] = kind_req[0].from_text(raw)
+            except ValueError as e:
+                raise EventError(name, f"{e} for {activity}") from None
+    else:
+        for name, raw in record.items():
+            if raw is None or name in _SKIP:
+                continue
+            kind_req = spec.get(name)
+            if kind_req is None:
+                values[name] = raw  # extra attribute: kept as given, not interpreted
+                continue
+            try:
+                values[name] = kind_req[0].convert(raw)
+            except ValueError as e:
+                raise EventError(name, f"{e} for {activity}") from None
     for name in _REQUIRED[activity]:
         if name not in values:
             raise EventError(name, f"is required for {activity}")
-    return Event(id=eid, case=case, at=at, day=day, activity=activity, attrs=values, actor=actor,
-                 file=file, line=line, seq=seq, date_only=date_only)
+    return Event(eid, case, at, day, activity, values, actor, file, line, seq, date_only)  # positional: hot path
 
 
 _SKIP = frozenset(CORE_FIELDS)
@@ -495,12 +525,18 @@ def _actor(record: Mapping[str, Any], text_cells: bool) -> Actor | None:
         return None
     if type(raw) is not dict:
         raise EventError("actor", f"must be an object with id, role, team (got {_show(raw)})")
-    key = (raw.get("id"), raw.get("role"), raw.get("team"), *raw)  # the key names too: {"role": null} is not {"x": 1}
-    if not all(type(k) is str or k is None for k in key[:3]):
-        return _actor_of(raw)  # unusual values: validated (and refused or kept) without the cache
-    hit = _ACTORS.get(key)
+    # The key is the names and values ({"role": null} is not {"x": 1}). Only actors whose values are all text or
+    # null are cached, so a key holding anything else (1, true, a list) can never equal a cached one: 1 == True,
+    # but no number equals a string.
+    key = tuple(raw.items())
+    try:
+        hit = _ACTORS.get(key)
+    except TypeError:  # an unhashable value (a list, an object): validated, and refused, without the cache
+        return _actor_of(raw)
     if hit is None:
         hit = _actor_of(raw)
+        if not all(type(v) is str or v is None for v in raw.values()):
+            return hit
         if len(_ACTORS) > 50_000:
             _ACTORS.clear()
         _ACTORS[key] = hit

@@ -20,6 +20,7 @@ a case that still cannot be checked gets its sequence checks and an explicit ``U
 from __future__ import annotations
 
 import contextlib
+import gc
 import heapq
 import itertools
 import multiprocessing
@@ -338,6 +339,11 @@ def _init_worker(engine: str, wf_file: str, rule_paths: list[str] | None) -> Non
     if engine != "none":
         checker = make_checker(engine, wf, book or load_rulebook(rule_paths, wf))
     _W.update(wf=wf, checker=checker, faults=set(filter(None, os.environ.get(FAULT_ENV, "").split(","))))
+    # A worker makes millions of short-lived objects, freed by reference counting; the cyclic collector, run
+    # every 700 allocations by default and every so often over the whole heap, cost it about a tenth of its
+    # time (benchmarks/replay_bench.py). What init loaded is frozen out of its sight and it runs less often.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
 
 
 #: cases a worker checks together (one durable-rules batch): large enough to spread each engine call's fixed

@@ -69,10 +69,11 @@ class DurableChecker:
         self.ruleset = f"sdsrules_{book.fingerprint()}_{os.getpid()}_{id(self)}"
         m = lang.m
         fired = self.fired
+        self._dated = {check.key: bool(rule.effective_from or rule.effective_until) for rule, check in book.checks()}
 
         def action(name: str, status: str):
             def fire(c):
-                fired[c.m.n] = status
+                fired[int(c.m.id)] = status
             fire.__name__ = name  # durable-rules names each rule after its action: one name per rule
             return fire
 
@@ -99,19 +100,31 @@ class DurableChecker:
     CHUNK = 500
 
     def _payload(self, out: list[dict], view: CaseView, facts: list[Fact]) -> None:
+        """Each fact as the JSON object the compiled conditions test, with only the fields its check's conditions
+        name (the engine's cost grows with every field it parses). ``id`` is unique and numbers the fact."""
         ids = self.ids
         asof = view.as_of.toordinal()
         days = view.days
-        n = len(out)
         for f in facts:
-            out.append({
-                "id": str(next(ids)), "n": n, "check": f.check.key, "day": days[f.trigger].toordinal(),
-                "due": f.due.toordinal() if f.due else 0,
-                "done": days[f.done].toordinal() if f.done is not None else 0,
-                "end": days[f.end].toordinal() if f.end is not None else 0, "endk": f.end_kind,
-                "exc": 0 if f.excused is None else 1, "asof": asof, "fst": f.status, "met": int(f.met),
-            })
-            n += 1
+            check = f.check
+            d = {"id": str(next(ids)), "check": check.key}
+            if self._dated[check.key]:
+                d["day"] = days[f.trigger].toordinal()
+            t = check.template
+            if t == "function":
+                d["fst"] = f.status
+            else:
+                d["met"] = int(f.met)
+                if t != "forbid":
+                    d["exc"] = 0 if f.excused is None else 1
+                    d["done"] = days[f.done].toordinal() if f.done is not None else 0
+                    if t == "response":
+                        d["due"] = f.due.toordinal() if f.due else 0
+                        d["end"] = days[f.end].toordinal() if f.end is not None else 0
+                        d["endk"] = f.end_kind
+                        if check.judge_open and check.within:
+                            d["asof"] = asof
+            out.append(d)
 
     def _judge(self, payload: list[dict]) -> dict[int, str]:
         """Assert the facts (in chunks), collect the breach verdicts that fired (fact number -> status), retract.
@@ -144,8 +157,10 @@ class DurableChecker:
             prepared.append((view, facts, len(payload)))
             self._payload(payload, view, facts)
         fired = self._judge(payload) if payload else {}
+        first = int(payload[0]["id"]) if payload else 0
         out = []
         for view, facts, start in prepared:
+            start += first
             statuses = [fired.get(start + k) or settle(view, f) for k, f in enumerate(facts)]
             out.append(decide(view, facts, statuses))
         return out

@@ -85,6 +85,13 @@ class Matcher:
     preceded_by: tuple[Matcher, ...] = ()
     not_preceded_by: tuple[Matcher, ...] = ()
     first: bool = False
+    #: derived, for the hot path: the activity alone decides (no ``where``, no context); it has a ``where``
+    plain: bool = attrs.field(init=False, eq=False, repr=False)
+    has_where: bool = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "has_where", bool(self.where.clauses))
+        object.__setattr__(self, "plain", not (self.has_where or self.preceded_by or self.not_preceded_by))
 
     def words(self) -> str:
         return " or ".join(activity_words(a) for a in sorted(self.activities))
@@ -124,6 +131,8 @@ class Check:
     scan_activities: frozenset[str] = attrs.field(init=False)
     excused_activities: frozenset[str] = attrs.field(init=False)
     extension_activities: frozenset[str] = attrs.field(init=False)
+    #: every trigger matcher is plain: an event of a trigger activity is a trigger
+    trigger_plain: bool = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         def acts(ms) -> frozenset[str]:
@@ -132,6 +141,7 @@ class Check:
         expect = [m for c in self.expect for m in c.any]
         scan = acts(expect) | (acts(self.before) | acts(self.lapses_on) if self.template == "response" else set())
         object.__setattr__(self, "trigger_activities", acts(self.trigger))
+        object.__setattr__(self, "trigger_plain", all(m.plain and not m.first for m in self.trigger))
         object.__setattr__(self, "scan_activities", frozenset(scan))
         object.__setattr__(self, "excused_activities", acts(self.excused_by))
         object.__setattr__(self, "extension_activities", acts(self.extension_by))

@@ -112,11 +112,15 @@ class CaseView:
     # -- matching
     def prior(self, m: Matcher, i: int) -> bool:
         j = self.latest_before(m.activities, i)
-        return j is not None and (not m.where or m.where.matches(self.events[j], self.lookup))
+        return j is not None and (not m.has_where or m.where.matches(self.events[j], self.lookup))
 
     def base_match(self, m: Matcher, i: int) -> bool:
         ev = self.events[i]
-        if ev.activity not in m.activities or (m.where and not m.where.matches(ev, self.lookup)):
+        if ev.activity not in m.activities:
+            return False
+        if m.plain:
+            return True
+        if m.has_where and not m.where.matches(ev, self.lookup):
             return False
         for p in m.preceded_by:
             if not self.prior(p, i):
@@ -137,7 +141,10 @@ class CaseView:
         return firsts.get(self.episodes[i]) == i
 
     def any_match(self, ms: Sequence[Matcher], i: int) -> bool:
-        return any(self.match(m, i) for m in ms)
+        for m in ms:  # noqa: SIM110 - a loop, not any(generator): the innermost call of the search
+            if self.match(m, i):
+                return True
+        return False
 
     def episode_start(self, i: int) -> int:
         ep = self.episodes[i]
@@ -158,8 +165,9 @@ def derive(view: CaseView, book: Rulebook) -> Iterator[Fact]:
     from .functions import FUNCTIONS
 
     for rule, check in book.checks_for(view.by_activity):
+        plain = check.trigger_plain
         for i in view.indexes_of(check.trigger_activities):
-            if not view.any_match(check.trigger, i):
+            if not plain and not view.any_match(check.trigger, i):
                 continue
             if check.met_if and check.met_if.matches(view.events[i], view.lookup):
                 yield Fact(rule, check, i, met=True)  # the duty applied, and the trigger itself met it
@@ -195,13 +203,13 @@ def _response(view: CaseView, rule: Rule, check: Check, i: int) -> Fact:
     end_kind = ""
     if check.counts_before:
         for k in range(view.episode_start(i), i):
-            if any(view.match(m, k) for m in expect):
+            if view.any_match(expect, k):
                 done = k
                 break
     if done is None:
         scan = view.indexes_of(check.scan_activities)
         for k in scan[bisect.bisect_right(scan, i):]:
-            if any(view.match(m, k) for m in expect):
+            if view.any_match(expect, k):
                 done = k
                 break
             if check.before and view.any_match(check.before, k):
@@ -241,7 +249,7 @@ def _precedence(view: CaseView, rule: Rule, check: Check, i: int) -> Fact:
     for k in view.indexes_of(check.scan_activities):
         if k >= i:
             break
-        if k >= start and any(view.match(m, k) for m in expect):
+        if k >= start and view.any_match(expect, k):
             done = k
             break
     excused = None
