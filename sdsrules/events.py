@@ -118,7 +118,8 @@ class OneOf(Kind):
         self._ints = all(isinstance(c, int) for c in choices)
 
     def convert(self, value):
-        if isinstance(value, bool) or not isinstance(value, str | int) or value not in self._set:
+        t = type(value)
+        if (t is not str and t is not int) or value not in self._set:  # exact types: True is not 1 here
             raise ValueError(f"must be {self.name} (got {_show(value)})")
         return value
 

@@ -264,20 +264,13 @@ def iter_range(r: Range) -> Iterator[tuple[str, Any]]:
         skipping = r.start > 0
         for offset, line in _bounded_lines(f, r.start):
             number += 1
-            raw = b""
             if line is None:
                 rec: Any = _TOO_LONG
             else:
-                raw = line.rstrip(b"\r\n")
-                if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-                    raw = raw[3:]
-                if not raw.strip():
-                    rec = _BLANK
-                else:
-                    try:
-                        rec = orjson.loads(raw)
-                    except orjson.JSONDecodeError as e:
-                        rec = e
+                try:
+                    rec = orjson.loads(line)  # JSON allows the line's own whitespace and newline around it
+                except orjson.JSONDecodeError:
+                    rec = _unparsed(line, number)
             case = _case_of(rec) if type(rec) is dict else None
             if skipping:
                 if rec is _BLANK or case is None or case == r.prev_case:
@@ -288,7 +281,7 @@ def iter_range(r: Range) -> Iterator[tuple[str, Any]]:
             if rec is _BLANK:
                 continue  # a blank line is not a record
             read += 1
-            item = _record(rec, raw, name, number, offset)
+            item = _record(rec, name, number, offset)
             if isinstance(item, Rejection):
                 yield "rejection", item
                 continue
@@ -306,7 +299,21 @@ _BLANK = object()  # a blank line: not a record
 _TOO_LONG = object()  # a line over MAX_LINE: a record, rejected
 
 
-def _record(rec: Any, raw: bytes, name: str, number: int, offset: int) -> Event | Rejection:
+def _unparsed(line: bytes, number: int) -> Any:
+    """What a line orjson refused is: blank (not a record), JSON after a byte-order mark on line 1, or the error
+    (from the line without its newline, so the message is the one the JSONL reader gives)."""
+    raw = line.rstrip(b"\r\n")
+    if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    if not raw.strip():
+        return _BLANK
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        return e
+
+
+def _record(rec: Any, name: str, number: int, offset: int) -> Event | Rejection:
     if rec is _TOO_LONG:
         return Rejection(name, number, f"the line is longer than {MAX_LINE // 1024} KiB")
     if isinstance(rec, orjson.JSONDecodeError):

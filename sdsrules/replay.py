@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
+from typing import NamedTuple
 
 import attrs
 
@@ -19,9 +20,11 @@ SEQ_SOURCE = ("the workflow design",)
 DATA_SOURCE = ("data quality",)
 
 
-@attrs.frozen(slots=True)
-class Step:
-    """One event of a case in replay order, with the stage before and after it and its episode number."""
+class Step(NamedTuple):
+    """One event of a case in replay order, with the stage before and after it and its episode number.
+
+    Immutable like the attrs classes, but a NamedTuple: one is made per event replayed, and a tuple is made in a
+    third of the time of a frozen attrs instance. Internal to one case's check; never compared or reported."""
 
     event: Event
     state: str

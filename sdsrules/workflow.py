@@ -101,10 +101,16 @@ class Parameter:
     kind: str
     description: str
     values: tuple[ParamValue, ...]  # sorted by ``since``
+    _since: tuple[date, ...] = attrs.field(init=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        object.__setattr__(self, "_since", tuple(v.since for v in self.values))
 
     def at(self, day: date) -> ParamValue:
         """The value in force on ``day`` (before the first date, the first value)."""
-        i = bisect.bisect_right([v.since for v in self.values], day) - 1
+        if len(self._since) == 1:
+            return self.values[0]
+        i = bisect.bisect_right(self._since, day) - 1
         return self.values[max(i, 0)]
 
 
