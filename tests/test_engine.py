@@ -111,20 +111,9 @@ class TestBatches:
         those of the reference engine checking it alone."""
         from sdsrules.engine.durable import DurableChecker
         from sdsrules.engine.reference import ReferenceChecker
-        from sdsrules.generate import Settings, truth_path, write
-        from sdsrules.readers import read_all
         from sdsrules.replay import check_case, check_cases
 
-        log = tmp_path / "log.jsonl"
-        with log.open("wb") as out, truth_path(log).open("wb") as truth:
-            write(Settings(cases=400, seed=5, breach_rate=0.3), out, truth)
-        wf = load_workflow()
-        book = load_rulebook(None, wf)
-        groups: dict[str, list] = {}
-        for rec in read_all([str(log)]):
-            if hasattr(rec, "activity"):
-                groups.setdefault(rec.case, []).append(rec)
-        as_of = max(e.day for evs in groups.values() for e in evs)
+        groups, wf, book, as_of = _generated(tmp_path, cases=400)
         durable = DurableChecker(wf, book)
         batch = check_cases(list(groups.items()), wf, as_of, durable)
         ref = ReferenceChecker(wf, book)
@@ -134,9 +123,57 @@ class TestBatches:
             want = check_case(got.case, groups[got.case], wf, as_of, ref)
             assert got == want, got.case
 
-    def test_the_durable_chunk_stays_well_under_the_size_where_durable_rules_gets_verdicts_wrong(self):
-        """durable-rules 2.0.28 fired wrong verdicts in batches of 2,500 facts and more (none at 2,000 or fewer;
-        measured on 133,877 facts, see ``engine/durable.py``): the chunk keeps a fourfold margin."""
-        from sdsrules.engine.durable import DurableChecker
+    def test_the_host_timer_thread_cannot_take_a_batch_s_actions(self, tmp_path, monkeypatch):
+        """durable-rules' host calls every ruleset's ``dispatch`` from a timer thread, which would run a pending
+        action there and lose its verdict. Here another thread calls it as fast as it can, with the GIL handed
+        over every microsecond and batches cut into many small chunks, and every case is still judged exactly as
+        the reference judges it alone."""
+        import sys
+        import threading
 
-        assert DurableChecker.CHUNK <= 500
+        from sdsrules.engine.durable import DurableChecker
+        from sdsrules.engine.reference import ReferenceChecker
+        from sdsrules.replay import check_case, check_cases
+
+        groups, wf, book, as_of = _generated(tmp_path, cases=150)
+        durable = DurableChecker(wf, book)
+        monkeypatch.setattr(durable, "CHUNK", 10)
+        stop = threading.Event()
+
+        def timer_thread():  # what durable.engine.Host._run's dispatch_ruleset does, without the sleeps
+            while not stop.is_set():
+                for ruleset in list(durable._host._ruleset_list):
+                    ruleset.dispatch()
+
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-6)
+        thread = threading.Thread(target=timer_thread, daemon=True)
+        thread.start()
+        try:
+            batch = [check_cases(list(groups.items()), wf, as_of, durable) for _ in range(10)]
+        finally:
+            stop.set()
+            thread.join()
+            sys.setswitchinterval(interval)
+        ref = ReferenceChecker(wf, book)
+        want = [check_case(case, events, wf, as_of, ref) for case, events in groups.items()]
+        assert sum(len(r.findings) for r in want) > 30
+        for got in batch:
+            assert got == want
+
+
+def _generated(tmp_path, cases: int):
+    """A generated log's events grouped by case, with the design, rule book and as-of date to check them."""
+    from sdsrules.generate import Settings, truth_path, write
+    from sdsrules.readers import read_all
+
+    log = tmp_path / "log.jsonl"
+    with log.open("wb") as out, truth_path(log).open("wb") as truth:
+        write(Settings(cases=cases, seed=5, breach_rate=0.3), out, truth)
+    wf = load_workflow()
+    book = load_rulebook(None, wf)
+    groups: dict[str, list] = {}
+    for rec in read_all([str(log)]):
+        if hasattr(rec, "activity"):
+            groups.setdefault(rec.case, []).append(rec)
+    return groups, wf, book, max(e.day for evs in groups.values() for e in evs)
