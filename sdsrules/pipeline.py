@@ -19,6 +19,7 @@ a case that still cannot be checked gets its sequence checks and an explicit ``U
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gc
 import heapq
@@ -47,6 +48,9 @@ from .workflow import Workflow
 RANGE_BYTES = 4 * 1024 * 1024  # a range is about this big: small enough to balance, big enough to amortise
 BATCH_CASES = 300  # cases a batch, on both paths
 SORT_RUN = 200_000  # records held before a sorted run is spilled to disk
+#: rejections held before a sorted run is spilled: fewer, so that a log with many bad lines (the 10M-event benchmark
+#: log has 40k) does not hold them all until the end (about 14 MB there)
+REJECTION_RUN = 10_000
 FAULT_ENV = "SDSRULES_FAULT_CASES"  # testing only: comma-separated case ids whose worker aborts
 
 
@@ -68,7 +72,7 @@ class Spill:
     def __init__(self, key: Callable[[Any], Any], run: int = SORT_RUN):
         self.key, self.run = key, run
         self.items: list = []
-        self.files: list[Any] = []
+        self.files: list[tuple[int, Any]] = []  # (level, sorted run)
         self.count = 0
 
     def add(self, item: Any) -> None:
@@ -79,20 +83,40 @@ class Spill:
 
     def _spill(self) -> None:
         self.items.sort(key=self.key)
+        self.files.append(self._write(self.items, 0))
+        self.items = []
+        # at most FAN_IN runs of a level: FAN_IN runs are merged into one of the next level, so open files grow
+        # with the log's size only logarithmically (a log of bad lines must not run out of file descriptors)
+        while True:
+            counts = collections.Counter(level for level, _ in self.files)
+            full = sorted(level for level, n in counts.items() if n >= self.FAN_IN)
+            if not full:
+                return
+            group = [f for level, f in self.files if level == full[0]]
+            self.files = [(level, f) for level, f in self.files if level != full[0]]
+            merged = self._write(heapq.merge(*(self._read(f) for f in group), key=self.key), full[0] + 1)
+            for f in group:
+                f.close()
+            self.files.append(merged)
+
+    #: sorted runs of one level merged into one when there are this many
+    FAN_IN = 64
+
+    @staticmethod
+    def _write(items: Iterable[Any], level: int) -> tuple[int, Any]:
         f = tempfile.TemporaryFile(prefix="sdsrules-sort-")  # noqa: SIM115 - closed in close(); deleted with it
         dump = pickle.Pickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump
-        for item in self.items:
+        for item in items:
             dump(item)
         f.seek(0)
-        self.files.append(f)
-        self.items = []
+        return level, f
 
     def __iter__(self) -> Iterator[Any]:
         self.items.sort(key=self.key)
         if not self.files:
             yield from self.items
             return
-        runs = [self._read(f) for f in self.files]
+        runs = [self._read(f) for _, f in self.files]
         yield from heapq.merge(*runs, iter(self.items), key=self.key)
 
     @staticmethod
@@ -105,7 +129,7 @@ class Spill:
                 return
 
     def close(self) -> None:
-        for f in self.files:
+        for _, f in self.files:
             with contextlib.suppress(OSError):
                 f.close()
         self.files, self.items = [], []
@@ -549,7 +573,7 @@ def run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink,
     """The general path: any records, in any order, sorted by case in bounded memory (``pool``: see run_ranges)."""
     summary = Summary(workflow=opts.workflow.describe(), engine=opts.engine, rules=_rules(opts))
     events = Spill(lambda e: (e.case, e.seq))
-    rejected = Spill(rejection_key)
+    rejected = Spill(rejection_key, REJECTION_RUN)
     latest = None
     for r in records:
         summary.events_read += 1
@@ -609,7 +633,7 @@ class _Feed:
 
     def __init__(self, summary: Summary, sink: Sink, total: int, progress, rejected: Spill | None = None):
         self.summary, self.sink, self.total, self.progress = summary, sink, total, progress
-        self.rejected = rejected if rejected is not None else Spill(rejection_key)
+        self.rejected = rejected if rejected is not None else Spill(rejection_key, REJECTION_RUN)
         self.unchecked: list[Unchecked] = []
         self.done = 0
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import random
+from collections import Counter
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -109,6 +111,25 @@ class TestSpill:
         assert list(spill) == sorted(items)
         spill.close()
 
+    @settings(max_examples=30, deadline=None)
+    @given(st.lists(st.integers(-1000, 1000), max_size=400), st.integers(1, 7), st.integers(2, 5))
+    def test_runs_merged_level_by_level_still_give_every_item_in_order(self, items, run, fan_in):
+        """The external sort keeps at most FAN_IN runs of a level (so a long log of bad lines cannot run out of
+        file descriptors), and still gives back every item, sorted."""
+        spill = pipeline.Spill(lambda x: x, run)
+        spill.FAN_IN = fan_in
+        most_open = 0
+        try:
+            for x in items:
+                spill.add(x)
+                most_open = max(most_open, len(spill.files))
+                levels = Counter(level for level, _ in spill.files)
+                assert all(n < fan_in for n in levels.values())
+            assert list(spill) == sorted(items)
+        finally:
+            spill.close()
+        assert most_open <= (fan_in - 1) * (1 + math.ceil(math.log(max(len(items), 2), fan_in)))
+
     def test_the_general_path_spills_and_still_gives_the_same_answer(self, tmp_path, monkeypatch):
         rnd = random.Random(3)
         recs = [{"id": f"{c}-{i}", "case": f"C{c}", "at": f"2024-0{1 + i % 9}-1{i % 9}", "activity": "signposted"}
@@ -161,3 +182,4 @@ class TestLongLines:
         assert (report.summary.events_read, report.summary.events_replayed) == (7, 6)
         (rej,) = report.rejected
         assert rej.line == 4 and "longer than" in rej.reason
+
