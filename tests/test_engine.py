@@ -162,6 +162,25 @@ class TestBatches:
             assert got == want
 
 
+    def test_an_error_in_reading_a_verdict_leaves_the_engine_usable(self, tmp_path, monkeypatch):
+        """If reading an action's verdict fails, the action is abandoned (as durable-rules does) and the error
+        propagates; the session is not left locked, so the next batch is judged in full."""
+        from sdsrules.engine.durable import DurableChecker
+        from sdsrules.engine.reference import ReferenceChecker
+        from sdsrules.replay import check_case, check_cases
+
+        groups, wf, book, as_of = _generated(tmp_path, cases=60)
+        durable = DurableChecker(wf, book)
+        status = durable._status
+        monkeypatch.setattr(durable, "_status", {})  # every verdict lookup fails
+        with pytest.raises(KeyError):
+            check_cases(list(groups.items()), wf, as_of, durable)
+        monkeypatch.setattr(durable, "_status", status)
+        ref = ReferenceChecker(wf, book)
+        got = check_cases(list(groups.items()), wf, as_of, durable)
+        assert got == [check_case(case, events, wf, as_of, ref) for case, events in groups.items()]
+        assert sum(len(r.findings) for r in got) > 10
+
 def _generated(tmp_path, cases: int):
     """A generated log's events grouped by case, with the design, rule book and as-of date to check them."""
     from sdsrules.generate import Settings, truth_path, write
