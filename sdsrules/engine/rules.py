@@ -133,6 +133,7 @@ class Check:
     extension_activities: frozenset[str] = attrs.field(init=False)
     #: every trigger matcher is plain: an event of a trigger activity is a trigger
     trigger_plain: bool = attrs.field(init=False, eq=False, repr=False)
+    _words: str = attrs.field(init=False, eq=False, repr=False)  # expect_words(), made once
 
     def __attrs_post_init__(self) -> None:
         def acts(ms) -> frozenset[str]:
@@ -142,6 +143,7 @@ class Check:
         scan = acts(expect) | (acts(self.before) | acts(self.lapses_on) if self.template == "response" else set())
         object.__setattr__(self, "trigger_activities", acts(self.trigger))
         object.__setattr__(self, "trigger_plain", all(m.plain and not m.first for m in self.trigger))
+        object.__setattr__(self, "_words", self._expect_words())
         object.__setattr__(self, "scan_activities", frozenset(scan))
         object.__setattr__(self, "excused_activities", acts(self.excused_by))
         object.__setattr__(self, "extension_activities", acts(self.extension_by))
@@ -169,6 +171,9 @@ class Check:
             yield from case.any
 
     def expect_words(self) -> str:
+        return self._words
+
+    def _expect_words(self) -> str:
         if self.describe:
             return self.describe
         acts = sorted({a for c in self.expect for m in c.any for a in m.activities})
@@ -225,12 +230,24 @@ class Rulebook:
     def all_checks(self) -> tuple[tuple[Rule, Check], ...]:
         return tuple(self.checks())
 
+    @cached_property
+    def _checks_for(self) -> dict[frozenset[str], list[tuple[Rule, Check]]]:
+        return {}
+
     def checks_for(self, activities: Iterable[str]) -> list[tuple[Rule, Check]]:
-        """The checks a case with these activities can trigger, in rulebook order."""
-        d = self.dispatch
-        positions = sorted({n for a in activities for n in d.get(a, ())})
-        every = self.all_checks
-        return [every[n] for n in positions]
+        """The checks a case with these activities can trigger, in rulebook order (cases repeat a few hundred
+        sets of activities: each set's answer is kept, up to 4,096 of them)."""
+        key = frozenset(activities)
+        cache = self._checks_for
+        hit = cache.get(key)
+        if hit is None:
+            d = self.dispatch
+            every = self.all_checks
+            hit = [every[n] for n in sorted({n for a in key for n in d.get(a, ())})]
+            if len(cache) >= 4096:
+                cache.clear()
+            cache[key] = hit
+        return hit
 
     def parameters_used(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
