@@ -414,7 +414,7 @@ def _parse_at(value: Any) -> tuple[datetime, date, bool]:
     d = dt.date()
     _check_range(d, value)
     if dt.tzinfo is None:  # local time in Scotland: its day is the day written
-        return dt.replace(tzinfo=LONDON), d, False
+        return datetime.combine(d, dt.time(), LONDON), d, False  # dt.replace(tzinfo=...): 4x the time
     try:
         local = dt.astimezone(LONDON)
     except (OverflowError, ValueError):
