@@ -81,12 +81,9 @@ def serve(host, port, workflow, engine, rule_paths, token_file, max_body, max_ev
         except DataFileError as e:
             raise _Unusable(e.report()) from None
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        sock.bind((host.strip("[]"), port))
+        sock = listening_socket(family, host.strip("[]"), port)
     except OSError as e:
-        sock.close()
         raise _Unusable(f"cannot listen on {host}:{port} ({e.strerror})") from None
     bound = sock.getsockname()[1]
     shown = f"[{host.strip('[]')}]" if family == socket.AF_INET6 else host
@@ -119,6 +116,22 @@ def serve(host, port, workflow, engine, rule_paths, token_file, max_body, max_ev
         stop(None, None)
         for p in procs:
             p.join(10)
+
+
+def listening_socket(family: int, host: str, port: int) -> socket.socket:
+    """The bound socket every server process accepts on.
+
+    Made with ``IPPROTO_TCP``, not the default protocol 0: asyncio sets TCP_NODELAY on accepted connections only
+    when the socket says it is TCP, and without it every answer on a kept-alive connection waited about 40 ms
+    for the client's delayed ACK (measured: 48 ms a request through httpx, 4 ms with it)."""
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _worker(config, sock) -> None:

@@ -380,3 +380,34 @@ class TestWorkers:
         time.sleep(0.5)
         assert not any(Path(f"/proc/{c}").exists() and "zombie" not in Path(f"/proc/{c}/status").read_text().lower()
                        for c in children)
+
+
+class TestSocket:
+    def test_accepted_connections_are_tcp_nodelay(self):
+        """The listening socket says it is TCP, so asyncio (under uvicorn) sets TCP_NODELAY on every accepted
+        connection; with protocol 0 it did not, and each answer on a kept-alive connection waited about 40 ms for
+        the client's delayed ACK. Checked on a real accepted connection."""
+        import asyncio
+
+        from cli.serve_cmd import listening_socket
+
+        sock = listening_socket(socket.AF_INET, "127.0.0.1", 0)
+        port = sock.getsockname()[1]
+        seen: list[int] = []
+
+        async def main() -> None:
+            done = asyncio.Event()
+
+            def accepted(reader, writer) -> None:
+                seen.append(writer.get_extra_info("socket").getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                writer.close()
+                done.set()
+
+            server = await asyncio.start_server(accepted, sock=sock)
+            async with server:
+                _, w = await asyncio.open_connection("127.0.0.1", port)
+                await asyncio.wait_for(done.wait(), 10)
+                w.close()
+
+        asyncio.run(main())
+        assert seen and seen[0] != 0
