@@ -478,30 +478,18 @@ def build_event(record: Mapping[str, Any], *, file: str, line: int, seq: int, te
     actor = _actor(record, text_cells)
 
     values: dict[str, Any] = {}
-    if text_cells:
-        for name, raw in record.items():
-            if name in _SKIP_CSV or raw is None or raw == "" or name.startswith("actor_"):
-                continue
-            kind_req = spec.get(name)
-            if kind_req is None:
-                values[name] = raw  # extra attribute: kept as given, not interpreted
-                continue
-            try:
-                values[name] = kind_req[0].from_text(raw)
-            except ValueError as e:
-                raise EventError(name, f"{e} for {activity}") from None
-    else:
-        for name, raw in record.items():
-            if raw is None or name in _SKIP:
-                continue
-            kind_req = spec.get(name)
-            if kind_req is None:
-                values[name] = raw  # extra attribute: kept as given, not interpreted
-                continue
-            try:
-                values[name] = kind_req[0].convert(raw)
-            except ValueError as e:
-                raise EventError(name, f"{e} for {activity}") from None
+    skip = _SKIP_CSV if text_cells else _SKIP
+    for name, raw in record.items():
+        if raw is None or name in skip or (text_cells and (raw == "" or name.startswith("actor_"))):
+            continue
+        kind_req = spec.get(name)
+        if kind_req is None:
+            values[name] = raw  # extra attribute: kept as given, not interpreted
+            continue
+        try:
+            values[name] = kind_req[0].from_text(raw) if text_cells else kind_req[0].convert(raw)
+        except ValueError as e:
+            raise EventError(name, f"{e} for {activity}") from None
     for name in _REQUIRED[activity]:
         if name not in values:
             raise EventError(name, f"is required for {activity}")
