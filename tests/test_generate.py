@@ -111,6 +111,14 @@ class TestInjection:
             assert m.consequences[0] == code
             assert set(m.consequences) <= set(CODES)
 
+    def test_every_catalogue_code_has_a_mutation(self):
+        """A rule added to the shipped packs (or a built-in sequence or data code) without a way to inject it
+        fails here: the generator's truth must cover the whole catalogue."""
+        from sdsrules.engine import load_rulebook
+
+        catalogue = {r.code for r in load_rulebook().rules} | {"SDS-SEQ-01", "SDS-SEQ-02", "SDS-DAT-01", "SDS-DAT-02"}
+        assert catalogue - set(MUTATIONS) == set()
+
     def test_every_code_is_injected(self, tmp_path):
         """At a high rate, a modest run injects every catalogue code at least once."""
         _, truth = _generate(tmp_path, cases=1500, breach_rate=0.3)
