@@ -36,9 +36,16 @@ _rules = click.option("--rules", "rule_paths", multiple=True, help="Rule pack fo
 @rules.command("list")
 @_workflow
 @_rules
-def list_rules(workflow, rule_paths):
-    """One line per rule: code, severity, title."""
-    _, book = _load(workflow, rule_paths)
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown"]), default="text", show_default=True,
+              help="text: one line per rule; markdown: the catalogue with sources and dated parameters.")
+def list_rules(workflow, rule_paths, fmt):
+    """One line per rule: code, severity, title (or the whole catalogue as Markdown)."""
+    wf, book = _load(workflow, rule_paths)
+    if fmt == "markdown":
+        from sdsrules.catalogue_doc import markdown
+
+        click.echo(markdown(book, wf), nl=False)
+        return
     for r in book.rules:
         click.echo(f"{r.code}  {r.severity:<6}  {r.title}")
     click.echo(f"{len(book.rules)} rules; sequence and data codes SDS-SEQ-01/02 and SDS-DAT-01/02 are built in.")
@@ -54,9 +61,14 @@ def explain(code, workflow, rule_paths):
     try:
         rule = book.by_code(code.upper())
     except KeyError:
-        known = ", ".join(r.code for r in book.rules)
+        import difflib
+
         from .main import UsageProblem
-        raise UsageProblem(f"no rule {code!r} (known: {known})") from None
+
+        codes = [r.code for r in book.rules]
+        close = difflib.get_close_matches(code.upper(), codes, n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]}?" if close else f" (known: {', '.join(codes)})"
+        raise UsageProblem(f"no rule {code!r}{hint}") from None
     click.echo(f"{rule.code}: {rule.title}  (severity {rule.severity}, version {rule.version})")
     click.echo(f"file: {rule.file}")
     if rule.effective_from or rule.effective_until:
