@@ -68,6 +68,15 @@ def add_years(start: date, years: int) -> date:
     return add_months(start, 12 * years)
 
 
+def birthday(born: date, age: int) -> date:
+    """The day a person born on ``born`` attains ``age``: the anniversary, and for someone born on 29 February
+    1 March in a common year (Age of Legal Capacity (Scotland) Act 1991 s.6; events.md, Time)."""
+    year = born.year + age
+    if born.month == 2 and born.day == 29 and not _cal.isleap(year):
+        return date(year, 3, 1)
+    return born.replace(year=year)
+
+
 @lru_cache(maxsize=256)
 def _holidays_of(year: int) -> frozenset[date]:
     return frozenset(holidays.UK(subdiv="SCT", years=year).keys())

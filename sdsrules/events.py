@@ -268,6 +268,46 @@ ACTIVITIES: dict[str, dict[str, tuple[Kind, bool]]] = {
 }
 
 #: The fields every event has; never activity attributes.
+ACTIVITY_WORDS = {  # noun phrases without an article: "the {words} of 2024-03-05"
+    "referral_received": "referral", "triaged": "triage", "information_given": "written information",
+    "signposted": "signposting", "independent_support_offered": "offer of independent support or advocacy",
+    "assessment_started": "start of the assessment", "eligibility_determined": "eligibility decision",
+    "eligibility_communicated": "explanation of the eligibility decision",
+    "outcomes_agreed": "agreement of personal outcomes",
+    "assets_explored": "exploration of strengths, supports and finances",
+    "capacity_concern_raised": "concern about capacity", "capacity_assessed": "capacity assessment",
+    "proxy_recorded": "record of a proxy with legal powers", "carer_identified": "identification of a carer",
+    "carer_support_offered": "offer of a carer support plan", "carer_support_accepted": "acceptance of carer support",
+    "carer_conversation_held": "carer conversation", "carer_support_plan_completed": "completed carer plan",
+    "assessment_completed": "completed assessment", "budget_calculated": "budget calculation",
+    "budget_approved": "budget approval", "panel_referred": "panel referral", "panel_decided": "panel decision",
+    "budget_refused": "refusal of funding", "budget_reduced": "reduction of funding",
+    "decision_communicated": "letter explaining the decision and how to challenge it",
+    "options_offered": "offer of SDS options", "options_exception": "recorded reason not to offer options",
+    "option_chosen": "choice of option", "support_plan_agreed": "support plan", "support_started": "start of support",
+    "support_ended": "end of support", "material_change_recorded": "change of circumstances",
+    "dp_means_test_completed": "direct payment financial assessment", "review_completed": "review",
+    "financial_review_completed": "direct payment financial review", "complaint_received": "complaint",
+    "complaint_acknowledged": "acknowledgement of the complaint", "complaint_responded": "response to the complaint",
+    "transition_planning_started": "transition planning", "transferred_to_adult_services": "transfer to adult services",
+    "moved_in": "move into the area", "moved_out": "move out of the area", "case_closed": "case closure",
+    "independent_support_declined": "refusal of independent support", "independent_support_referred":
+    "referral to independent support", "short_term_support_started": "start of short-term support",
+    "short_term_support_ended": "end of short-term support", "carer_support_declined": "refusal of carer support",
+    "support_changed": "change of support",
+}
+
+
+def with_article(words: str) -> str:
+    if words.startswith(("written", "signposting", "transition", "personal")):
+        return words
+    return ("an " if words[0] in "aeiou" else "a ") + words
+
+
+def activity_words(activity: str) -> str:
+    return ACTIVITY_WORDS.get(activity, activity.replace("_", " "))
+
+
 CORE_FIELDS = ("id", "case", "at", "activity", "actor")
 ACTOR_FIELDS = ("id", "role", "team")
 
@@ -325,6 +365,14 @@ class Event:
         if self.date_only:
             return self.day.isoformat()
         return self.at.astimezone(LONDON).strftime("%Y-%m-%dT%H:%M")
+
+    @property
+    def said(self) -> str:
+        """``at`` as written in a sentence: like ``when``, and an instant that came with its own offset (``Z``,
+        ``+01:00``) says that it is shown in London time (events.md, Time)."""
+        if self.date_only or self.at.tzinfo is LONDON:
+            return self.when
+        return f"{self.when} London time"
 
     def to_dict(self) -> dict:
         """The canonical JSON object of ``events.md`` (attributes flat at the top level)."""

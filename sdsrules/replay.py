@@ -6,13 +6,14 @@ pure function of its inputs, so cases can be checked in any order, in any proces
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import NamedTuple
 
 import attrs
 
-from .events import Event, Rejection
+from .events import Event, Rejection, activity_words, with_article
 from .findings import Evidence, Finding, Obligation, Summary, Unchecked
 from .workflow import Workflow
 
@@ -83,27 +84,7 @@ def order_case(events: Sequence[Event]) -> tuple[list[Event], list[Rejection], F
         seen[ev.id] = ev
         kept.append(ev)
     ordered = sorted(kept, key=lambda e: (e.at, e.seq))
-    finding = None
-    if ordered != kept:
-        # the events recorded after a later one: those the sort had to move back
-        latest = kept[0]
-        moved = []
-        for ev in kept[1:]:
-            if ev.at < latest.at:
-                moved.append((latest, ev))
-            else:
-                latest = ev
-        a, b = moved[0]
-        count = len(moved)
-        finding = Finding(
-            code="SDS-DAT-02", case=ordered[0].case, at=b.day.isoformat(),
-            title="records out of time order",
-            message=(f"{count} of this case's {len(kept)} events were recorded out of time order: {b.activity} "
-                     f"of {b.when} comes after {a.activity} of {a.when} in the input. They were replayed in "
-                     f"time order."),
-            events=(Evidence.of(a, "recorded first"), Evidence.of(b, "happened first")),
-            expected="events in time order", actual=f"{count} events out of order",
-            source=DATA_SOURCE, severity="low")
+    finding = _dat02(kept) if ordered != kept else None
     return ordered, dupes, finding
 
 
@@ -130,25 +111,99 @@ def step_case(events: Sequence[Event], wf: Workflow) -> tuple[list[Step], list[F
     return steps, findings
 
 
+def _out_of_place(kept: Sequence[Event]) -> list[int]:
+    """Input positions of the fewest events that, moved, leave the rest in time order: everything outside one
+    longest run of the input that is already in time order (ties keep input order)."""
+    tails: list[datetime] = []  # tails[k]: the smallest last time of an ordered run of length k + 1
+    tail_at: list[int] = []
+    parent = [-1] * len(kept)
+    for i, ev in enumerate(kept):
+        k = bisect.bisect_right(tails, ev.at)
+        if k == len(tails):
+            tails.append(ev.at)
+            tail_at.append(i)
+        else:
+            tails[k], tail_at[k] = ev.at, i
+        parent[i] = tail_at[k - 1] if k else -1
+    keep = set()
+    i = tail_at[-1] if tail_at else -1
+    while i >= 0:
+        keep.add(i)
+        i = parent[i]
+    return [i for i in range(len(kept)) if i not in keep]
+
+
+def _dat02(kept: Sequence[Event]) -> Finding:
+    """SDS-DAT-02: how many events were out of place, with the first of them and the event it was recorded
+    on the wrong side of."""
+    moved = _out_of_place(kept)
+    m = moved[0]
+    x = kept[m]
+    later = [e for e in kept[:m] if e.at > x.at]
+    if later:  # recorded after an event that happened later: shown against the last of those
+        a, b = later[-1], x
+    else:  # recorded before events that happened earlier: shown against the first of those
+        a, b = x, next(e for e in kept[m + 1:] if e.at < x.at)
+    count = len(moved)
+    n = f"{count} of this case's {len(kept)} events was" if count == 1 else \
+        f"{count} of this case's {len(kept)} events were"
+    return Finding(
+        code="SDS-DAT-02", case=kept[0].case, at=b.day.isoformat(), title="records out of time order",
+        message=(f"{n} recorded out of time order: the {activity_words(b.activity)} of {b.said} comes after the "
+                 f"{activity_words(a.activity)} of {a.said} in the input. The case was replayed in time order."),
+        events=(Evidence.of(a, "recorded first"), Evidence.of(b, "happened first")),
+        expected="events recorded in time order", actual=f"{count} event{'s' if count != 1 else ''} out of place",
+        source=DATA_SOURCE, severity="low")
+
+
+def _tier_of(ev: Event) -> int | None:
+    tier = ev.attrs.get("tier") if ev.activity == "triaged" else None
+    return tier if isinstance(tier, int) else None
+
+
+def _state_words(wf: Workflow, state: str) -> str:
+    desc = next((st.description for st in wf.states if st.name == state), "")
+    return f"the '{state}' stage ({desc})" if desc else f"the '{state}' stage"
+
+
 def _seq_finding(ev: Event, state: str, how: str, closed_by: Event | None, wf: Workflow) -> Finding:
+    words = with_article(activity_words(ev.activity))
+    tier = _tier_of(ev)
+    if tier is not None:
+        words = f"a triage to tier {tier}"
     if how == "closed":
-        when = f" on {closed_by.when}" if closed_by else ""
-        reopen = ", ".join(wf.allowed_in(state)) or "nothing"
+        when = f" on {closed_by.said}" if closed_by else ""
         evidence = (Evidence.of(ev, "after closure"),) + ((Evidence.of(closed_by, "closure"),) if closed_by else ())
         return Finding(
             code="SDS-SEQ-02", case=ev.case, at=ev.day.isoformat(), title="activity recorded after the case was closed",
-            message=(f"{ev.activity} was recorded on {ev.when} after the case was closed{when}. Only {reopen} "
-                     f"reopens a closed case."),
-            events=evidence, expected=f"nothing after closure but {reopen}", actual=ev.activity,
-            source=SEQ_SOURCE, severity="medium", workflow=wf.describe(), stage=state)
-    allowed = wf.allowed_in(state)
-    shown = ", ".join(allowed[:8]) + (f" and {len(allowed) - 8} more" if len(allowed) > 8 else "")
-    where = "before any referral was recorded" if state == wf.initial else f"while the case was at stage '{state}'"
+            message=(f"{words[:1].upper()}{words[1:]} was recorded on {ev.said}, after the case was closed{when}. "
+                     f"Only a new referral reopens a closed case."),
+            events=evidence, expected="nothing after the case closure but a new referral or a complaint",
+            actual=words, source=SEQ_SOURCE, severity="medium", workflow=wf.describe(), stage=state)
+    cap = f"{words[:1].upper()}{words[1:]}"
+    current = _current_tier(state, wf)
+    if tier is not None and current is not None and tier <= current:
+        message = (f"{cap} was recorded on {ev.said} while the case was at tier {current}: a case may only be "
+                   f"re-triaged to a higher tier.")
+        expected = f"a triage to a tier higher than {current}"
+    elif state == wf.initial:
+        message = f"{cap} was recorded on {ev.said} before any referral was recorded."
+        expected = "a referral first"
+    else:
+        message = (f"{cap} was recorded on {ev.said} while the case was at {_state_words(wf, state)}, where the "
+                   f"{wf.name} workflow does not allow it.")
+        expected = f"a step the workflow allows at the '{state}' stage"
     return Finding(
         code="SDS-SEQ-01", case=ev.case, at=ev.day.isoformat(), title="a step the workflow does not allow here",
-        message=(f"{ev.activity} was recorded on {ev.when} {where}, where the {wf.name} workflow does not allow it."),
-        events=(Evidence.of(ev, "out of place"),), expected=f"one of: {shown}" if allowed else "a referral first",
-        actual=ev.activity, source=SEQ_SOURCE, severity="medium", workflow=wf.describe(), stage=state)
+        message=message, events=(Evidence.of(ev, "out of place"),), expected=expected, actual=words,
+        source=SEQ_SOURCE, severity="medium", workflow=wf.describe(), stage=state)
+
+
+def _current_tier(state: str, wf: Workflow) -> int | None:
+    """The tier a case is at, for a state reached by triage to that tier alone."""
+    tiers = {c.value for t in wf.transitions if t.trigger == "triaged" and t.dest == state
+             for c in t.conditions.clauses if c.field == "tier" and c.op == "eq"}
+    return tiers.pop() if len(tiers) == 1 else None
 
 
 def check_case(case: str, events: Sequence[Event], wf: Workflow, as_of: date, checker=None) -> CaseResult:

@@ -77,8 +77,8 @@ class ParamValue:
         if isinstance(v, tuple):
             return ", ".join(map(str, v))
         if isinstance(v, Mapping):
-            return ", ".join(f"{k} {_money(x)}" for k, x in v.items())
-        return _money(v) if isinstance(v, int | float) else str(v)
+            return ", ".join(f"{k} {money(x)}" for k, x in v.items())
+        return money(v) if isinstance(v, int | float) else str(v)
 
     def to_dict(self) -> dict:
         v = self.value
@@ -91,7 +91,8 @@ class ParamValue:
         return {"name": self.name, "value": v, "since": self.since.isoformat(), "reference": self.reference}
 
 
-def _money(x: float) -> str:
+def money(x: object) -> str:
+    """Pounds as the reports write them: £1,000 or £12.50."""
     return f"£{x:,.2f}".replace(".00", "") if isinstance(x, int | float) else str(x)
 
 

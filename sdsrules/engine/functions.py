@@ -8,13 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, timedelta
 
-from ..calendar import add_years
+from ..calendar import birthday
+from ..workflow import money
 from .rules import Check, Rule
 from .semantics import CaseView, Fact
-
-
-def _money(x: float) -> str:
-    return f"£{x:,.2f}".replace(".00", "")
 
 
 def _days(delta: timedelta) -> str:
@@ -30,7 +27,7 @@ def _a(words: str) -> str:
 
 
 def _limits(value) -> str:
-    return ", ".join(f"{_role(r)} {_money(x)}" for r, x in value.items())
+    return ", ".join(f"{_role(r)} {money(x)}" for r, x in value.items())
 
 
 def within_delegated_limit(view: CaseView, rule: Rule, check: Check, i: int) -> Iterator[Fact]:
@@ -44,15 +41,15 @@ def within_delegated_limit(view: CaseView, rule: Rule, check: Check, i: int) -> 
         yield Fact(rule, check, i, "ok", ev.day, params=(pv,), evidence=((i, "trigger"),))
         return
     if limit is None:
-        detail = (f"{_a(_role(role)).capitalize()} approved {_money(amount)} a week on {ev.when}, but the scheme of "
+        detail = (f"{_a(_role(role)).capitalize()} approved {money(amount)} a week on {ev.said}, but the scheme of "
                   f"delegation gives that role no authority to approve budgets (limits a week: {_limits(pv.value)}).")
         expected = f"approval by a role with delegated authority ({_limits(pv.value)})"
     else:
-        detail = (f"{_a(_role(role)).capitalize()} approved {_money(amount)} a week on {ev.when}, above the "
-                  f"{_money(limit)} a week that role may approve.")
-        expected = f"at most {_money(limit)} a week for a {_role(role)}"
+        detail = (f"{_a(_role(role)).capitalize()} approved {money(amount)} a week on {ev.said}, above the "
+                  f"{money(limit)} a week that role may approve.")
+        expected = f"at most {money(limit)} a week for a {_role(role)}"
     yield Fact(rule, check, i, "breach", ev.day, detail=detail, expected=expected,
-               actual=f"{_money(amount)} a week by a {_role(role)}", params=(pv,), evidence=((i, "trigger"),))
+               actual=f"{money(amount)} a week by a {_role(role)}", params=(pv,), evidence=((i, "trigger"),))
 
 
 def eligibility_matches_criteria(view: CaseView, rule: Rule, check: Check, i: int) -> Iterator[Fact]:
@@ -66,7 +63,7 @@ def eligibility_matches_criteria(view: CaseView, rule: Rule, check: Check, i: in
         return
     verdict = "eligible" if eligible else "not eligible"
     yield Fact(rule, check, i, "breach", ev.day, params=(pv,), evidence=((i, "trigger"),),
-               detail=(f"On {ev.when} the person was found {verdict} with needs in the {band} band, but the local "
+               detail=(f"On {ev.said} the person was found {verdict} with needs in the {band} band, but the local "
                        f"criteria fund the {' and '.join(pv.value)} band{'s' if len(pv.value) != 1 else ''}; "
                        f"no reason for the departure was recorded."),
                expected="eligible" if should else "not eligible", actual=verdict)
@@ -101,7 +98,7 @@ def all_options_offered(view: CaseView, rule: Rule, check: Check, i: int) -> Ite
         return
     shown = ", ".join(map(str, missing))
     yield Fact(rule, check, i, "breach", ev.day, evidence=((i, "trigger"),),
-               detail=(f"Support started on {ev.when} but option{'s' if len(missing) > 1 else ''} {shown} "
+               detail=(f"Support started on {ev.said} but option{'s' if len(missing) > 1 else ''} {shown} "
                        f"had not been offered.{note}"),
                expected="options " + ", ".join(map(str, sorted(need))) + " offered",
                actual="offered: " + (", ".join(map(str, sorted(offered))) or "none"))
@@ -114,18 +111,22 @@ def option_as_chosen(view: CaseView, rule: Rule, check: Check, i: int) -> Iterat
     k = view.latest_before({"option_chosen"}, i)
     if k is None:
         yield Fact(rule, check, i, "breach", ev.day, evidence=((i, "trigger"),),
-                   detail=f"Support started on {ev.when} under option {started}, but no choice of option was recorded.",
+                   detail=f"Support started on {ev.said} under option {started}, but no choice of option was recorded.",
                    expected="a recorded choice of option", actual=f"option {started}, no choice")
         return
     chosen = view.events[k]
     option, by = chosen.attrs["option"], chosen.attrs.get("chosen_by")
-    if started == option or (by == "deemed" and started == 3):
+    if by == "deemed":  # spec 1.1: the authority arranges the support where the person does not choose
+        option = 3
+    if started == option:
         yield Fact(rule, check, i, "ok", ev.day, evidence=((i, "trigger"), (k, "choice")))
         return
+    chose = (f"the choice recorded on {chosen.said} was deemed, which means option 3 (the council arranges the "
+             f"support)" if by == "deemed" else f"option {option} was chosen on {chosen.said}")
     yield Fact(rule, check, i, "breach", ev.day, evidence=((i, "trigger"), (k, "choice")),
-               detail=(f"Support started on {ev.when} under option {started}, but option {option} was chosen "
-                       f"on {chosen.when}."),
-               expected=f"option {option}" + (" (or 3, deemed)" if by == "deemed" else ""), actual=f"option {started}")
+               detail=f"Support started on {ev.said} under option {started}, but {chose}.",
+               expected=f"option {option}" + (" (a deemed choice)" if by == "deemed" else ""),
+               actual=f"option {started}")
 
 
 def dp_financial_reviews(view: CaseView, rule: Rule, check: Check, i: int) -> Iterator[Fact]:
@@ -141,7 +142,7 @@ def dp_financial_reviews(view: CaseView, rule: Rule, check: Check, i: int) -> It
         pv = view.param("dp_financial_review_early" if early else "dp_financial_review_interval", prev_day)
         due = pv.value.after(prev_day)
         params = (pv, first_period)
-        what = f"{pv.value} after the {'start' if prev_k == i else 'review'} of {view.events[prev_k].when}"
+        what = f"{pv.value} after the {'start' if prev_k == i else 'review'} of {view.events[prev_k].said}"
         nxt = None
         while k < n:
             a = view.events[k].activity
@@ -165,13 +166,13 @@ def dp_financial_reviews(view: CaseView, rule: Rule, check: Check, i: int) -> It
             if e.day > due:
                 yield Fact(rule, check, i, "overdue", due + timedelta(days=1), due=due, params=params,
                            detail=(f"A financial review was due by {due} ({what}) and had not happened when the "
-                                   f"{e.activity.replace('_', ' ')} of {e.when} ended the direct payment."),
+                                   f"{e.activity.replace('_', ' ')} of {e.said} ended the direct payment."),
                            expected=f"financial review by {due}", actual=f"none by {e.day}",
                            evidence=((i, "trigger"), (nxt, "ended by")))
             return
         if e.day > due:
             yield Fact(rule, check, i, "late", e.day, due=due, params=params,
-                       detail=f"A financial review was due by {due} ({what}) and happened on {e.when}, "
+                       detail=f"A financial review was due by {due} ({what}) and happened on {e.said}, "
                               f"{_days(e.day - due)} late.",
                        expected=f"financial review by {due}", actual=f"on {e.day}",
                        evidence=((i, "trigger"), (nxt, "late")))
@@ -181,23 +182,41 @@ def dp_financial_reviews(view: CaseView, rule: Rule, check: Check, i: int) -> It
 
 def _birthday(view: CaseView, i: int, age_at: int) -> tuple[date | None, str]:
     """The date the person turns ``age_at``, from date_of_birth, else the latest date consistent with the
-    age recorded at referral (so nobody is judged late on a guess)."""
+    age recorded at referral (so nobody is judged late on a guess). Birthdays follow events.md: someone born on
+    29 February attains an age on 1 March in a common year."""
     for k in range(i, -1, -1):
         e = view.events[k]
         if e.activity != "referral_received":
             continue
         dob = e.attrs.get("date_of_birth")
         if dob:
-            return add_years(date.fromisoformat(dob), age_at), "date of birth"
+            return birthday(date.fromisoformat(dob), age_at), "date of birth"
         age = e.attrs.get("age")
         if age is not None:
-            return add_years(e.day, age_at - age), f"age {age} at referral on {e.when}"
+            return birthday(e.day, age_at - age), f"age {age} at referral on {e.said}"
     return None, ""
 
 
+def _supported_periods(view: CaseView, i: int) -> list[tuple[int, int | None]]:
+    """(start, end) indexes of each spell of support in ``i``'s episode from ``i`` on; end None: still running."""
+    periods: list[tuple[int, int | None]] = []
+    begun: int | None = None
+    for k in range(i, view.episode_end(i)):
+        a = view.events[k].activity
+        if a == "support_started" and begun is None:
+            begun = k
+        elif a in ("support_ended", "case_closed") and begun is not None:
+            periods.append((begun, k))
+            begun = None
+    if begun is not None:
+        periods.append((begun, None))
+    return periods
+
+
 def transition_planning(view: CaseView, rule: Rule, check: Check, i: int) -> Iterator[Fact]:
-    """SDS-TRN-01: for a young person with support, transition planning by the 15th birthday or 3 months after
-    support starts, whichever is later, and always before the transfer to adult services."""
+    """SDS-TRN-01: a person aged 14 to 17 at any time while supported needs transition planning by their 15th
+    birthday or 3 months after that spell of support started, whichever is later, and always before the transfer
+    to adult services. Judged within the episode of the first support (spec 1.1)."""
     start = view.events[i]
     plan_age = view.param("transition_plan_age", start.day)
     adult = view.param("adult_age", start.day)
@@ -205,55 +224,62 @@ def transition_planning(view: CaseView, rule: Rule, check: Check, i: int) -> Ite
     from_age = view.param("transition_from_age", start.day)
     b15, basis = _birthday(view, i, int(plan_age.value))
     b18, _ = _birthday(view, i, int(adult.value))
-    if b15 is None or b18 is None or start.day >= b18:
-        return  # no age recorded, or an adult when support started: the duty does not apply
     b14, _ = _birthday(view, i, int(from_age.value))
-    due = max(b15, after.value.after(start.day))
+    if b15 is None or b18 is None or b14 is None:
+        return  # no age recorded: the duty cannot be known to apply
+    young = [(s, e) for s, e in _supported_periods(view, i)
+             if view.days[s] < b18 and (e is None or view.days[e] > b14)]
+    if not young:
+        return  # never 14 to 17 while supported: the duty does not apply
     params = (plan_age, after, from_age, adult)
-    planned = list(view.by_activity.get("transition_planning_started", ()))
-    transfers = list(view.by_activity.get("transferred_to_adult_services", ()))
-    ends = [k for k in range(i + 1, len(view.events)) if view.events[k].activity in ("support_ended", "case_closed")]
-    first_plan = planned[0] if planned else None
+    first, stop = view.episode_start(i), view.episode_end(i)
+    plans = [k for k in view.indexes_of(frozenset({"transition_planning_started"})) if first <= k < stop]
+    transfers = [k for k in view.indexes_of(frozenset({"transferred_to_adult_services"})) if first <= k < stop]
+    first_plan = plans[0] if plans else None
     first_transfer = transfers[0] if transfers else None
     if first_transfer is not None and (first_plan is None or first_plan > first_transfer):
         t = view.events[first_transfer]
-        yield Fact(rule, check, i, "missing", t.day, due=due, params=params,
-                   detail=f"The transfer to adult services on {t.when} happened with no transition planning before it.",
-                   expected="transition planning before the transfer", actual="none",
+        yield Fact(rule, check, i, "missing", t.day, params=params,
+                   detail=f"The transfer to adult services on {t.said} happened with no transition planning before it.",
+                   expected="transition planning before the transfer to adult services",
+                   actual="no transition planning before the transfer",
                    evidence=((i, "trigger"), (first_transfer, "deadline event")))
         return
-    if first_plan is not None:
-        p = view.events[first_plan]
-        if p.day > due:
-            yield Fact(rule, check, i, "late", p.day, due=due, params=params,
-                       detail=(f"Transition planning was due by {due} (the later of the {int(plan_age.value)}th "
-                               f"birthday, from {basis}, and {after.value} after support started on {start.when}) "
-                               f"and started on {p.when}."),
-                       expected=f"transition planning by {due}", actual=f"on {p.day}",
-                       evidence=((i, "trigger"), (first_plan, "late")))
-        else:
-            yield Fact(rule, check, i, "met", start.day, due=due, params=params, evidence=((i, "trigger"),))
-        return
-    if ends:
-        e = view.events[ends[0]]
-        if e.day <= due or e.day < b14:
-            yield Fact(rule, check, i, "lapsed", start.day, due=due, params=params, evidence=((i, "trigger"),))
+    for s, e in young:
+        began = view.events[s]
+        due = max(b15, after.value.after(began.day))
+        why = (f"the later of the {int(plan_age.value)}th birthday, from {basis}, and {after.value} after support "
+               f"started on {began.said}")
+        if first_plan is not None and view.days[first_plan] <= due:
+            yield Fact(rule, check, i, "met", began.day, due=due, params=params, evidence=((s, "trigger"),))
             return
-        yield Fact(rule, check, i, "overdue", due + timedelta(days=1), due=due, params=params,
-                   detail=f"Transition planning was due by {due} and had not started when support ended on {e.when}.",
-                   expected=f"transition planning by {due}", actual=f"none by {e.day}",
-                   evidence=((i, "trigger"), (ends[0], "ended by")))
+        if e is not None and view.days[e] <= due:
+            continue  # this spell of support ended before planning fell due; a later spell may still need it
+        if first_plan is not None and (e is None or first_plan < e):
+            p = view.events[first_plan]
+            yield Fact(rule, check, i, "late", p.day, due=due, params=params,
+                       detail=f"Transition planning was due by {due} ({why}) and started on {p.said}.",
+                       expected=f"transition planning by {due}", actual=f"started on {p.day}",
+                       evidence=((s, "trigger"), (first_plan, "late")))
+            return
+        if e is not None:
+            end = view.events[e]
+            yield Fact(rule, check, i, "overdue", due + timedelta(days=1), due=due, params=params,
+                       detail=(f"Transition planning was due by {due} ({why}) and had not started when support "
+                               f"ended on {end.said}."),
+                       expected=f"transition planning by {due}", actual=f"no transition planning by {end.day}",
+                       evidence=((s, "trigger"), (e, "ended by")))
+            return
+        if view.as_of > due:
+            yield Fact(rule, check, i, "overdue", due + timedelta(days=1), due=due, params=params,
+                       detail=f"Transition planning was due by {due} ({why}) and had not started by {view.as_of}.",
+                       expected=f"transition planning by {due}", actual=f"no transition planning by {view.as_of}",
+                       evidence=((s, "trigger"),))
+        else:
+            yield Fact(rule, check, i, "open", began.day, due=due, params=params,
+                       detail=f"Transition planning is due by {due} ({why}).", evidence=((s, "trigger"),))
         return
-    if view.as_of > due:
-        yield Fact(rule, check, i, "overdue", due + timedelta(days=1), due=due, params=params,
-                   detail=(f"Transition planning was due by {due} (the later of the {int(plan_age.value)}th "
-                           f"birthday, from {basis}, and {after.value} after support started on {start.when}) "
-                           f"and had not started by {view.as_of}."),
-                   expected=f"transition planning by {due}", actual=f"none by {view.as_of}",
-                   evidence=((i, "trigger"),))
-    else:
-        yield Fact(rule, check, i, "open", start.day, due=due, params=params,
-                   detail=f"Transition planning is due by {due}.", evidence=((i, "trigger"),))
+    yield Fact(rule, check, i, "lapsed", start.day, params=params, evidence=((i, "trigger"),))
 
 
 FUNCTIONS = {

@@ -16,9 +16,9 @@ from typing import Any
 
 import attrs
 
-from ..conditions import Where, WhereError, compile_where
+from ..conditions import ParamRef, Where, WhereError, compile_where
 from ..datafile import DataFileError, Problem, line_of, load_yaml, schema_problems
-from ..events import ACTIVITIES
+from ..events import ACTIVITIES, ListOf, activity_words, with_article
 from ..findings import SEVERITIES
 from ..workflow import Workflow
 
@@ -55,6 +55,8 @@ _CHECK_PROPS = {
     "parameters": {"type": "array", "items": {"type": "string"}},
     "message": {"type": "string", "minLength": 1},
     "met_if": {"type": "object", "description": "a condition on the trigger event that meets the duty by itself"},
+    "accumulate": {"type": "string", "description": "precedence: a list attribute whose values are gathered over "
+                   "every earlier expected event of the episode; the expected 'where' is tested on the union"},
 }
 _CHECK = {"type": "object", "additionalProperties": False, "required": ["template", "trigger", "message"],
           "properties": _CHECK_PROPS}
@@ -126,6 +128,8 @@ class Check:
     parameters: tuple[str, ...] = ()
     #: the trigger meets the duty itself when it satisfies this (the trigger says where the duty applies)
     met_if: Where = attrs.field(factory=Where)
+    #: precedence: the list attribute gathered over the episode's earlier expected events (spec 1.1, SDS-ASM-02)
+    accumulate: str | None = None
     # activity sets the search needs, computed once: triggers, the forward or backward scan, exceptions
     trigger_activities: frozenset[str] = attrs.field(init=False)
     scan_activities: frozenset[str] = attrs.field(init=False)
@@ -147,6 +151,15 @@ class Check:
         object.__setattr__(self, "scan_activities", frozenset(scan))
         object.__setattr__(self, "excused_activities", acts(self.excused_by))
         object.__setattr__(self, "extension_activities", acts(self.extension_by))
+
+    def trigger_params(self) -> tuple[str, ...]:
+        """Parameters the trigger's conditions compare with (the values a finding must name), in order."""
+        names: list[str] = []
+        for m in self.trigger:
+            for c in m.where.clauses:
+                if isinstance(c.value, ParamRef) and c.value.name not in names:
+                    names.append(c.value.name)
+        return tuple(names)
 
     def params_used(self) -> set[str]:
         names = set(self.parameters)
@@ -259,42 +272,6 @@ class Rulebook:
     def fingerprint(self) -> str:
         import hashlib
         return hashlib.sha256(repr([(r.code, r.version, r.checks) for r in self.rules]).encode()).hexdigest()[:12]
-
-
-ACTIVITY_WORDS = {  # noun phrases without an article: "the {words} of 2024-03-05"
-    "referral_received": "referral", "triaged": "triage", "information_given": "written information",
-    "signposted": "signposting", "independent_support_offered": "offer of independent support or advocacy",
-    "assessment_started": "start of the assessment", "eligibility_determined": "eligibility decision",
-    "eligibility_communicated": "explanation of the eligibility decision",
-    "outcomes_agreed": "agreement of personal outcomes",
-    "assets_explored": "exploration of strengths, supports and finances",
-    "capacity_concern_raised": "concern about capacity", "capacity_assessed": "capacity assessment",
-    "proxy_recorded": "record of a proxy with legal powers", "carer_identified": "identification of a carer",
-    "carer_support_offered": "offer of a carer support plan", "carer_support_accepted": "acceptance of carer support",
-    "carer_conversation_held": "carer conversation", "carer_support_plan_completed": "completed carer plan",
-    "assessment_completed": "completed assessment", "budget_calculated": "budget calculation",
-    "budget_approved": "budget approval", "panel_referred": "panel referral", "panel_decided": "panel decision",
-    "budget_refused": "refusal of funding", "budget_reduced": "reduction of funding",
-    "decision_communicated": "letter explaining the decision and how to challenge it",
-    "options_offered": "offer of SDS options", "options_exception": "recorded reason not to offer options",
-    "option_chosen": "choice of option", "support_plan_agreed": "support plan", "support_started": "start of support",
-    "support_ended": "end of support", "material_change_recorded": "change of circumstances",
-    "dp_means_test_completed": "direct payment financial assessment", "review_completed": "review",
-    "financial_review_completed": "direct payment financial review", "complaint_received": "complaint",
-    "complaint_acknowledged": "acknowledgement of the complaint", "complaint_responded": "response to the complaint",
-    "transition_planning_started": "transition planning", "transferred_to_adult_services": "transfer to adult services",
-    "moved_in": "move into the area", "moved_out": "move out of the area", "case_closed": "case closure",
-}
-
-
-def with_article(words: str) -> str:
-    if words.startswith(("written", "signposting", "transition", "personal")):
-        return words
-    return ("an " if words[0] in "aeiou" else "a ") + words
-
-
-def activity_words(activity: str) -> str:
-    return ACTIVITY_WORDS.get(activity, activity.replace("_", " "))
 
 
 # ------------------------------------------------------------------------------------------------ loading
@@ -440,6 +417,13 @@ def _check(key: str, c: Mapping, raw: dict, prefix: list, file: str, problems: l
             problem(["function"], f"names no known function (known: {', '.join(sorted(FUNCTIONS))})")
     elif "function" in c:
         problem(["function"], "only a 'function' check names a function")
+    if "accumulate" in c and template != "precedence":
+        problem(["accumulate"], f"'accumulate' belongs to precedence checks, not {template}")
+    elif "accumulate" in c:
+        acts = {a for case in expect for m in case.any for a in m.activities}
+        kinds = [ACTIVITIES.get(a, {}).get(c["accumulate"], (None,))[0] for a in acts]
+        if not kinds or not all(isinstance(k, ListOf) for k in kinds):
+            problem(["accumulate"], f"{c['accumulate']!r} must be a list attribute of every expected activity")
     if template != "response":
         for k in ("within", "before", "lapses_on", "counts_before", "judge_open", "extension"):
             if k in c:
@@ -463,6 +447,7 @@ def _check(key: str, c: Mapping, raw: dict, prefix: list, file: str, problems: l
         extension_within=ext.get("within"),
         extension_by=tuple(matcher(x, ["extension", "by", j], True) for j, x in enumerate(_listed(ext.get("by")))),
         function=c.get("function"), parameters=tuple(c.get("parameters") or ()), met_if=met_if,
+        accumulate=c.get("accumulate"),
     )
     if workflow is not None:
         for p in sorted(check.params_used()):

@@ -37,9 +37,10 @@ from datetime import date, timedelta
 
 import attrs
 
+from ..conditions import ParamRef, field_value
 from ..findings import Evidence, Finding, Obligation
-from ..workflow import ParamValue, Workflow
-from .rules import Check, Matcher, Rule, Rulebook, activity_words
+from ..workflow import ParamValue, Workflow, money
+from .rules import Check, Matcher, Rule, Rulebook, activity_words, with_article
 
 BREACH = frozenset({"late", "overdue", "missing", "breach"})
 
@@ -86,6 +87,7 @@ class CaseView:
             self.by_activity.setdefault(ev.activity, []).append(i)
         self._first: dict[int, dict[int, int]] = {}
         self._merged: dict[frozenset, list[int]] = {}
+        self._ends: list[int] | None = None
 
     # -- indexes
     def indexes_of(self, activities: frozenset[str]) -> list[int]:
@@ -156,6 +158,17 @@ class CaseView:
     def episode_range(self, i: int) -> range:
         return range(self.episode_start(i), i)
 
+    def episode_end(self, i: int) -> int:
+        """The index just past the last event of ``i``'s episode (the next referral after a closure, or the end)."""
+        ends = self._ends
+        if ends is None:  # computed once per case: for each index, where its episode stops
+            n = len(self.episodes)
+            ends = [n] * n
+            for k in range(n - 2, -1, -1):
+                ends[k] = k + 1 if self.episodes[k + 1] != self.episodes[k] else ends[k + 1]
+            self._ends = ends
+        return ends[i]
+
     def param(self, name: str, day: date) -> ParamValue:
         return self.wf.param(name, day)
 
@@ -172,13 +185,23 @@ def derive(view: CaseView, book: Rulebook) -> Iterator[Fact]:
             if check.met_if and check.met_if.matches(view.events[i], view.lookup):
                 yield Fact(rule, check, i, met=True)  # the duty applied, and the trigger itself met it
             elif check.template == "response":
-                yield _response(view, rule, check, i)
+                yield _with_trigger_params(view, check, _response(view, rule, check, i))
             elif check.template == "precedence":
-                yield _precedence(view, rule, check, i)
+                yield _with_trigger_params(view, check, _precedence(view, rule, check, i))
             elif check.template == "forbid":
-                yield Fact(rule, check, i)
+                yield _with_trigger_params(view, check, Fact(rule, check, i))
             else:
                 yield from FUNCTIONS[check.function](view, rule, check, i)
+
+
+def _with_trigger_params(view: CaseView, check: Check, fact: Fact) -> Fact:
+    """The values in force that the trigger's conditions compared with (SDS-BUD-02's panel threshold), named by
+    the finding beside any deadline."""
+    names = check.trigger_params()
+    if names:
+        day = view.days[fact.trigger]
+        fact.params = tuple(view.param(n, day) for n in names) + fact.params
+    return fact
 
 
 def _expect_matchers(view: CaseView, check: Check, i: int) -> tuple[Matcher, ...]:
@@ -201,6 +224,7 @@ def _response(view: CaseView, rule: Rule, check: Check, i: int) -> Fact:
 
     done = end = None
     end_kind = ""
+    stop = view.episode_end(i)  # spec 1.1: a duty is met, ended or excused only by events of its own episode
     if check.counts_before:
         for k in range(view.episode_start(i), i):
             if view.any_match(expect, k):
@@ -209,6 +233,8 @@ def _response(view: CaseView, rule: Rule, check: Check, i: int) -> Fact:
     if done is None:
         scan = view.indexes_of(check.scan_activities)
         for k in scan[bisect.bisect_right(scan, i):]:
+            if k >= stop:
+                break
             if view.any_match(expect, k):
                 done = k
                 break
@@ -218,7 +244,7 @@ def _response(view: CaseView, rule: Rule, check: Check, i: int) -> Fact:
             if check.lapses_on and view.any_match(check.lapses_on, k):
                 end, end_kind = k, "lapse"
                 break
-    last = done if done is not None and done > i else end if end is not None else len(view.events) - 1
+    last = done if done is not None and done > i else end if end is not None else stop - 1
     excused = None
     if check.excused_by:
         for k in view.indexes_of(check.excused_activities):
@@ -246,21 +272,49 @@ def _precedence(view: CaseView, rule: Rule, check: Check, i: int) -> Fact:
         if since is not None:
             start = since + 1
     done = None
-    for k in view.indexes_of(check.scan_activities):
-        if k >= i:
-            break
-        if k >= start and view.any_match(expect, k):
-            done = k
-            break
-    excused = None
-    if done is None and check.excused_by:
-        for k in view.indexes_of(check.excused_activities):
+    if check.accumulate:
+        done = _accumulated(view, check, expect, start, i)
+    else:
+        for k in view.indexes_of(check.scan_activities):
             if k >= i:
                 break
-            if k >= first and view.any_match(check.excused_by, k):
+            if k >= start and view.any_match(expect, k):
+                done = k
+                break
+    excused = None
+    if done is None and check.excused_by:
+        # an exception recorded earlier in the episode, or on the trigger's own day in any order (spec 1.1: the
+        # events of one day are often entered in any order)
+        stop, day = view.episode_end(i), view.days[i]
+        for k in view.indexes_of(check.excused_activities):
+            if k >= stop or (k > i and view.days[k] != day):
+                break
+            if k >= first and k != i and view.any_match(check.excused_by, k):
                 excused = k
                 break
     return Fact(rule, check, i, done=done, excused=excused, since=since)
+
+
+def _accumulated(view: CaseView, check: Check, expect: Sequence[Matcher], start: int, i: int) -> int | None:
+    """The earlier event at which the union of ``check.accumulate`` over the episode's expected events (from
+    ``start``) first satisfies an expected matcher, or None."""
+    name = check.accumulate
+    gathered: dict[frozenset[str], list] = {}
+    for k in view.indexes_of(check.scan_activities):
+        if k >= i:
+            break
+        if k < start:
+            continue
+        ev = view.events[k]
+        for m in expect:
+            if ev.activity not in m.activities:
+                continue
+            union = gathered.setdefault(m.activities, [])
+            union.extend(v for v in ev.attrs.get(name, ()) if v not in union)
+            probe = attrs.evolve(ev, attrs={**ev.attrs, name: tuple(union)})
+            if not m.has_where or m.where.matches(probe, view.lookup):
+                return k
+    return None
 
 
 # ------------------------------------------------------------------------------------------- the verdict
@@ -321,42 +375,87 @@ def explain(view: CaseView, f: Fact, status: str) -> tuple[date, str, str, str, 
     ev = view.events[f.trigger]
     check = f.check
     trig = activity_words(ev.activity)
+    values = _values_sentence(view, f)
     if check.template == "forbid":
-        return ev.day, f"Recorded on {ev.when} ({trig}).", "not this", ev.activity, ((f.trigger, "trigger"),)
+        need = check.describe
+        return (ev.day, f"The {trig} of {ev.said} was recorded without {need}.{values}" if need else
+                f"The {trig} of {ev.said} was recorded.{values}",
+                need or f"no {trig}", f"{with_article(trig)} of {ev.day}" + (f" without {need}" if need else ""),
+                ((f.trigger, "trigger"),))
     words = check.expect_words()
     if check.template == "precedence":
-        since = f" after the {activity_words(view.events[f.since].activity)} of {view.events[f.since].when}" \
+        since = f" after the {activity_words(view.events[f.since].activity)} of {view.events[f.since].said}" \
             if f.since is not None else ""
-        return (ev.day, f"The {trig} of {ev.when} was not preceded by {words}{since}.",
-                f"{words} before the {trig}", f"none before {ev.day}", ((f.trigger, "trigger"),))
+        return (ev.day, f"The {trig} of {ev.said} was not preceded by {words}{since}.{values}",
+                f"{words} before the {trig}", _what_came_before(view, f, words), ((f.trigger, "trigger"),))
     within = f.params[-1].value if f.params else None
-    since = f"{within} after the {trig} of {ev.when}" if within else f"after the {trig} of {ev.when}"
+    since = f"{within} after the {trig} of {ev.said}" if within else f"after the {trig} of {ev.said}"
     expected = f"{words} by {f.due}" if f.due else f"{words} after the {trig}"
     cap = words[:1].upper() + words[1:]
     if status == "late":
         done = view.events[f.done]
         late = (done.day - f.due).days
-        return (done.day, f"{cap} was due by {f.due} ({since}) and happened on {done.when}, "
-                          f"{late} day{'s' if late != 1 else ''} late.",
+        return (done.day, f"{cap} was due by {f.due} ({since}) and happened on {done.said}, "
+                          f"{late} day{'s' if late != 1 else ''} late.{values}",
                 expected, f"on {done.day}", ((f.trigger, "trigger"), (f.done, "late")))
     if status == "missing":
         end = view.events[f.end]
         ended = activity_words(end.activity)
-        return (end.day, f"{cap} should have followed the {trig} of {ev.when} before the {ended} of {end.when}, "
-                         f"and did not.",
-                expected if f.due else f"{words} before the {ended}", f"none before the {ended} of {end.day}",
+        return (end.day, f"{cap} should have followed the {trig} of {ev.said} before the {ended} of {end.said}, "
+                         f"and did not.{values}",
+                expected if f.due else f"{words} before the {ended}", f"no {words} before the {ended} of {end.day}",
                 ((f.trigger, "trigger"), (f.end, "deadline event")))
     if status == "overdue" and f.end is not None:
         end = view.events[f.end]
         return (f.due + timedelta(days=1),
                 f"{cap} was due by {f.due} ({since}) and had not happened when the {activity_words(end.activity)} "
-                f"of {end.when} ended the duty.",
-                expected, f"none by {end.day}", ((f.trigger, "trigger"), (f.end, "ended by")))
+                f"of {end.said} ended the duty.{values}",
+                expected, f"no {words} by {end.day}", ((f.trigger, "trigger"), (f.end, "ended by")))
     if status == "overdue":
-        return (f.due + timedelta(days=1), f"{cap} was due by {f.due} ({since}) and had not happened by {view.as_of}.",
-                expected, f"none by {view.as_of}", ((f.trigger, "trigger"),))
+        return (f.due + timedelta(days=1),
+                f"{cap} was due by {f.due} ({since}) and had not happened by {view.as_of}.{values}",
+                expected, f"no {words} by {view.as_of}", ((f.trigger, "trigger"),))
     return ev.day, f"{cap} is due {'by ' + str(f.due) if f.due else 'next'} ({since}).", expected, "", \
         ((f.trigger, "trigger"),)
+
+
+def _values_sentence(view: CaseView, f: Fact) -> str:
+    """The trigger's recorded values set against the parameters they were compared with, in force that day:
+    " The weekly amount approved was £1,200, against a panel threshold of £1,000 in force on 2024-03-05." """
+    names = f.check.trigger_params()
+    if not names:
+        return ""
+    ev = view.events[f.trigger]
+    by_name = {p.name: p for p in f.params}
+    parts = []
+    for m in f.check.trigger:
+        if ev.activity not in m.activities:
+            continue
+        for c in m.where.clauses:
+            if not isinstance(c.value, ParamRef) or c.value.name not in by_name:
+                continue
+            pv = by_name[c.value.name]
+            value = field_value(ev, c.field)
+            shown = money(value) if c.field == "weekly_amount" and isinstance(value, int | float) else value
+            what = "the weekly amount" if c.field == "weekly_amount" else f"the {c.field.replace('_', ' ')}"
+            parts.append(f"{what} was {shown}, against a {pv.name.replace('_', ' ')} of {pv.shown()} in force "
+                         f"on {ev.day} (since {pv.since})")
+        break
+    return (" " + "; ".join(parts)[:1].upper() + "; ".join(parts)[1:] + ".") if parts else ""
+
+
+def _what_came_before(view: CaseView, f: Fact, words: str) -> str:
+    """What the episode held instead of the expected event: nothing of that kind, or events of that kind that
+    did not meet its conditions."""
+    ev = view.events[f.trigger]
+    acts = {a for case in f.check.expect for m in case.any for a in m.activities}
+    start = view.episode_start(f.trigger) if f.since is None else f.since + 1
+    near = [k for k in view.indexes_of(frozenset(acts)) if start <= k < f.trigger]
+    if not near:
+        return f"no {words} before {ev.day}"
+    k = near[-1]
+    found = with_article(activity_words(view.events[k].activity))
+    return f"only {found} of {view.days[k]}, which did not meet the conditions"
 
 
 def to_finding(view: CaseView, fact: Fact, status: str) -> Finding:
