@@ -145,8 +145,7 @@ def _dat02(kept: Sequence[Event]) -> Finding:
     else:  # recorded before events that happened earlier: shown against the first of those
         a, b = x, next(e for e in kept[m + 1:] if e.at < x.at)
     count = len(moved)
-    n = f"{count} of this case's {len(kept)} events was" if count == 1 else \
-        f"{count} of this case's {len(kept)} events were"
+    n = f"Of this case's {len(kept)} events, {count} {'was' if count == 1 else 'were'}"
     return Finding(
         code="SDS-DAT-02", case=kept[0].case, at=b.day.isoformat(), title="records out of time order",
         message=(f"{n} recorded out of time order: the {activity_words(b.activity)} of {b.said} comes after the "

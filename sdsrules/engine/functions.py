@@ -142,7 +142,8 @@ def dp_financial_reviews(view: CaseView, rule: Rule, check: Check, i: int) -> It
         pv = view.param("dp_financial_review_early" if early else "dp_financial_review_interval", prev_day)
         due = pv.value.after(prev_day)
         params = (pv, first_period)
-        what = f"{pv.value} after the {'start' if prev_k == i else 'review'} of {view.events[prev_k].said}"
+        period = f"{'within' if early else 'after'} the first {first_period.value} of the direct payment"
+        what = f"{pv.value} after the {'start' if prev_k == i else 'review'} of {view.events[prev_k].said}, {period}"
         nxt = None
         while k < n:
             a = view.events[k].activity
@@ -232,6 +233,7 @@ def transition_planning(view: CaseView, rule: Rule, check: Check, i: int) -> Ite
     if not young:
         return  # never 14 to 17 while supported: the duty does not apply
     params = (plan_age, after, from_age, adult)
+    who = f"a person aged {int(from_age.value)} or over and under {int(adult.value)} while supported"
     first, stop = view.episode_start(i), view.episode_end(i)
     plans = [k for k in view.indexes_of(frozenset({"transition_planning_started"})) if first <= k < stop]
     transfers = [k for k in view.indexes_of(frozenset({"transferred_to_adult_services"})) if first <= k < stop]
@@ -240,7 +242,9 @@ def transition_planning(view: CaseView, rule: Rule, check: Check, i: int) -> Ite
     if first_transfer is not None and (first_plan is None or first_plan > first_transfer):
         t = view.events[first_transfer]
         yield Fact(rule, check, i, "missing", t.day, params=params,
-                   detail=f"The transfer to adult services on {t.said} happened with no transition planning before it.",
+                   detail=(f"The transfer to adult services on {t.said} happened with no transition planning before it "
+                           f"(planning is due for {who}, by the {int(plan_age.value)}th birthday or {after.value} "
+                           f"after support starts, whichever is later, and always before the transfer)."),
                    expected="transition planning before the transfer to adult services",
                    actual="no transition planning before the transfer",
                    evidence=((i, "trigger"), (first_transfer, "deadline event")))
@@ -248,8 +252,8 @@ def transition_planning(view: CaseView, rule: Rule, check: Check, i: int) -> Ite
     for s, e in young:
         began = view.events[s]
         due = max(b15, after.value.after(began.day))
-        why = (f"the later of the {int(plan_age.value)}th birthday, from {basis}, and {after.value} after support "
-               f"started on {began.said}")
+        why = (f"for {who}: the later of the {int(plan_age.value)}th birthday, from {basis}, and {after.value} "
+               f"after support started on {began.said}")
         if first_plan is not None and view.days[first_plan] <= due:
             yield Fact(rule, check, i, "met", began.day, due=due, params=params, evidence=((s, "trigger"),))
             return

@@ -388,8 +388,11 @@ def explain(view: CaseView, f: Fact, status: str) -> tuple[date, str, str, str, 
             if f.since is not None else ""
         return (ev.day, f"The {trig} of {ev.said} was not preceded by {words}{since}.{values}",
                 f"{words} before the {trig}", _what_came_before(view, f, words), ((f.trigger, "trigger"),))
-    within = f.params[-1].value if f.params else None
+    by_name = {p.name: p.value for p in f.params}
+    within = by_name.get(check.extension_within or "") or by_name.get(check.within or "")
     since = f"{within} after the {trig} of {ev.said}" if within else f"after the {trig} of {ev.said}"
+    if check.extension_within in by_name and check.within in by_name:
+        since += f", extended from {by_name[check.within]}"
     expected = f"{words} by {f.due}" if f.due else f"{words} after the {trig}"
     cap = words[:1].upper() + words[1:]
     if status == "late":
@@ -401,8 +404,9 @@ def explain(view: CaseView, f: Fact, status: str) -> tuple[date, str, str, str, 
     if status == "missing":
         end = view.events[f.end]
         ended = activity_words(end.activity)
+        due = f" It was due by {f.due} ({since})." if f.due else ""
         return (end.day, f"{cap} should have followed the {trig} of {ev.said} before the {ended} of {end.said}, "
-                         f"and did not.{values}",
+                         f"and did not.{due}{values}",
                 expected if f.due else f"{words} before the {ended}", f"no {words} before the {ended} of {end.day}",
                 ((f.trigger, "trigger"), (f.end, "deadline event")))
     if status == "overdue" and f.end is not None:
