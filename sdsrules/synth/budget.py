@@ -110,7 +110,7 @@ class BudgetStage(SupportStage):
         offered = self.add(day, "options_offered", w, **oattrs)
         if inf01:
             self.inject("SDS-INF-01", anchor=offered)
-        if bud05:
+        if bud05 and not dp_ineligible:  # spec 1.1: the same-day exception below would excuse the offer
             self.inject("SDS-BUD-05", anchor=offered)
         if dp_ineligible:
             self.add(day, "options_exception", w, reason="dp_ineligible", written_reasons=True)

@@ -7,7 +7,7 @@ import operator
 import random
 from datetime import date, timedelta
 
-from ..calendar import add_months
+from ..calendar import birthday
 
 
 class Draft:
@@ -71,7 +71,8 @@ def age_on(born: date, day: date) -> int:
 
 
 def nth_birthday(born: date, years: int) -> date:
-    return add_months(born, 12 * years)
+    """The day the person attains ``years`` (29 February births: 1 March in a common year, as the rules read)."""
+    return birthday(born, years)
 
 
 def draw_amount(rng: random.Random, group: str) -> float:
