@@ -6,6 +6,7 @@ import csv
 from typing import TextIO
 
 from .base import Writer as _Base
+from .cells import safe_cell
 
 COLUMNS = ("case", "code", "at", "severity", "title", "message", "expected", "actual", "events", "source",
            "stage", "workflow")
@@ -18,8 +19,9 @@ class Writer(_Base):
         self.out.writerow(COLUMNS)
 
     def finding(self, f) -> None:
-        self.out.writerow([f.case, f.code, f.at, f.severity, f.title, f.message, f.expected, f.actual,
-                           ";".join(e.id for e in f.events), " | ".join(f.source), f.stage, f.workflow])
+        cells = (f.case, f.code, f.at, f.severity, f.title, f.message, f.expected, f.actual,
+                 ";".join(e.id for e in f.events), " | ".join(f.source), f.stage, f.workflow)
+        self.out.writerow([safe_cell(v) for v in cells])
 
     def close(self, summary, rejected, unchecked) -> None:
         pass

@@ -13,6 +13,7 @@ import zlib
 from collections.abc import Iterator
 
 from ..events import Event, EventError, Rejection, build_event
+from ..formats.cells import plain_cell
 from ..maps import ActivityMap
 from ._io import MAX_LINE, lines, open_bytes
 
@@ -80,7 +81,7 @@ def _rows(name: str, numbered, seq: Iterator[int], activity_map: ActivityMap | N
             if cells is None:
                 header_problem = f"the header row is unusable ({problem})"
                 continue
-            header = [c.strip() for c in cells]
+            header = [plain_cell(c.strip()) for c in cells]
             if activity_map is not None:  # their column names to ours before the header is checked
                 header = [activity_map.column(c) for c in header]
             missing = [c for c in REQUIRED if c not in header]
@@ -101,7 +102,7 @@ def _rows(name: str, numbered, seq: Iterator[int], activity_map: ActivityMap | N
         if len(cells) != len(header):
             yield Rejection(name, number, f"the row has {len(cells)} cells but the header has {len(header)}")
             continue
-        record = {h: c for h, c in zip(header, cells, strict=True) if h}
+        record = {h: plain_cell(c) for h, c in zip(header, cells, strict=True) if h}
         try:
             if activity_map is not None:
                 activity_map.apply(record, text_cells=True)  # in place: their steps and values to ours

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 from typing import TextIO
 
+from ..formats.cells import safe_cell
 from ..replay import Report
 from .aggregate import PROFILE_DIMENSIONS, Aggregate, Group, case_codes, profile_value
 
@@ -22,18 +23,11 @@ GROUP_COLUMNS = ("dimension", "value", "cases", "cases_with_findings", "code", "
                  "findings", "breach_rate")
 
 
-def _safe(value) -> object:
-    if isinstance(value, str) and value and (value[0] in "=+@\t\r" or (
-            value[0] == "-" and not value[1:2].isdigit())):
-        return "'" + value
-    return value
-
-
 def _writer(stream: TextIO):
     out = csv.writer(stream, lineterminator="\n")
 
     def row(values) -> None:
-        out.writerow([_safe(v) for v in values])
+        out.writerow([safe_cell(v) for v in values])
     return row
 
 

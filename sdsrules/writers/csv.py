@@ -17,6 +17,7 @@ from typing import Any, TextIO
 import orjson
 
 from ..events import Event
+from ..formats.cells import safe_cell
 from ._common import codes, findings_by_event
 
 CORE = ("id", "case", "at", "activity", "actor_id", "actor_role", "actor_team")
@@ -41,11 +42,11 @@ def write(events: Iterable[Event], stream: TextIO, findings=None, skipped=None) 
             count += 1
         header = list(CORE) + sorted(columns)
         out = csv.writer(stream, lineterminator="\n")
-        out.writerow(header)
+        out.writerow([safe_cell(h) for h in header])
         spool.seek(0)
         for line in spool:
             row = orjson.loads(line)
-            out.writerow([row.get(h, "") for h in header])
+            out.writerow([safe_cell(row.get(h, "")) for h in header])
     return count
 
 

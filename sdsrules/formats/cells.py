@@ -1,0 +1,27 @@
+"""One spreadsheet-safe cell for every CSV sdsrules writes.
+
+A spreadsheet treats a cell that starts with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage return before
+one) as a formula, so a case id like ``=HYPERLINK("http://x")`` in a log would become a live link in a QA
+report (OWASP "CSV injection"). ``safe_cell`` puts a ``'`` before such a cell, which spreadsheets show as text;
+a cell that already starts with ``'`` before one of those characters gets one more, so ``plain_cell`` (used by
+the CSV reader) restores every value exactly and event logs survive a round trip.
+"""
+
+from __future__ import annotations
+
+DANGEROUS = frozenset("=+-@\t\r")
+
+
+def safe_cell(value: object) -> object:
+    """``value`` as a CSV cell no spreadsheet will run: text that could start a formula gets a leading ``'``."""
+    if isinstance(value, str) and value and (
+            value[0] in DANGEROUS or (value[0] == "'" and value[1:2] and (value[1] in DANGEROUS or value[1] == "'"))):
+        return "'" + value
+    return value
+
+
+def plain_cell(text: str) -> str:
+    """The value ``safe_cell`` was given, from the cell it wrote."""
+    if text[:1] == "'" and text[1:2] and (text[1] in DANGEROUS or text[1] == "'"):
+        return text[1:]
+    return text
