@@ -32,7 +32,10 @@ SHOWN = 20  # rejections listed one by one on stderr; the rest are counted
 @click.option("--workflow", "-w", default=None, help="With --annotate: the workflow design (default: national).")
 @click.option("--engine", type=click.Choice(["durable", "reference", "none"]), default="durable", show_default=True,
               help="With --annotate: the rule engine, or none (sequence checks only).")
-def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engine):
+@click.option("--rejected", "rejected_path", default=None, metavar="FILE",
+              help="Write every rejected record here as JSON Lines, with its reason in full and, for a map, the "
+                   "names it does not cover (stderr says where and why only, never a record's values).")
+def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engine, rejected_path):
     """Convert the case log IN to OUT (JSONL, CSV or XES), losslessly for the canonical fields."""
     from sdsrules.datafile import DataFileError
     from sdsrules.events import Rejection
@@ -58,7 +61,7 @@ def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engi
     def report(r: Rejection) -> None:
         rejected.append(r)
         if len(rejected) <= SHOWN:
-            click.echo(f"rejected: {r}", err=True)
+            click.echo(f"rejected: {r.brief()}", err=True)
 
     def events():
         for r in records:
@@ -78,9 +81,19 @@ def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engi
     if len(rejected) > SHOWN:
         click.echo(f"... and {len(rejected) - SHOWN} more rejected records", err=True)
     missing = unmapped(rejected)
+    if rejected_path:
+        import orjson
+
+        with atomic_text(rejected_path, binary=True) as out:
+            for r in rejected:
+                out.write(orjson.dumps(r.to_dict()) + b"\n")
+            for (field, name), n in missing.most_common():
+                out.write(orjson.dumps({"not_covered_by_map": name, "field": field, "records": n}) + b"\n")
     if missing:
-        listed = ", ".join(f"{name!r} ({field}) x{n}" for (field, name), n in missing.most_common())
-        click.echo(f"not covered by the map: {listed}", err=True)
+        names = sum(1 for _ in missing)
+        where = f"listed in {rejected_path}" if rejected_path else "--rejected FILE lists them"
+        click.echo(f"not covered by the map: {names} name{'s' if names != 1 else ''} in "
+                   f"{sum(missing.values())} records ({where})", err=True)
     shown_target = "stdout" if target == "-" else target
     click.echo(f"{written} events converted from {source} ({in_fmt}) to {shown_target} ({out_fmt}); "
                f"{len(rejected)} rejected", err=True)

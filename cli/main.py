@@ -6,6 +6,7 @@ Errors go to stderr as ``Error: ...``; a traceback on user input is a bug.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 import types
@@ -67,6 +68,8 @@ def replay(logs, workflow, as_of, fmt, output, jobs, engine, scheduler, rule_pat
     from sdsrules.distributed import ClusterError
     from sdsrules.formats import writer
 
+    if fail_on is not None:
+        fail_on.check_known(rule_paths)
     if engine == "dask":  # the issue's name for it: the default engine, on the cluster
         if scheduler is None:
             raise click.UsageError("--engine dask needs --scheduler ADDRESS (a Dask scheduler, tcp://host:8786).")
@@ -127,6 +130,28 @@ class _FailOn:
                                          f"severity (high, medium, low) (got {v!r})", param_hint="'--fail-on'")
         return cls(tuple(codes), severity)
 
+    def check_known(self, rule_paths) -> None:
+        """Every code or prefix names something in the catalogue (the rule packs in use and the built-in codes);
+        a typo would otherwise make ``--fail-on`` never fire."""
+        import difflib
+
+        from sdsrules.catalogue_doc import BUILT_IN
+        from sdsrules.engine import load_rulebook
+
+        try:
+            book = load_rulebook(list(rule_paths) or None)
+        except DataFileError as e:
+            raise UsageProblem(e.report()) from None
+        known = sorted({r.code for r in book.rules} | {code for code, _, _ in BUILT_IN})
+        prefixes = sorted({k.rsplit("-", 1)[0] for k in known})
+        for c in self.codes:
+            if any(k == c or k.startswith(c + "-") for k in known):
+                continue
+            close = difflib.get_close_matches(c, known + prefixes, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else f" (codes: {', '.join(prefixes)})"
+            raise click.BadParameter(f"{c} names no breach code or code prefix of the catalogue{hint}",
+                                     param_hint="'--fail-on'")
+
     def matches(self, code: str, severity: str) -> bool:
         if any(code == c or code.startswith(c + "-") for c in self.codes):
             return True
@@ -186,7 +211,21 @@ _register()
 
 
 def main() -> None:
-    cli(prog_name="sdsrules")
+    import errno
+    import os
+
+    try:
+        cli(prog_name="sdsrules")
+        sys.stdout.flush()
+    except OSError as e:
+        # standard output that cannot be written (a full disk, a closed pipe): one line, exit 2, no traceback
+        if e.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS, errno.EACCES, errno.EPIPE) \
+                or e.filename is not None:
+            raise
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the interpreter flushes it at exit
+        with contextlib.suppress(OSError):
+            sys.stderr.write(f"Error: cannot write the output: {e.strerror}\n")
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -11,20 +11,63 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
+import click
+
+
+class OutputProblem(click.ClickException):
+    """An output that cannot be written (a missing folder, a folder as the path, a full disk, no permission):
+    one line on stderr and exit 2, with nothing half-written left behind."""
+
+    exit_code = 2
+
+
+def _problem(path: str, e: OSError) -> OutputProblem:
+    return OutputProblem(f"cannot write {path}: {e.strerror or e}")
+
+
+def _check_target(path: str, target: Path) -> None:
+    if target.is_dir():
+        raise OutputProblem(f"cannot write {path}: it is a folder; name a file")
+    folder = target.parent
+    if not folder.is_dir():
+        raise OutputProblem(f"cannot write {path}: the folder {folder} does not exist")
+
 
 @contextlib.contextmanager
 def atomic_text(path: str | None, binary: bool = False) -> Iterator[TextIO]:
-    """Yield a stream for ``path`` (stdout when None or '-'); the file appears only when complete."""
+    """Yield a stream for ``path`` (stdout when None or '-'); the file appears only when complete.
+
+    A special file (``/dev/null``, a FIFO, a terminal) is written in place, never replaced."""
     if path is None or path == "-":
         yield sys.stdout.buffer if binary else sys.stdout
         return
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    _check_target(path, target)
+    if target.exists() and not target.is_file():
+        try:
+            with open(target, "wb" if binary else "w", encoding=None if binary else "utf-8",
+                      newline=None if binary else "") as special:
+                yield special
+        except OSError as e:
+            if e.filename not in (None, path, str(target)):
+                raise
+            raise _problem(path, e) from None
+        return
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    except OSError as e:
+        raise _problem(path, e) from None
     try:
         with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8",
                        newline=None if binary else "") as stream:
             yield stream
         os.replace(tmp, target)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        if e.filename not in (None, tmp, path, str(target)):
+            raise  # not the output: an input that could not be read, say
+        raise _problem(path, e) from None
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)

@@ -7,6 +7,7 @@ This module knows nothing else in the package.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Any
@@ -407,6 +408,18 @@ class Rejection:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.reason}"
+
+    def brief(self) -> str:
+        """Where and why, without the record's values: safe for stderr and logs (SECURITY.md). The reason's
+        quoted values and ``(got ...)`` excerpts are left out; the field name stays."""
+        reason = _GOT.sub("", self.reason)
+        keep = {self.field} if self.field else set()
+        reason = _QUOTED.sub(lambda m: m.group(0) if m.group(0)[1:-1] in keep else "a value", reason)
+        return f"{self.file}:{self.line}: {reason}"
+
+
+_GOT = re.compile(r"\s*\(got .*\)")
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 
 class EventError(ValueError):

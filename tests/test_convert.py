@@ -45,11 +45,18 @@ class TestConvert:
     def test_map_and_rejections_exit_1(self, runner, tmp_path):
         """The example export converts through its map; the uncovered step is listed, counted, exit 1."""
         out = tmp_path / "out.xes"
+        listing = tmp_path / "rejected.jsonl"
         r = runner.invoke(cli, ["convert", str(ROOT / "cases" / "example-export.csv"), str(out),
-                                "--map", str(ROOT / "cases" / "maps" / "example-export.yaml")])
+                                "--map", str(ROOT / "cases" / "maps" / "example-export.yaml"),
+                                "--rejected", str(listing)])
         assert r.exit_code == 1, r.output
-        assert "example-export.csv:24: 'activity' 'Home Visit' is not covered" in r.output
-        assert "not covered by the map: 'Home Visit' (activity) x1" in r.output
+        # stderr: where and why, never the record's value (SECURITY.md); the file the user asked for has it all
+        assert "example-export.csv:24: 'activity' a value is not covered" in r.output
+        assert "Home Visit" not in r.output
+        assert "not covered by the map: 1 name in 1 records" in r.output
+        lines = listing.read_text(encoding="utf-8").splitlines()
+        assert any("'Home Visit' is not covered" in x for x in lines)
+        assert '{"not_covered_by_map":"Home Visit","field":"activity","records":1}' in lines
         assert "23 events converted" in r.output and "1 rejected" in r.output
         assert len(_events(out)) == 23
 
