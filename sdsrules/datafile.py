@@ -96,6 +96,8 @@ def load_yaml(path: str | Path, text: str | None = None) -> Any:
     if text is None:
         try:
             p = Path(path)
+            if p.exists() and not p.is_file():  # a FIFO or device could block the read forever
+                raise DataFileError([Problem(name, None, "", "is not a regular file (a FIFO, device or folder)")])
             if p.stat().st_size > MAX_BYTES:
                 raise DataFileError([Problem(name, None, "", f"is larger than {MAX_BYTES // 1024 // 1024} MB")])
             raw = p.read_bytes()
@@ -108,7 +110,7 @@ def load_yaml(path: str | Path, text: str | None = None) -> Any:
     try:
         docs = _load_bounded(text)
     except TooBig as e:
-        raise DataFileError([Problem(name, None, "", f"is refused: {e}")]) from None
+        raise DataFileError([Problem(name, e.line, "", f"is refused: {e}")]) from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None
@@ -126,7 +128,13 @@ MAX_NODES = 1_000_000  # nodes after expanding aliases: far above any real desig
 
 
 class TooBig(yaml.YAMLError):
-    pass
+    def __init__(self, message: str, line: int | None = None):
+        super().__init__(message)
+        self.line = line
+
+
+#: the longest number a design or rule pack may write (a 4,300-digit integer cannot even be printed by Python)
+MAX_NUMBER = 64
 
 
 def _load_bounded(text: str) -> list:
@@ -158,6 +166,9 @@ def _expanded(node: yaml.Node, memo: dict[int, int], depth: int) -> int:
         size = 1 + sum(_expanded(k, memo, depth + 1) + _expanded(v, memo, depth + 1) for k, v in node.value)
     else:
         size = 1
+        if node.tag.endswith((":int", ":float")) and len(node.value) > MAX_NUMBER:
+            raise TooBig(f"it writes a number of {len(node.value):,} characters (at most {MAX_NUMBER})",
+                         node.start_mark.line + 1)
     size = min(size, MAX_NODES + 1)
     memo[id(node)] = size
     return size

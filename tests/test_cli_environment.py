@@ -85,3 +85,30 @@ class TestStderrCarriesNoRecordValues:
         assert p.returncode == 2 or p.returncode == 1
         assert "Mrs Doe" not in p.stderr and "2024-02-30" not in p.stderr
         assert f"{log}:1:" in p.stderr and f"{log}:2:" in p.stderr
+
+
+class TestRulePacksAndDesignsAsFiles:
+    def test_a_fifo_in_a_rule_pack_is_refused_not_waited_on(self, tmp_path):
+        (tmp_path / "SDS-BUD-01.yaml").write_text((ROOT / "rules" / "budget" / "SDS-BUD-01.yaml").read_text())
+        os.mkfifo(tmp_path / "SDS-X.yaml")
+        p = run("rules", "list", "--rules", str(tmp_path))
+        _one_error_line(p, "is not a regular file")
+
+    def test_a_link_leading_outside_the_pack_is_skipped_with_a_warning(self, tmp_path):
+        pack, outside = tmp_path / "pack", tmp_path / "outside"
+        pack.mkdir()
+        outside.mkdir()
+        (pack / "SDS-BUD-01.yaml").write_text((ROOT / "rules" / "budget" / "SDS-BUD-01.yaml").read_text())
+        (outside / "SDS-BUD-02.yaml").write_text((ROOT / "rules" / "budget" / "SDS-BUD-02.yaml").read_text())
+        (pack / "SDS-BUD-02.yaml").symlink_to(outside / "SDS-BUD-02.yaml")
+        p = run("rules", "list", "--rules", str(pack))
+        assert p.returncode == 0 and "1 rules" in p.stdout
+        assert "SDS-BUD-02.yaml: skipped: it links outside the rule pack" in p.stderr
+
+    def test_a_4300_digit_integer_is_one_error_naming_file_and_line(self, tmp_path):
+        design = tmp_path / "big.yaml"
+        design.write_text("workflow: big\nextends: national\nparameters:\n  panel_threshold:\n    kind: amount\n"
+                          "    values:\n      2020-01-01: {value: " + "9" * 4300 + ", reference: x}\n")
+        p = run("validate", str(design))
+        assert p.returncode == 2 and "Traceback" not in p.stderr
+        assert f"{design}:7:" in p.stdout and "a number of 4,300 characters" in p.stdout

@@ -7,6 +7,7 @@ only known keys, checks every activity, field and parameter, and never evaluates
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from functools import cached_property
@@ -22,6 +23,7 @@ from ..events import ACTIVITIES, ListOf, activity_words, with_article
 from ..findings import SEVERITIES
 from ..workflow import Workflow
 
+_LOG = logging.getLogger("sdsrules.rules")
 TEMPLATES = ("response", "precedence", "forbid", "function")
 CODE_PATTERN = r"^SDS-[A-Z]{3}-[0-9]{2}$"
 
@@ -284,16 +286,35 @@ def bundled_dir() -> Path:
 
 
 def rule_files(paths: Sequence[str | Path] | None = None) -> list[Path]:
-    """The rule files under the given folders/files (default: the shipped packs), test files excluded."""
+    """The rule files under the given folders/files (default: the shipped packs), test files excluded.
+
+    Every other file a pack folder holds that looks like a rule but is not read is said on the ``sdsrules.rules``
+    logger (a warning on stderr): a link that leads outside the pack, a ``.yml`` file. A FIFO, device or other
+    special file named as a rule is refused (reading it could block forever)."""
     roots = [Path(p) for p in paths] if paths else [bundled_dir()]
     files: list[Path] = []
+    problems: list[Problem] = []
     for root in roots:
         if root.is_dir():
             inside = root.resolve()
-            files.extend(p for p in sorted(root.rglob("*.yaml")) if not p.name.endswith(".test.yaml")
-                         and p.resolve().is_relative_to(inside))  # a symlink may not reach outside the pack
+            for p in sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")]):
+                if p.name.endswith((".test.yaml", ".test.yml")):
+                    continue
+                if not p.resolve().is_relative_to(inside):
+                    _LOG.warning("%s: skipped: it links outside the rule pack %s", p, root)
+                elif p.suffix == ".yml":
+                    _LOG.warning("%s: skipped: rule files end in .yaml", p)
+                elif not p.is_file():
+                    problems.append(Problem(str(p), None, "", "is not a regular file (a FIFO, device or folder); "
+                                                              "refused"))
+                else:
+                    files.append(p)
+        elif root.exists() and not root.is_file():
+            problems.append(Problem(str(root), None, "", "is not a regular file (a FIFO, device or folder); refused"))
         else:
             files.append(root)
+    if problems:
+        raise DataFileError(problems)
     return files
 
 
