@@ -138,11 +138,13 @@ class _FailOn:
         from sdsrules.catalogue_doc import BUILT_IN
         from sdsrules.engine import load_rulebook
 
-        try:
-            book = load_rulebook(list(rule_paths) or None)
+        try:  # the shipped catalogue, the packs in use and the built-in codes
+            codes = {r.code for r in load_rulebook(None).rules}
+            if rule_paths:
+                codes |= {r.code for r in load_rulebook(list(rule_paths)).rules}
         except DataFileError as e:
             raise UsageProblem(e.report()) from None
-        known = sorted({r.code for r in book.rules} | {code for code, _, _ in BUILT_IN})
+        known = sorted(codes | {code for code, _, _ in BUILT_IN})
         prefixes = sorted({k.rsplit("-", 1)[0] for k in known})
         for c in self.codes:
             if any(k == c or k.startswith(c + "-") for k in known):

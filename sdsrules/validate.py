@@ -159,6 +159,8 @@ class DesignProblem:
     line: int | None = None
     key: str = ""
     path: tuple[Step, ...] = ()
+    #: steps before ``path`` left out of a long counterexample (only the last MAX_STEPS are kept)
+    omitted: int = 0
 
     @property
     def check(self) -> Check:
@@ -172,7 +174,8 @@ class DesignProblem:
         """The counterexample as ``state -activity-> state ...`` (empty when the problem has no path)."""
         if not self.path:
             return ""
-        return " ".join([self.path[0].source, *(str(s) for s in self.path)])
+        head = [f"({self.omitted:,} earlier steps)"] if self.omitted else []
+        return " ".join([*head, self.path[0].source, *(str(s) for s in self.path)])
 
     def where(self) -> str:
         return f"{self.file}:{self.line}" if self.line else self.file
@@ -184,7 +187,8 @@ class DesignProblem:
     def to_dict(self) -> dict:
         return {"code": self.code, "title": self.check.title, "severity": self.severity, "source": self.check.source,
                 "file": self.file, "line": self.line, "key": self.key, "message": self.message,
-                "path": [attrs.asdict(s) for s in self.path], "counterexample": self.trail()}
+                "path": [attrs.asdict(s) for s in self.path], "counterexample": self.trail(),
+                **({"steps_omitted": self.omitted} if self.omitted else {})}
 
 
 @attrs.frozen(slots=True)
@@ -252,10 +256,32 @@ def validate_file(name_or_path: str | Path, parameters_used: ParametersUsed | No
                         time.perf_counter() - started)
 
 
-def validate(wf: Workflow, parameters_used: ParametersUsed | None = None, raw: Any = None
-             ) -> Iterator[DesignProblem]:
-    """Every problem of a loaded design, structural checks first, then the standards, then the parameters.
+#: problems listed per check and design; the rest are counted in one closing problem of that check
+MAX_PER_CHECK = 25
+#: steps kept of a counterexample path (the last ones, nearest the problem); earlier steps are counted
+MAX_STEPS = 30
+
+
+def validate(wf: Workflow, parameters_used: ParametersUsed | None = None, raw: Any = None,
+             limit: int = MAX_PER_CHECK) -> Iterator[DesignProblem]:
+    """Every problem of a loaded design, structural checks first, then the standards, then the parameters,
+    at most ``limit`` a check (the rest counted), so an answer never grows with the square of the design.
     ``raw`` is the design's YAML when the caller has read it already (for lines)."""
+    counts: dict[str, int] = defaultdict(int)
+    files: dict[str, str] = {}
+    for p in _every_problem(wf, parameters_used, raw):
+        counts[p.code] += 1
+        if counts[p.code] <= limit:
+            yield p
+        else:
+            files.setdefault(p.code, p.file)
+    for code, n in counts.items():
+        if n > limit:
+            yield DesignProblem(code, f"{n - limit:,} more problems of this check are not listed (at most {limit} "
+                                      f"a check and design); fix those shown and validate again.", files[code])
+
+
+def _every_problem(wf: Workflow, parameters_used: ParametersUsed | None, raw: Any) -> Iterator[DesignProblem]:
     origins = _Origins.of(wf, raw)
     graph = _Graph(wf)
     yield from graph.never_fire(origins)
@@ -503,16 +529,18 @@ class _Graph:
         self.allowed = {s: frozenset(e.activity for e in self.out.get(s, ())) for s in wf.state_names}
         self.reach_path = self._paths_from_initial()
 
-    def _paths_from_initial(self) -> dict[str, tuple[Step, ...]]:
-        paths: dict[str, tuple[Step, ...]] = {self.wf.initial: ()}
+    def _paths_from_initial(self) -> _Paths:
+        links: dict[Hashable, tuple[Hashable, _Edge, int] | None] = {self.wf.initial: None}
         queue = deque([self.wf.initial])
         while queue:
             s = queue.popleft()
+            link = links[s]
+            depth = link[2] if link else 0
             for e in self.out.get(s, ()):
-                if e.dest not in paths:
-                    paths[e.dest] = (*paths[s], e.step())
+                if e.dest not in links:
+                    links[e.dest] = (s, e, depth + 1)
                     queue.append(e.dest)
-        return paths
+        return _Paths(links)
 
     def never_fire(self, origins: _Origins) -> Iterator[DesignProblem]:
         for i, why in sorted(self.dead.items()):
@@ -520,7 +548,7 @@ class _Graph:
             file, line, key = origins.transition(t)
             yield DesignProblem(
                 "WF-FIRE-01", f"The transition from {t.source} on {t.trigger} to {_dest(t)} can never fire: {why}.",
-                file, line, key, self.reach_path.get(t.source, ()))
+                file, line, key, *self.reach_path.get(t.source))
 
     def nondeterminism(self, origins: _Origins) -> Iterator[DesignProblem]:
         for i, j in self.pairs:
@@ -532,17 +560,17 @@ class _Graph:
                 "WF-DET-01",
                 f"In state {a.source}, {a.trigger} leads both to {_dest(a)} (line {a.line}) and to {_dest(b)} "
                 f"(line {b.line}) and {tell}, so the replay would always take {_dest(a)}, the first listed.",
-                file, line, key, (*self.reach_path.get(a.source, ()), Step(a.source, a.trigger, _dest(a)),))
+                file, line, key, *self.reach_path.get(a.source, Step(a.source, a.trigger, _dest(a))))
 
     def search(self, init: Hashable, step: Callable[[Hashable, _Edge], tuple[Hashable, bool]]
-               ) -> list[tuple[_Edge, tuple[Step, ...]]]:
+               ) -> list[tuple[_Edge, tuple[tuple[Step, ...], int]]]:
         """Breadth-first over (state, flag) from the initial state. ``step(flag, edge)`` gives the flag after
         the edge and whether taking it shows the problem. Returns each offending (state, activity, dest)
         once, with its shortest path, shortest first."""
         start = (self.wf.initial, init)
-        parent: dict[tuple, tuple | None] = {start: None}
+        parent: dict[Hashable, tuple[Hashable, _Edge, int] | None] = {start: None}
         queue = deque([start])
-        found: dict[tuple[str, str, str], tuple[_Edge, tuple[Step, ...]]] = {}
+        found: dict[tuple[str, str, str], tuple[_Edge, tuple]] = {}
         while queue:
             node = queue.popleft()
             state, flag = node
@@ -551,20 +579,42 @@ class _Graph:
                 if bad:
                     k = (e.source, e.activity, e.dest)
                     if k not in found:
-                        found[k] = (e, (*self._trail(parent, node), e.step()))
+                        found[k] = (e, node)
                 nxt = (e.dest, new)
                 if nxt not in parent:
-                    parent[nxt] = (node, e)
+                    link = parent[node]
+                    parent[nxt] = (node, e, (link[2] if link else 0) + 1)
                     queue.append(nxt)
-        return list(found.values())
+        paths = _Paths(parent)
+        # only the shortest offending path is shown (the others are named by their edge): built once, bounded
+        return [(e, paths.get(node, e.step()) if n == 0 else ((), 0)) for n, (e, node) in enumerate(found.values())]
 
-    @staticmethod
-    def _trail(parent: dict, node: tuple) -> tuple[Step, ...]:
-        steps = []
-        while parent[node] is not None:
-            node, e = parent[node]
+
+class _Paths:
+    """Shortest paths from the initial state as parent links with depths: a path is rebuilt on demand and only
+    its last MAX_STEPS steps are kept, so N states with paths of length N cost N, not N squared."""
+
+    def __init__(self, links: Mapping[Hashable, tuple[Hashable, _Edge, int] | None]):
+        self.links = links
+
+    def __contains__(self, node: Hashable) -> bool:
+        return node in self.links
+
+    def get(self, node: Hashable, *last: Step) -> tuple[tuple[Step, ...], int]:
+        """(the path's kept steps with ``last`` appended, the number of earlier steps left out)."""
+        steps: list[Step] = []
+        link = self.links.get(node)
+        depth = link[2] if link else 0
+        while link is not None and len(steps) < MAX_STEPS:
+            node, e, _ = link
             steps.append(e.step())
-        return tuple(reversed(steps))
+            link = self.links.get(node)
+        kept = (*reversed(steps), *last)
+        omitted = depth - len(steps)
+        if len(kept) > MAX_STEPS:
+            omitted += len(kept) - MAX_STEPS
+            kept = kept[len(kept) - MAX_STEPS:]
+        return kept, omitted
 
 
 def _dest(t: Transition) -> str:
@@ -619,7 +669,7 @@ def check_traps(g: _Graph, origins: _Origins) -> Iterator[DesignProblem]:
             file, line, key = origins.state(s)
             yield DesignProblem(
                 "WF-TRAP-01", f"State {s} is a trap: a case that reaches it can never get to a closed state "
-                              f"({', '.join(sorted(g.closed))}).", file, line, key, g.reach_path[s])
+                              f"({', '.join(sorted(g.closed))}).", file, line, key, *g.reach_path.get(s))
 
 
 # ------------------------------------------------------------------------------------------- SWS standards
@@ -637,12 +687,12 @@ def check_options_before_support(g: _Graph, origins: _Origins) -> Iterator[Desig
 
     found = g.search(True, step)
     if found:
-        e, path = found[0]
+        e, (path, omitted) = found[0]
         file, line, key = _edge_origin(e, origins)
         yield DesignProblem(
             "WF-SWS1-01", f"The step support_started is reachable without options_offered: support can start in "
                           f"{e.dest} from {e.source} with no options offered since the referral or the last "
-                          f"eligibility decision.{_others(found)}", file, line, key, path)
+                          f"eligibility decision.{_others(found)}", file, line, key, path, omitted)
 
 
 def check_independent_support(g: _Graph, origins: _Origins) -> Iterator[DesignProblem]:
@@ -656,12 +706,12 @@ def check_independent_support(g: _Graph, origins: _Origins) -> Iterator[DesignPr
 
     found = g.search(can(g.wf.initial), step)
     if found:
-        e, path = found[0]
+        e, (path, omitted) = found[0]
         file, line, key = _allowing(origins)
         yield DesignProblem(
             "WF-SWS1-02", f"The step options_offered is reachable in {e.source} on a path where "
                           f"independent_support_offered could never be recorded, so the person cannot be offered "
-                          f"independent support before the options.{_others(found)}", file, line, key, path)
+                          f"independent support before the options.{_others(found)}", file, line, key, path, omitted)
 
 
 def check_challenge(g: _Graph, origins: _Origins) -> Iterator[DesignProblem]:
@@ -683,13 +733,13 @@ def check_challenge(g: _Graph, origins: _Origins) -> Iterator[DesignProblem]:
 
     found = g.search(None, step)
     if found:
-        e, path = found[0]
+        e, (path, omitted) = found[0]
         file, line, key = _allowing(origins)
         missing = _missing_challenge(path, g)
         yield DesignProblem(
             "WF-SWS5-01", f"After a refusal or reduction the case can reach {e.dest} from {e.source} with no "
                           f"chance to record {missing}, so the person has no route to challenge the decision."
-                          f"{_others(found)}", file, line, key, path)
+                          f"{_others(found)}", file, line, key, path, omitted)
 
 
 def _missing_challenge(path: tuple[Step, ...], g: _Graph) -> str:
@@ -748,12 +798,12 @@ def _support_region_check(g: _Graph, origins: _Origins, code: str, good_sources:
 
     found = g.search(None, step)
     if found:
-        e, path = found[0]
+        e, (path, omitted) = found[0]
         file, line, key = _allowing(origins) if at_anywhere else _edge_origin(e, origins)
         others = sorted({f.dest for f, _ in found} - {e.dest})
         also = f" The same holds in {', '.join(others)}." if others else ""
         yield DesignProblem(code, f"While support continues, a case can be in {e.dest} (after {e.activity} from "
-                                  f"{e.source}) where {what}.{also}", file, line, key, path)
+                                  f"{e.source}) where {what}.{also}", file, line, key, path, omitted)
 
 
 def check_review_loop(g: _Graph, origins: _Origins) -> Iterator[DesignProblem]:

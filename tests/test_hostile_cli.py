@@ -85,10 +85,11 @@ class TestFailOn:
 
     @pytest.mark.parametrize(("fail_on", "code"), [
         (["SDS-SEQ-01"], 1), (["SDS-SEQ"], 1), (["sds-seq"], 1), (["SDS-REV"], 0), (["SDS-SEQ-02"], 0),
-        (["SDS-SE"], 0), (["SDS-REV", "SDS-SEQ"], 1), (["medium"], 1), (["low"], 1), (["high"], 0),
+        (["SDS-SE"], 2), (["SDS-REV", "SDS-SEQ"], 1), (["medium"], 1), (["low"], 1), (["high"], 0),
         (["high", "SDS-SEQ-01"], 1)])
     def test_exit_1_only_when_a_finding_matches(self, tmp_path, fail_on, code):
-        """A code matches exactly or as a prefix ending at a dash; a severity matches it or anything above."""
+        """A code matches exactly or as a prefix ending at a dash; a severity matches it or anything above; a code
+        or prefix the catalogue does not have (SDS-SE) is refused, exit 2."""
         args = [a for v in fail_on for a in ("--fail-on", v)]
         assert _run(_log(tmp_path, SEQ_LOG), "--engine", "none", *args).exit_code == code
 

@@ -385,3 +385,41 @@ def test_param_value_is_a_date():
     assert isinstance(load_workflow("moray").parameters["panel_threshold"].values[-1], ParamValue)
     assert isinstance(load_workflow("moray").parameters["panel_threshold"].values[-1].since, date)
     assert sys.version_info >= (3, 11)
+
+
+class TestBoundedAnswers:
+    """Issue 18 (H2): a chain of N states that cannot reach closed made every state a trap with its whole path,
+    an answer growing with N squared (4,000 states: 198 s and 1.8 GB). Answers are now bounded."""
+
+    @staticmethod
+    def _chain(tmp_path, n: int):
+        lines = ["workflow: chain", "extends: national", "states:", "  - {name: start}",
+                 "  - {name: closed, closed: true}", *(f"  - {{name: s{i}}}" for i in range(n)),
+                 "transitions:", "  - {trigger: referral_received, source: start, dest: s0}",
+                 *(f"  - {{trigger: information_given, source: s{i}, dest: s{i + 1}}}" for i in range(n - 1))]
+        path = tmp_path / "chain.yaml"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path
+
+    def test_at_most_25_problems_a_check_and_the_rest_counted(self, tmp_path):
+        from sdsrules.validate import MAX_PER_CHECK
+
+        result = validate_file(self._chain(tmp_path, 1500))
+        traps = [p for p in result.problems if p.code == "WF-TRAP-01"]
+        assert len(traps) == MAX_PER_CHECK + 1
+        assert re.match(r"1,4\d\d more problems of this check are not listed", traps[-1].message)
+
+    def test_long_counterexamples_keep_their_last_steps_and_count_the_rest(self, tmp_path):
+        from sdsrules.validate import MAX_STEPS
+
+        problems = list(validate(load_workflow(self._chain(tmp_path, 1500)), limit=10_000))
+        longest = max((p for p in problems if p.path), key=lambda p: len(p.path) + p.omitted)
+        assert len(longest.path) <= MAX_STEPS and longest.omitted > 0
+        assert longest.trail().startswith(f"({longest.omitted:,} earlier steps)")
+        assert longest.to_dict()["steps_omitted"] == longest.omitted
+
+    def test_the_json_answer_stays_small(self, tmp_path):
+        out = tmp_path / "out.json"
+        r = CliRunner().invoke(cli, ["validate", str(self._chain(tmp_path, 2000)), "--format", "json", "-o", str(out)])
+        assert r.exit_code == 1
+        assert out.stat().st_size < 200_000
