@@ -34,7 +34,7 @@ import attrs
 from .calendar import Duration
 from .conditions import Clause, ParamRef, Where
 from .datafile import DataFileError, Problem, line_of, load_yaml
-from .workflow import STAY, Transition, Workflow, _build, _merge_base, bundled_dir, resolve
+from .workflow import STAY, Transition, Workflow, build_design, bundled_dir, merge_base, resolve
 
 # ------------------------------------------------------------------------------------------- the catalogue
 
@@ -246,8 +246,8 @@ def validate_file(name_or_path: str | Path, parameters_used: ParametersUsed | No
         return DesignResult(file, "", (p,), False, seconds=time.perf_counter() - started)
     # load_workflow's own steps, on the YAML already read (a large design is parsed once, not twice)
     loading: list[Problem] = []
-    merged = _merge_base(raw, path, loading)
-    wf = None if loading else _build(merged, file, loading)
+    merged = merge_base(raw, path, loading)
+    wf = None if loading else build_design(merged, file, loading)
     if wf is None or loading:
         return DesignResult(file, str(raw.get("workflow", "")), tuple(_load_problem(p) for p in loading),
                             seconds=time.perf_counter() - started)

@@ -273,16 +273,18 @@ def load_workflow(name_or_path: str | Path | None = None) -> Workflow:
     path = resolve(name_or_path)
     raw = load_yaml(path)
     problems: list[Problem] = []
-    merged = _merge_base(raw, path, problems)
+    merged = merge_base(raw, path, problems)
     if problems:
         raise DataFileError(problems)
-    wf = _build(merged, str(path), problems)
+    wf = build_design(merged, str(path), problems)
     if problems:
         raise DataFileError(problems)
     return wf
 
 
-def _merge_base(raw: Any, path: Path, problems: list[Problem], depth: int = 0) -> Any:
+def merge_base(raw: Any, path: Path, problems: list[Problem], depth: int = 0) -> Any:
+    """A design's YAML with the design it ``extends`` merged beneath it (parameters merged value by value), every
+    problem found on the way appended to ``problems``."""
     file = str(path)
     if not isinstance(raw, dict):
         problems.append(Problem(file, getattr(raw, "line", None), "", "must be a mapping with a 'workflow' key"))
@@ -308,7 +310,7 @@ def _merge_base(raw: Any, path: Path, problems: list[Problem], depth: int = 0) -
                                 f"names no design (shipped: {', '.join(bundled_names())})"))
         return raw
     try:
-        base = _merge_base(load_yaml(base_path), base_path, problems, depth + 1)
+        base = merge_base(load_yaml(base_path), base_path, problems, depth + 1)
     except DataFileError as e:
         problems.extend(e.problems)
         return raw
@@ -336,7 +338,8 @@ def _merge_base(raw: Any, path: Path, problems: list[Problem], depth: int = 0) -
     return out
 
 
-def _build(raw: dict, file: str, problems: list[Problem]) -> Workflow:
+def build_design(raw: dict, file: str, problems: list[Problem]) -> Workflow:
+    """A ``Workflow`` from merged design YAML, every problem appended to ``problems`` (file, line, key)."""
     def problem(path: list, message: str) -> None:
         key = ".".join(str(p) for p in path)
         problems.append(Problem(file, line_of(raw, path), key, message))

@@ -28,8 +28,9 @@ from datetime import date
 import orjson
 
 from ..workflow import Workflow
+from .caseview import BREACH, CaseView, Fact
 from .rules import Check, Rule, Rulebook
-from .semantics import BREACH, CaseView, Fact, decide, derive, settle
+from .semantics import decide, derive, settle
 
 
 def _verdict_rules(m, rule: Rule, check: Check) -> list[tuple[str, object]]:

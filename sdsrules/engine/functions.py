@@ -10,8 +10,8 @@ from datetime import date, timedelta
 
 from ..calendar import birthday
 from ..workflow import money
+from .caseview import CaseView, Fact
 from .rules import Check, Rule
-from .semantics import CaseView, Fact
 
 
 def _days(delta: timedelta) -> str:
@@ -286,6 +286,7 @@ def transition_planning(view: CaseView, rule: Rule, check: Check, i: int) -> Ite
     yield Fact(rule, check, i, "lapsed", start.day, params=params, evidence=((i, "trigger"),))
 
 
+#: every named function a rule can use (``rules.FUNCTION_NAMES`` lists the same names for loading)
 FUNCTIONS = {
     "within_delegated_limit": within_delegated_limit,
     "eligibility_matches_criteria": eligibility_matches_criteria,

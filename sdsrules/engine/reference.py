@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import date
 
 from ..workflow import Workflow
+from .caseview import CaseView
 from .rules import Rulebook
-from .semantics import CaseView, decide, derive, verdict
+from .semantics import decide, derive, verdict
 
 
 class ReferenceChecker:
