@@ -115,3 +115,39 @@ def _matcher(m) -> str:
     if m.first:
         text += " (the first in the episode)"
     return text
+
+
+@rules.command("test")
+@click.argument("packs", nargs=-1)
+@_workflow
+@click.option("--engine", "engines", multiple=True, help="Run on this engine only (repeatable; default: all).")
+@click.option("--verbose", "-v", is_flag=True, help="Name every case, not only the failures.")
+def test_rules(packs, workflow, engines, verbose):
+    """Run the YAML test cases beside the rules of PACKS (folders or files; default: the shipped packs).
+
+    Each case replays its events on every engine and must give exactly the findings it lists. Exit 0: every
+    case passed; 1: some failed (each named with file, line and the findings that differed); 2: unusable."""
+    from sdsrules.ruletest import ENGINES, Runner, find_test_files
+
+    from .main import UsageProblem
+
+    files = find_test_files(list(packs) or None)
+    if not files:
+        raise UsageProblem(f"no rule test files (*.test.yaml) in {', '.join(packs) or 'the shipped packs'}")
+    runner = Runner(list(packs) or None, engines or ENGINES, workflow)
+    passed = failed = 0
+    try:
+        for outcome in runner.run_files(files):
+            if outcome.passed:
+                passed += 1
+                if verbose:
+                    click.echo(f"ok: {outcome.case.file}:{outcome.case.line}: {outcome.case.name}")
+            else:
+                failed += 1
+                click.echo("FAILED: " + outcome.report())
+    except DataFileError as e:
+        raise UsageProblem(e.report()) from None
+    except ValueError as e:  # an event of a case that breaks the contract, an unknown engine
+        raise UsageProblem(str(e)) from None
+    click.echo(f"{passed} passed, {failed} failed")
+    raise SystemExit(1 if failed else 0)
