@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
-
 from sdsrules.cli.main import cli
 
 ROOT = Path(__file__).resolve().parent.parent
