@@ -99,7 +99,8 @@ def load_cases(path: str | Path) -> list[RuleCase]:
         raise DataFileError([Problem(file, getattr(raw, "line", None), "cases", "must hold a list of 'cases'")])
     unknown = set(raw) - FILE_KEYS
     if unknown:
-        raise DataFileError([Problem(file, getattr(raw, "line", None), k, "is not a key of a rule test file") for k in sorted(unknown)])
+        line = getattr(raw, "line", None)
+        raise DataFileError([Problem(file, line, k, "is not a key of a rule test file") for k in sorted(unknown)])
     code = raw.get("rule") or Path(file).name.split(".")[0]
     given = [dict(r) for r in raw.get("given") or []]
     cases = []
