@@ -2,21 +2,31 @@
 
 ``concept:name`` of an event is its activity, ``time:timestamp`` its ``at``, the trace's ``concept:name`` its
 case, ``org:resource``/``org:role``/``org:group`` its actor (id, role, team), ``sdsrules:id`` or
-``identity:id`` its id. Trace attributes are copied onto each event of the trace (the event's own attribute
-wins). Attribute types string, date, int, float, boolean, id, list (``<values>``) and container are read as
-the standard says; nested meta-attributes, log-level attributes and ``<global>`` defaults describe the log,
-not an event, and are not copied. Values are then turned into the types the contract expects for the
-activity (an XES ``<string value="3">`` tier becomes 3), so a log from another tool needs no hand editing.
+``identity:id`` its id. Trace attributes apply to each event of the trace (the event's own attribute wins).
+Attribute types string, date, int, float, boolean, id, list (``<values>``) and container are read as the
+standard says; nested meta-attributes, log-level attributes and ``<global>`` defaults describe the log, not an
+event, and are not kept. Values are then turned into the types the contract expects for the activity (an XES
+``<string value="3">`` tier becomes 3), so a log from another tool needs no hand editing.
 
-Safety and size: the parser is defusedxml's, refusing any DTD, entity declaration or external reference, so
-entity expansion ("billion laughs") and external entities end the file with one clear rejection and never a
-hang, a fetch or a traceback. The file is fed to expat in 64 KiB chunks and no element tree is built: only
-the attributes of the trace and event being read are held, and text content is ignored without being
-buffered. An attribute value longer than 1 MiB makes its event a rejection.
+Safety and size: the file goes to expat in 64 KiB chunks with the protections of defusedxml (any DTD, entity
+declaration or external reference ends the file with one clear rejection: no entity expansion, no fetch, no
+hang); no element tree is built and text content is ignored without being buffered. Only the trace and the
+event being read are held, and both are bounded:
 
-Lines: each event is reported at the line of its ``<event>`` start tag, which expat gives exactly while the
-tag is being parsed. A file that stops being well-formed ends with a rejection at the line where it broke;
-the events read before it stand.
+* an attribute value longer than 1 MiB makes its event a rejection;
+* an event may carry at most :data:`MAX_ATTRIBUTES` attributes, nested ones and its trace's counted in; past
+  that the event is a rejection saying so (a trace with 50,000 attributes costs its events one rejection each,
+  not 50,000 copies each), and no more than the bound is ever stored;
+* attributes nest (lists, containers) at most :data:`MAX_DEPTH` deep; deeper is a rejection of the event (or of
+  every event of the trace), never a recursion error.
+
+The trace's attributes are put into the contract's shape once per trace and shared by its events (the values
+are the same objects); each event adds only its own.
+
+Lines and ids: each event is reported at the line of its ``<event>`` start tag. An event without an id of its
+own gets ``file:line`` like a record of any other format; when several events start on one line (minified XES,
+written without line breaks) the second and later get ``file:line:column``, so they stay distinct. A file that
+stops being well-formed ends with a rejection at the line where it broke; the events read before it stand.
 """
 
 from __future__ import annotations
@@ -24,11 +34,9 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterator
 from typing import Any
-from xml.etree import ElementTree as StdET
 from xml.parsers import expat
 
-import defusedxml.ElementTree as DefusedET
-from defusedxml import DefusedXmlException
+from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from ..events import ACTIVITIES, Day, Event, EventError, ListOf, Number, OneOf, Rejection, Text, build_event
 from ..maps import ActivityMap
@@ -36,6 +44,10 @@ from ._io import MAX_LINE, open_bytes
 
 CHUNK = 64 * 1024
 MAX_VALUE = MAX_LINE
+#: attributes one event may carry, nested ones and those of its trace counted in
+MAX_ATTRIBUTES = 1_000
+#: how deep attributes may nest (an attribute of the event is at depth 1, an item of its list at depth 2)
+MAX_DEPTH = 16
 ATTRIBUTE_TAGS = frozenset({"string", "date", "int", "float", "boolean", "id", "list", "container"})
 #: XES keys that are the contract's core fields (after the trace's concept:name, which is the case)
 CORE_KEYS = {"concept:name": "activity", "time:timestamp": "at", "sdsrules:id": "id", "identity:id": "id"}
@@ -44,6 +56,12 @@ ACTOR_KEYS = {"org:resource": "id", "org:role": "role", "org:group": "team"}
 OWN_KEYS = ("sdsrules:date_only", "sdsrules:findings", "sdsrules:finding:")
 #: trace attributes that name the trace, not each event
 TRACE_ONLY = frozenset({"concept:name", "identity:id", "sdsrules:id", "sdsrules:findings", "sdsrules:finding_count"})
+
+# what an element is, by its local name (the kinds the parser acts on)
+_LOG, _TRACE, _EVENT, _VALUES, _OTHER = range(5)
+_KINDS = {"log": _LOG, "trace": _TRACE, "event": _EVENT, "values": _VALUES}
+_SCALARS = frozenset({"string", "date", "id"})
+_IGNORED = (_OTHER, None, None, 0)  # the stack entry of an element whose children are not kept
 
 
 class Bad:
@@ -62,21 +80,20 @@ class _Stop(Exception):
 def read(path: str, seq: Iterator[int], activity_map: ActivityMap | None = None) -> Iterator[Event | Rejection]:
     name = "<stdin>" if path == "-" else path
     out: list[Event | Rejection] = []
-    target = _Target(name, seq, activity_map, out)
-    parser = DefusedET.DefusedXMLParser(target=target, forbid_dtd=True, forbid_entities=True,
-                                        forbid_external=True)
-    target.expat = parser.parser
+    parser = _parser()
+    target = _Target(name, seq, activity_map, out, parser)
+    parser.StartElementHandler = target.start
+    parser.EndElementHandler = target.end
     stream = None
     try:
         stream = open_bytes(path)
         while True:
             chunk = stream.read(CHUNK)
-            if not chunk:
-                parser.close()
+            parser.Parse(chunk, not chunk)
+            if out:
                 yield from _drain(out)
+            if not chunk:
                 break
-            parser.feed(chunk)
-            yield from _drain(out)
     except (OSError, EOFError, zlib.error) as e:  # EOFError, zlib.error: a truncated or corrupt .gz
         yield from _drain(out)
         yield Rejection(name, 0, f"reading stopped: {e}")
@@ -84,9 +101,9 @@ def read(path: str, seq: Iterator[int], activity_map: ActivityMap | None = None)
         yield from _drain(out)
         yield Rejection(name, target.line(), f"the file declares a DTD, entities or an external reference, which "
                                              f"sdsrules refuses for safety ({type(e).__name__}); reading stopped")
-    except (DefusedET.ParseError, StdET.ParseError, expat.ExpatError) as e:
+    except expat.ExpatError as e:
         yield from _drain(out)
-        line, column = getattr(e, "position", (target.line(), 0))
+        line, column = e.lineno, e.offset
         message = str(e).split(":", 1)[0]
         yield Rejection(name, line, f"the file is not well-formed XML at line {line}, column {column + 1} "
                                     f"({message}); reading stopped")
@@ -94,9 +111,6 @@ def read(path: str, seq: Iterator[int], activity_map: ActivityMap | None = None)
         yield from _drain(out)
         line, reason = e.args
         yield Rejection(name, line, reason)
-    except RecursionError:
-        yield from _drain(out)
-        yield Rejection(name, target.line(), "the file is nested too deeply; reading stopped")
     except (LookupError, ValueError) as e:  # the encoding its XML declaration names: unknown, or not for XML
         if not isinstance(e, LookupError | UnicodeError) and "encoding" not in str(e):
             raise
@@ -108,6 +122,29 @@ def read(path: str, seq: Iterator[int], activity_map: ActivityMap | None = None)
             stream.close()
 
 
+def _parser() -> Any:
+    """An expat parser with defusedxml's refusals: no DTD, no entity declarations, no external references."""
+    parser = expat.ParserCreate(namespace_separator="}")
+
+    def doctype(name, sysid, pubid, has_internal_subset):
+        raise DTDForbidden(name, sysid, pubid)
+
+    def entity(name, is_parameter_entity, value, base, sysid, pubid, notation_name):
+        raise EntitiesForbidden(name, value, base, sysid, pubid, notation_name)
+
+    def unparsed(name, base, sysid, pubid, notation_name):
+        raise EntitiesForbidden(name, None, base, sysid, pubid, notation_name)
+
+    def external(context, base, sysid, pubid):
+        raise ExternalReferenceForbidden(context, base, sysid, pubid)
+
+    parser.StartDoctypeDeclHandler = doctype
+    parser.EntityDeclHandler = entity
+    parser.UnparsedEntityDeclHandler = unparsed
+    parser.ExternalEntityRefHandler = external
+    return parser
+
+
 def _drain(out: list) -> Iterator[Event | Rejection]:
     while out:
         batch = out[:]
@@ -115,89 +152,137 @@ def _drain(out: list) -> Iterator[Event | Rejection]:
         yield from batch
 
 
-class _Frame:
-    """One open element: its tag, and where attribute children go (a dict, a list, or None: ignored)."""
+class _Owner:
+    """A trace or an event being read: its attributes, how many it has (nested counted), and its problem."""
 
-    __slots__ = ("into", "tag")
+    __slots__ = ("attrs", "column", "count", "line", "problem", "shared", "version")
 
-    def __init__(self, tag: str, into: dict | list | None):
-        self.tag, self.into = tag, into
+    def __init__(self, line: int = 0, column: int = 0):
+        self.attrs: dict[str, Any] = {}
+        self.count = 0
+        self.problem: tuple[str, str] | None = None  # (field, reason): the whole trace or event is unusable
+        self.line, self.column = line, column
+        self.shared: tuple | None = None  # a trace's attributes in the contract's shape, made once
+        self.version = -1  # the count they were made at (attributes after an event are seen by the next ones)
 
 
 class _Target:
-    """The expat target: keeps a stack of open elements and emits one record per ``</event>``."""
+    """The expat handlers: a stack of open elements, one record emitted per ``</event>``.
 
-    def __init__(self, name: str, seq: Iterator[int], activity_map: ActivityMap | None, out: list):
-        self.name, self.seq, self.map, self.out = name, seq, activity_map, out
-        self.expat: Any = None
-        self.stack: list[_Frame] = []
-        self.trace: dict | None = None
-        self.event: dict | None = None
-        self.event_line = 0
+    Each stack entry is (kind, into, owner, depth): where attribute children go (a dict or list of the owner,
+    or None: ignored), the trace or event they belong to, and the attribute nesting depth.
+    """
+
+    def __init__(self, name: str, seq: Iterator[int], activity_map: ActivityMap | None, out: list, parser: Any):
+        self.name, self.seq, self.map, self.out, self.expat = name, seq, activity_map, out, parser
+        self.base = name.rsplit("/", 1)[-1]
+        self.stack: list[tuple[int, Any, _Owner | None, int]] = []
+        self.trace: _Owner | None = None
+        self.last_event_line = 0
+        self.kinds: dict[str, tuple[int, str]] = {}
 
     def line(self) -> int:
-        return self.expat.CurrentLineNumber if self.expat is not None else 0
+        return self.expat.CurrentLineNumber
+
+    def _kind(self, tag: str) -> tuple[int, str]:
+        local = tag[tag.rfind("}") + 1:]
+        got = self.kinds[tag] = (_KINDS.get(local, _OTHER), local)
+        return got
 
     def start(self, tag: str, attrib: dict) -> None:
-        local = tag.rsplit("}", 1)[-1]
-        parent = self.stack[-1] if self.stack else None
-        if parent is None and local != "log":
-            raise _Stop(self.line(), f"the file is not an XES log (its root element is <{local}>, not <log>); "
-                                     f"reading stopped")
-        into: dict | list | None = None
-        if local == "trace" and parent is not None and parent.tag == "log" and len(self.stack) == 1:
-            self.trace = {}
-            into = self.trace
-        elif local == "event" and parent is not None and (
-                (parent.tag == "trace" and parent.into is not None and parent.into is self.trace)
-                or (parent.tag == "log" and len(self.stack) == 1)):
-            self.event = {}
-            self.event_line = self.line()
-            into = self.event
-            if parent.tag == "log":
-                self.event["\0outside"] = True
-        elif local in ATTRIBUTE_TAGS:
-            value = _value(local, attrib)
-            if isinstance(value, dict | list):
-                into = value
-            if parent is not None and parent.into is not None:
+        kind, local = self.kinds.get(tag) or self._kind(tag)
+        stack = self.stack
+        if not stack:
+            if kind != _LOG:
+                raise _Stop(self.line(), f"the file is not an XES log (its root element is <{local}>, not <log>); "
+                                         f"reading stopped")
+            stack.append((_LOG, None, None, 0))
+            return
+        pkind, pinto, owner, depth = stack[-1]
+        if pinto is not None and local in ATTRIBUTE_TAGS:
+            assert owner is not None
+            owner.count += 1
+            if owner.count > MAX_ATTRIBUTES or depth >= MAX_DEPTH:
+                if depth >= MAX_DEPTH and owner.problem is None:
+                    owner.problem = (attrib.get("key") or local, f"nests attributes more than {MAX_DEPTH} deep, "
+                                                                  f"deeper than sdsrules reads")
+                stack.append((_OTHER, None, owner, depth + 1))  # counted, not kept
+                return
+            if local in _SCALARS:
+                raw = attrib.get("value")
+                value: Any = raw if raw is not None and len(raw) <= MAX_VALUE else _value(local, attrib)
                 key = attrib.get("key")
-                if isinstance(parent.into, list):
-                    parent.into.append(value)
-                elif key is not None and key not in parent.into:
-                    parent.into[key] = value
-        elif local == "values" and parent is not None and parent.tag == "list":
-            into = parent.into
-        self.stack.append(_Frame(local, into))
+                if type(pinto) is list:
+                    pinto.append(value)
+                elif key is not None and key not in pinto:
+                    pinto[key] = value
+                stack.append(_IGNORED)  # a scalar's children (meta-attributes) are not kept
+                return
+            value = _value(local, attrib)
+            into = value if isinstance(value, dict | list) else None
+            if type(pinto) is list:
+                pinto.append(value)
+            else:
+                key = attrib.get("key")
+                if key is not None and key not in pinto:
+                    pinto[key] = value
+            stack.append((_OTHER, into, owner, depth + 1))
+            return
+        if kind == _EVENT and ((pkind == _TRACE and owner is not None and owner is self.trace)
+                               or (pkind == _LOG and len(stack) == 1)):
+            p = self.expat
+            event = _Owner(p.CurrentLineNumber, p.CurrentColumnNumber + 1)
+            if pkind == _LOG:
+                event.problem = ("case", "the event is not inside a <trace>, so it has no case")
+            stack.append((_EVENT, event.attrs, event, 0))
+        elif kind == _TRACE and pkind == _LOG and len(stack) == 1:
+            self.trace = _Owner()
+            stack.append((_TRACE, self.trace.attrs, self.trace, 0))
+        elif kind == _VALUES and pinto is not None and type(pinto) is list:
+            stack.append((_VALUES, pinto, owner, depth))
+        else:
+            stack.append((kind, None, owner if pinto is not None else None, depth))
 
     def end(self, tag: str) -> None:
-        frame = self.stack.pop()
-        if frame.tag == "event" and self.event is not None and frame.into is self.event:
-            self.out.append(self._record(self.event, self.event_line))
-            self.event = None
-        elif frame.tag == "trace" and frame.into is not None and frame.into is self.trace:
+        kind, into, owner, _ = self.stack.pop()
+        if kind == _EVENT and into is not None:
+            self.out.append(self._record(owner))
+        elif kind == _TRACE and into is not None:
             self.trace = None
 
-    def close(self) -> None:
-        return None
-
-    def _record(self, event: dict, line: int) -> Event | Rejection:
+    def _record(self, event: _Owner) -> Event | Rejection:
         position = next(self.seq)
-        trace = self.trace if self.trace is not None and "\0outside" not in event else {}
-        case = trace.get("concept:name")
+        line = event.line
+        trace = self.trace if event.problem is None or event.problem[0] != "case" else None
+        attrs = event.attrs
+        case = trace.attrs.get("concept:name") if trace is not None else None
         try:
-            if "\0outside" in event:
-                raise EventError("case", "the event is not inside a <trace>, so it has no case")
-            record = _canonical(trace, event)
+            if event.problem is not None:
+                raise EventError(*event.problem)
+            if trace is None:
+                raise EventError("case", "is required: the event's <trace> has no concept:name before it")
+            if trace.problem is not None:
+                raise EventError(trace.problem[0], f"{trace.problem[1]} (an attribute of the event's <trace>)")
+            if event.count + trace.count > MAX_ATTRIBUTES:
+                raise EventError("attributes", f"the event has {event.count + trace.count:,} attributes with those "
+                                               f"of its <trace>; sdsrules reads at most {MAX_ATTRIBUTES:,} an event")
+            if trace.version != trace.count:
+                trace.shared = _shape(trace.attrs, TRACE_ONLY)
+                trace.version = trace.count
+            record = _canonical(case, trace.shared, _shape(attrs, ()), attrs)  # type: ignore[arg-type]
             if case is None:
                 raise EventError("case", "is required: the event's <trace> has no concept:name before it")
             if self.map is not None:
                 self.map.apply(record)
+            if "id" not in record and line == self.last_event_line:
+                record["id"] = f"{self.base}:{line}:{event.column}"  # a second event on this line
+            self.last_event_line = line
             _coerce(record)
             return build_event(record, file=self.name, line=line, seq=position)
         except EventError as e:
+            self.last_event_line = line
             case_text = case if isinstance(case, str) and case.strip() else None
-            eid = event.get("sdsrules:id", event.get("identity:id"))
+            eid = attrs.get("sdsrules:id", attrs.get("identity:id"))
             return Rejection(self.name, line, f"'{e.field}' {e.reason}", e.field, case_text,
                              eid if isinstance(eid, str) else None)
 
@@ -214,7 +299,7 @@ def _value(tag: str, attrib: dict) -> Any:
         return Bad(f"the XES {tag} attribute {key!r} has no value")
     if len(raw) > MAX_VALUE:
         return Bad(f"is longer than {MAX_VALUE // 1024} KiB")
-    if tag in ("string", "id", "date"):
+    if tag in _SCALARS:
         return raw  # dates stay ISO text: the contract's ``at`` and date attributes are ISO text
     if tag == "boolean":
         low = raw.strip().lower()
@@ -227,35 +312,80 @@ def _value(tag: str, attrib: dict) -> Any:
         return Bad(f"is an XES {tag} but its value is {raw[:40]!r}")
 
 
-def _canonical(trace: dict, event: dict) -> dict:
-    """The record in the contract's shape: core fields named ours, the rest as given."""
-    merged = {k: v for k, v in trace.items() if k not in TRACE_ONLY}
-    merged.update(event)
-    record: dict[str, Any] = {"case": trace.get("concept:name")}
+#: (record part, actor part, first unreadable (xes key, field, reason) or None, date-only marker or None)
+_Shape = tuple[dict[str, Any], dict[str, Any], tuple[str, str, str] | None, bool | None]
+
+
+def _shape(attrs: dict, skip: frozenset | tuple) -> _Shape:
+    """One owner's attributes in the contract's shape: core fields named ours, the rest as given."""
+    part: dict[str, Any] = {}
     actor: dict[str, Any] = {}
-    date_only = merged.get("sdsrules:date_only") is True
-    for key, value in merged.items():
+    bad = None
+    date_only = None
+    for key, value in attrs.items():
+        route = _ROUTE.get(key)
+        if route is None and type(value) is str and not key.startswith("sdsrules:"):
+            part[key] = value  # the common case: an extra attribute, plain text
+            continue
+        if key in skip:
+            continue
+        if route is not None and type(value) is str:
+            if route[0]:
+                actor[route[1]] = value
+            elif route[1] != "id" or "id" not in part or key == "sdsrules:id":  # sdsrules:id wins over identity:id
+                part[route[1]] = value
+            continue
         if key.startswith(OWN_KEYS):
+            if key == "sdsrules:date_only":
+                date_only = value is True
             continue
-        field = CORE_KEYS.get(key)
-        if key in ACTOR_KEYS:
-            field = f"actor.{ACTOR_KEYS[key]}"
+        field = key if route is None else f"actor.{route[1]}" if route[0] else route[1]
         if isinstance(value, Bad):
-            raise EventError(field or key, value.reason)
-        if field == "id" and "id" in record:  # sdsrules:id wins over identity:id
-            if key == "sdsrules:id":
-                record["id"] = value
+            if bad is None:
+                bad = (key, field, value.reason)
             continue
-        if field is None:
-            record[key] = value
-        elif field.startswith("actor."):
-            actor[field[6:]] = value
-        else:
-            record[field] = value
+        if _has_bad(value):
+            if bad is None:
+                bad = (key, field, "holds a value that cannot be read")
+            continue
+        if route is None:
+            part[key] = value
+        elif route[0]:
+            actor[route[1]] = value
+        elif route[1] != "id" or "id" not in part or key == "sdsrules:id":
+            part[route[1]] = value
+    return part, actor, bad, date_only
+
+
+#: XES key -> (an actor part?, our name)
+_ROUTE = {**{k: (False, v) for k, v in CORE_KEYS.items()}, **{k: (True, v) for k, v in ACTOR_KEYS.items()}}
+
+
+def _has_bad(value: Any) -> bool:
+    if type(value) is list:
+        return any(isinstance(v, Bad) or (type(v) in (list, dict) and _has_bad(v)) for v in value)
+    if type(value) is dict:
+        return any(isinstance(v, Bad) or (type(v) in (list, dict) and _has_bad(v)) for v in value.values())
+    return False
+
+
+def _canonical(case: Any, trace: _Shape, event: _Shape, event_attrs: dict) -> dict:
+    """The record of one event: its trace's shared part, then its own (which wins)."""
+    tpart, tactor, tbad, tdate = trace
+    epart, eactor, ebad, edate = event
+    if tbad is not None and tbad[0] not in event_attrs:
+        raise EventError(tbad[1], tbad[2])
+    if ebad is not None:
+        raise EventError(ebad[1], ebad[2])
+    record: dict[str, Any] = {"case": case}
+    if tpart:
+        record.update(tpart)
+    record.update(epart)
+    date_only = edate if edate is not None else tdate
     if date_only and isinstance(record.get("at"), str):
         record["at"] = record["at"][:10]
-    if actor:
-        record["actor"] = actor
+    if tactor or eactor:
+        record["actor"] = {**tactor, **eactor}
     return record
 
 
@@ -263,7 +393,7 @@ def _coerce(record: dict) -> None:
     """Turn XES-typed values into the types the contract expects for the record's activity."""
     activity = record.get("activity")
     spec = ACTIVITIES.get(activity) if isinstance(activity, str) else None  # a <list> or <container> is not a name
-    if spec is None:
+    if not spec:
         return
     for name, (kind, _) in spec.items():
         value = record.get(name)
