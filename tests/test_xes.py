@@ -323,3 +323,102 @@ class TestPM4Py:
         assert [e["concept:name"] for e in flagged] == ["material_change_recorded"]
         df = pm4py.read_xes(str(out))
         assert df.shape[0] == 390 and df["case:concept:name"].nunique() == 100
+
+
+# ------------------------------------------------------------------------------------ hostile XES (issue 18, H5)
+
+_EV = ('<event><string key="concept:name" value="signposted"/>'
+       '<date key="time:timestamp" value="2024-01-0{d}"/></event>')
+
+
+class TestHostileXes:
+    def test_many_trace_attributes_cost_one_rejection_per_event_not_copies(self, tmp_path):
+        """50,000 trace attributes over 2,000 events: every event one bounded rejection, in seconds, small memory."""
+        import resource
+        import time
+
+        from sdsrules.readers import xes
+
+        attrs = "".join(f'<string key="a{i}" value="v"/>' for i in range(50_000))
+        events = "".join(_EV.format(d=1 + i % 9) for i in range(2_000))
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        start = time.perf_counter()
+        recs = _read_text(tmp_path, f'<log><trace><string key="concept:name" value="C"/>{attrs}{events}'
+                                    f'</trace></log>')
+        took = time.perf_counter() - start
+        grown_mb = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+        assert len(recs) == 2_000 and all(isinstance(r, Rejection) for r in recs)
+        assert recs[0].field == "attributes" and f"at most {xes.MAX_ATTRIBUTES:,}" in recs[0].reason
+        assert "50,003 attributes" in recs[0].reason and recs[0].case == "C"
+        assert took < 10 and grown_mb < 200, (took, grown_mb)
+
+    def test_attributes_within_the_bound_are_shared_by_the_trace_events(self, tmp_path):
+        """Below the bound, every event gets the trace's attributes, and the values are the same objects."""
+        attrs = "".join(f'<string key="a{i}" value="v{i}"/>' for i in range(300))
+        recs = _read_text(tmp_path, f'<log><trace><string key="concept:name" value="C"/>{attrs}'
+                                    f'{_EV.format(d=1)}{_EV.format(d=2)}</trace></log>')
+        a, b = recs
+        assert isinstance(a, Event) and isinstance(b, Event)
+        assert len(a.attrs) == 300 and a.attrs == b.attrs and a.attrs["a299"] is b.attrs["a299"]
+
+    def test_an_event_over_the_bound_alone_is_rejected(self, tmp_path):
+        """An event with too many attributes of its own is one rejection; its neighbours stand."""
+        many = "".join(f'<int key="n{i}" value="{i}"/>' for i in range(1_001))
+        big = _EV.format(d=2).replace("</event>", many + "</event>")
+        recs = _read_text(tmp_path, f'<log><trace><string key="concept:name" value="C"/>\n{_EV.format(d=1)}\n{big}'
+                                    f'\n{_EV.format(d=3)}</trace></log>')
+        assert [type(r).__name__ for r in recs] == ["Event", "Rejection", "Event"]
+        assert recs[1].field == "attributes" and recs[1].line == 3
+
+    def test_minified_xes_gets_distinct_ids_from_positions(self, tmp_path):
+        """A file without line breaks: every event its own id (file:line:column), no duplicates rejected."""
+        traces = "".join(f'<trace><string key="concept:name" value="C{t}"/>'
+                         + "".join(_EV.format(d=1 + e) for e in range(5)) + "</trace>" for t in range(40))
+        path = tmp_path / "mini.xes"
+        path.write_text(f'<?xml version="1.0"?><log xmlns="http://www.xes-standard.org/">{traces}</log>')
+        recs = list(read_all([str(path)]))
+        assert len(recs) == 200 and all(isinstance(r, Event) for r in recs)
+        ids = [r.id for r in recs]
+        assert len(set(ids)) == 200 and ids[0] == "mini.xes:1" and ids[1].startswith("mini.xes:1:")
+        report = api.replay([path], engine="none")
+        assert report.summary.events_rejected == 0 and report.summary.events_replayed == 200
+
+    def test_pretty_printed_ids_stay_file_and_line(self, tmp_path):
+        """One event a line keeps the ids every format gets: file:line."""
+        recs = _read_text(tmp_path, f'<log><trace><string key="concept:name" value="C"/>\n{_EV.format(d=1)}\n'
+                                    f'{_EV.format(d=2)}\n</trace></log>')
+        assert [r.id for r in recs] == ["log.xes:2", "log.xes:3"]
+
+    @pytest.mark.parametrize("where", ["event", "trace", "log"])
+    def test_deep_list_nesting_is_a_rejection_not_a_recursion_error(self, tmp_path, where):
+        """A 1,500-deep <list> rejects its event (or its trace's events); never a RecursionError."""
+        deep = '<list key="x"><values>' * 1_500 + "</values></list>" * 1_500
+        ev = _EV.format(d=1)
+        body = {"event": ev.replace("</event>", deep + "</event>") + _EV.format(d=2),
+                "trace": deep + ev, "log": ev}[where]
+        log_attr = deep if where == "log" else ""
+        recs = _read_text(tmp_path, f'<log>{log_attr}<trace><string key="concept:name" value="C"/>{body}'
+                                    f'</trace></log>')
+        if where == "log":  # a log-level attribute describes the log: not kept, not a problem
+            assert len(recs) == 1 and isinstance(recs[0], Event)
+            return
+        assert isinstance(recs[0], Rejection) and recs[0].field == "x" and "deep" in recs[0].reason
+        if where == "event":
+            assert isinstance(recs[1], Event)
+        else:
+            assert "<trace>" in recs[0].reason
+
+    def test_log_level_list_is_not_held(self, tmp_path):
+        """A huge list at log level (describing the log) is skipped, not collected."""
+        items = '<string key="i" value="v"/>' * 200_000
+        recs = _read_text(tmp_path, f'<log><list key="big"><values>{items}</values></list>'
+                                    f'<trace><string key="concept:name" value="C"/>{_EV.format(d=1)}</trace></log>')
+        assert len(recs) == 1 and isinstance(recs[0], Event)
+
+    def test_reader_writes_nothing_to_stderr(self, tmp_path, capfd):
+        """Hostile and bad records become rejections; nothing of them (or anything else) goes to stderr."""
+        _read_text(tmp_path, '<log><trace><string key="concept:name" value="Mrs Doe"/>'
+                             '<event><string key="concept:name" value="visit to Mrs Doe"/>'
+                             '<int key="age" value="Mrs Doe"/></event><oops')
+        out, err = capfd.readouterr()
+        assert out == "" and err == ""

@@ -245,7 +245,7 @@ class _Target:
 
     def end(self, tag: str) -> None:
         kind, into, owner, _ = self.stack.pop()
-        if kind == _EVENT and into is not None:
+        if kind == _EVENT and into is not None and owner is not None:
             self.out.append(self._record(owner))
         elif kind == _TRACE and into is not None:
             self.trace = None
@@ -265,7 +265,7 @@ class _Target:
                 raise EventError(trace.problem[0], f"{trace.problem[1]} (an attribute of the event's <trace>)")
             if event.count + trace.count > MAX_ATTRIBUTES:
                 raise EventError("attributes", f"the event has {event.count + trace.count:,} attributes with those "
-                                               f"of its <trace>; sdsrules reads at most {MAX_ATTRIBUTES:,} an event")
+                                               f"of its <trace>; sdsrules reads at most {MAX_ATTRIBUTES:,} per event")
             if trace.version != trace.count:
                 trace.shared = _shape(trace.attrs, TRACE_ONLY)
                 trace.version = trace.count
