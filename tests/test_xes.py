@@ -422,3 +422,105 @@ class TestHostileXes:
                              '<int key="age" value="Mrs Doe"/></event><oops')
         out, err = capfd.readouterr()
         assert out == "" and err == ""
+
+
+# ------------------------------------------------------------- the scanner against expat's handlers (issue 16.4)
+
+def _pieces():
+    """Fragments of XES, plain and awkward, that a generated log is built from."""
+    value = st.sampled_from(["signposted", "2024-01-0{d}", "3", "x&amp;y", "a&#10;b", "tab\there", "a\nb",
+                             "&lt;tag&gt;", "it's", "", "Mrs D\u00f6e", "1;2", "true"])
+    key = st.sampled_from(["concept:name", "time:timestamp", "to", "org:resource", "org:group", "note", "tier",
+                           "identity:id", "sdsrules:id", "sdsrules:date_only", "age"])
+    tag = st.sampled_from(["string", "date", "int", "float", "boolean", "id"])
+
+    @st.composite
+    def attr(draw, depth=0):
+        k, v, t = draw(key), draw(value), draw(tag)
+        v = v.replace("{d}", str(draw(st.integers(1, 9))))
+        form = draw(st.integers(0, 9))
+        if form == 0 and depth < 2:
+            inner = "".join(draw(st.lists(attr(depth + 1), max_size=3)))
+            return f'<list key="{k}"><values>{inner}</values></list>'
+        if form == 1 and depth < 2:
+            inner = "".join(draw(st.lists(attr(depth + 1), max_size=3)))
+            return f'<container key="{k}">{inner}</container>'
+        if form == 2:
+            return f"<{t} value='{v}'  key='{k}' />"
+        if form == 3:
+            return f'<{t} key="{k}" value="{v}"><string key="meta" value="m"/></{t}>'
+        if form == 4:
+            return f'<xes:{t} key="{k}" value="{v}"/>'
+        if form == 5:
+            return f'<{t} key="{k}"/>'
+        return f'<{t} key="{k}" value="{v}"/>'
+
+    sep = st.sampled_from(["", "\n", "\r\n", "\n\t\t", " ", "<!-- <event> -->", "<![CDATA[</event>]]>",
+                          "text", "<?pi x?>"])
+
+    @st.composite
+    def event(draw):
+        name = draw(st.sampled_from(["signposted", "triaged", "referral_received", "tea"]))
+        at = f"2024-01-0{draw(st.integers(1, 9))}"
+        core = [f'<string key="concept:name" value="{name}"/>', f'<date key="time:timestamp" value="{at}"/>']
+        body = draw(st.permutations(core + draw(st.lists(attr(), max_size=4))))
+        s = draw(sep)
+        return "<event>" + s + s.join(body) + draw(sep) + "</event>"
+
+    @st.composite
+    def trace(draw):
+        s = draw(sep)
+        head = [f'<string key="concept:name" value="C{draw(st.integers(0, 3))}"/>'] if draw(st.integers(0, 5)) \
+            else []
+        head += draw(st.lists(attr(), max_size=3))
+        events = draw(st.lists(event(), max_size=4))
+        late = draw(st.lists(attr(), max_size=1))
+        return "<trace>" + s + s.join(head + events + late) + s + "</trace>"
+
+    @st.composite
+    def log(draw):
+        s = draw(sep)
+        parts = draw(st.lists(st.one_of(trace(), event(), attr()), max_size=5))
+        decl = draw(st.sampled_from(["", '<?xml version="1.0" encoding="UTF-8"?>\n', "\ufeff"]))
+        xmlns = draw(st.sampled_from(["", ' xmlns="http://www.xes-standard.org/"',
+                                      ' xmlns:xes="http://www.xes-standard.org/"']))
+        text = f"{decl}<log{xmlns}>{s}" + s.join(parts) + f"{s}</log>"
+        cut = draw(st.one_of(st.none(), st.integers(0, len(text))))
+        return text if cut is None else text[:cut]
+
+    return log()
+
+
+def _both_ways(tmp_path, text: str, chunk: int):
+    from sdsrules.readers import xes
+
+    p = tmp_path / "g.xes"
+    p.write_bytes(text.encode("utf-8"))
+    got = []
+    for fast in (True, False):
+        xes.FAST, before = fast, xes.FAST
+        old_chunk, xes.CHUNK = xes.CHUNK, chunk
+        try:
+            got.append([(type(r).__name__, r.line, r.id, r.to_dict() if isinstance(r, Event) else
+                         (r.reason, r.field, r.case)) for r in read_all([str(p)])])
+        finally:
+            xes.FAST, xes.CHUNK = before, old_chunk
+    return got
+
+
+class TestScannerAgreesWithExpat:
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                      HealthCheck.too_slow])
+    @given(text=_pieces(), chunk=st.sampled_from([7, 64, 65536]))
+    def test_same_records_either_way(self, tmp_path, text, chunk):
+        """Every generated log (comments, CDATA, escapes, prefixes, nesting, CR LF, cut anywhere, read in chunks
+        of any size) gives the same events and rejections, lines and ids from the scanner as from expat."""
+        fast, slow = _both_ways(tmp_path, text, chunk)
+        assert fast == slow
+
+    def test_the_public_log_reads_the_same_either_way(self, tmp_path):
+        """The Road Traffic sample: identical records from both."""
+        if not ROADTRAFFIC.is_file():
+            pytest.skip(f"{ROADTRAFFIC} is not present")
+        fast, slow = _both_ways(tmp_path, ROADTRAFFIC.read_text(encoding="utf-8"), 65536)
+        assert fast == slow and len(fast) == 390

@@ -31,6 +31,8 @@ stops being well-formed ends with a rejection at the line where it broke; the ev
 
 from __future__ import annotations
 
+import codecs
+import re
 import zlib
 from collections.abc import Iterator
 from typing import Any
@@ -82,25 +84,49 @@ def read(path: str, seq: Iterator[int], activity_map: ActivityMap | None = None)
     out: list[Event | Rejection] = []
     parser = _parser()
     target = _Target(name, seq, activity_map, out, parser)
-    parser.StartElementHandler = target.start
-    parser.EndElementHandler = target.end
     stream = None
     try:
         stream = open_bytes(path)
-        while True:
-            chunk = stream.read(CHUNK)
-            parser.Parse(chunk, not chunk)
-            if out:
-                yield from _drain(out)
-            if not chunk:
-                break
+        head = stream.read(CHUNK)
+        if FAST and _utf8(head):  # the fast way: expat checks, a scanner reads (see _Scanner)
+            scanner = _Scanner(target)
+            target.expat = scanner
+            decoder = codecs.getincrementaldecoder("utf-8")()  # a byte-order mark stays: expat counts it a column
+            chunk, done = head, 0
+            while True:
+                final = not chunk
+                try:
+                    parser.Parse(chunk, final)
+                except expat.ExpatError:
+                    # what came before the break is well-formed: read it, then report the break
+                    scanner.feed(decoder.decode(chunk[:max(parser.ErrorByteIndex - done, 0)]), False)
+                    raise
+                scanner.feed(decoder.decode(chunk, final), final)
+                done += len(chunk)
+                if out:
+                    yield from _drain(out)
+                if final:
+                    break
+                chunk = stream.read(CHUNK)
+        else:  # another encoding: expat reads, element by element
+            parser.StartElementHandler = target.start
+            parser.EndElementHandler = target.end
+            chunk = head
+            while True:
+                parser.Parse(chunk, not chunk)
+                if out:
+                    yield from _drain(out)
+                if not chunk:
+                    break
+                chunk = stream.read(CHUNK)
     except (OSError, EOFError, zlib.error) as e:  # EOFError, zlib.error: a truncated or corrupt .gz
         yield from _drain(out)
         yield Rejection(name, 0, f"reading stopped: {e}")
     except DefusedXmlException as e:
         yield from _drain(out)
-        yield Rejection(name, target.line(), f"the file declares a DTD, entities or an external reference, which "
-                                             f"sdsrules refuses for safety ({type(e).__name__}); reading stopped")
+        yield Rejection(name, parser.CurrentLineNumber, f"the file declares a DTD, entities or an external "
+                                                        f"reference, which sdsrules refuses for safety "
+                                                        f"({type(e).__name__}); reading stopped")
     except expat.ExpatError as e:
         yield from _drain(out)
         line, column = e.lineno, e.offset
@@ -115,11 +141,179 @@ def read(path: str, seq: Iterator[int], activity_map: ActivityMap | None = None)
         if not isinstance(e, LookupError | UnicodeError) and "encoding" not in str(e):
             raise
         yield from _drain(out)
-        yield Rejection(name, target.line(), f"the file's text encoding cannot be read ({str(e)[:80]}); "
-                                             f"reading stopped")
+        yield Rejection(name, parser.CurrentLineNumber, f"the file's text encoding cannot be read "
+                                                        f"({str(e)[:80]}); reading stopped")
     finally:
         if stream is not None and path != "-":
             stream.close()
+
+
+_DECLARED = re.compile(rb"<\?xml[^>]*?encoding\s*=\s*[\"']([^\"']*)[\"']")
+
+
+def _utf8(head: bytes) -> bool:
+    """Whether the file is UTF-8 (or ASCII) text, as nearly every XES is: then the scanner can read it."""
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    if head.startswith((b"\xff\xfe", b"\xfe\xff", b"\x00", b"\x4c\x6f\xa7\x94")) or b"\x00" in head[:4]:
+        return False
+    m = _DECLARED.match(head)
+    return m is None or m.group(1).strip().lower() in (b"utf-8", b"utf8", b"us-ascii", b"ascii")
+
+
+#: one whole event whose attributes are all plain ``<type key="..." value="..."/>`` with nothing to unescape:
+#: the shape of nearly every event a tool writes, taken in one match
+_PLAIN = r'(?:\s*<(?:string|date|int|float|boolean|id) key="[^"<&\t\n\r]*" value="[^"<&\t\n\r]*"\s*/>)*'
+_FAST_EVENT = re.compile(rf"<event>({_PLAIN})\s*</event>")
+#: the start of a trace up to its first event (or its end), when its attributes there are plain
+_FAST_TRACE = re.compile(rf"<trace>({_PLAIN})\s*(?=<event>|</trace>)")
+_TYPED = re.compile(r"<(?:int|float|boolean) ")
+_START = re.compile(r"<([^\s/>!?]+)((?:\s+[^\s=/>]+\s*=\s*(?:\"[^\"]*\"|'[^']*'))*)\s*(/?)>")
+_END = re.compile(r"</([^\s>]+)\s*>")
+_ATTR = re.compile(r"([^\s=/>]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_REFERENCE = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|amp|lt|gt|quot|apos);")
+_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+#: whether UTF-8 files are read by the scanner (tests compare it with expat's handlers by turning this off)
+FAST = True
+#: how far the scanner waits for an ``</event>`` before reading the event element by element
+WAIT = 1024 * 1024
+
+
+def _unescape(value: str) -> str:
+    """An attribute value as XML 1.0 gives it: literal line breaks and tabs are spaces, references resolved."""
+    if "\n" in value or "\t" in value:  # (CR LF and CR are LF already: see _Scanner.feed)
+        value = value.replace("\n", " ").replace("\t", " ")
+    if "&" in value:
+        value = _REFERENCE.sub(_reference, value)
+    return value
+
+
+def _reference(m: re.Match) -> str:
+    ref = m.group(1)
+    if ref[0] != "#":
+        return _NAMED[ref]
+    return chr(int(ref[2:], 16) if ref[1] == "x" else int(ref[1:]))
+
+
+class _Scanner:
+    """Reads XES text that expat has already found well-formed and free of DTDs, calling the same handlers.
+
+    Expat without handlers checks the bytes at C speed; this reads them: a whole plain event (see
+    ``_FAST_EVENT``) in one regular-expression match, anything else (traces, nested attributes, comments,
+    CDATA, escaped values) tag by tag through the handlers expat would have called. Since the text is known
+    to be well-formed, tags, comments and CDATA sections are found exactly by their delimiters.
+    ``CurrentLineNumber`` and ``CurrentColumnNumber`` stand in for expat's while a handler runs.
+    """
+
+    def __init__(self, target: _Target):
+        self.t = target
+        self.buf = ""
+        self.cr = False  # a CR held back from the end of the last chunk
+        self.line = 1  # the line at buffer index ``counted``
+        self.counted = 0
+        self.line_start = 0  # buffer index where that line starts (negative once carried over)
+        self.CurrentLineNumber = 1
+        self.CurrentColumnNumber = 0
+
+    def _at(self, i: int) -> None:
+        buf = self.buf
+        n = buf.count("\n", self.counted, i)
+        if n:
+            self.line += n
+            self.line_start = buf.rfind("\n", self.counted, i) + 1
+        self.counted = i
+        self.CurrentLineNumber = self.line
+        self.CurrentColumnNumber = i - self.line_start
+
+    def feed(self, text: str, final: bool) -> None:
+        if self.cr:
+            text, self.cr = "\r" + text, False
+        if text.endswith("\r") and not final:  # its LF may come with the next chunk
+            text, self.cr = text[:-1], True
+        if "\r" in text:  # expat counts CR LF, CR and LF each as one line break
+            text = text.replace("\r\n", "\n").replace("\r", "\n")  # positions only: values come unescaped
+        buf = self.buf = self.buf + text if self.buf else text
+        t = self.t
+        stack = t.stack
+        match, plain = _FAST_EVENT.match, t.fast_event
+        pos, n = 0, len(buf)
+        while True:
+            i = buf.find("<", pos)
+            if i < 0:
+                pos = n
+                break
+            if buf.startswith("<event>", i) and stack:
+                top = stack[-1]
+                if top[0] == _TRACE and top[1] is not None and top[2] is t.trace:
+                    m = match(buf, i)
+                    if m is not None:  # a run of plain events: the hot loop, positions counted inline
+                        counted, line, line_start = self.counted, self.line, self.line_start
+                        while m is not None:
+                            nl = buf.count("\n", counted, i)
+                            if nl:
+                                line += nl
+                                line_start = buf.rfind("\n", counted, i) + 1
+                            counted = i
+                            plain(m.group(1), line, i - line_start + 1)
+                            pos = m.end()
+                            i = buf.find("<", pos)
+                            m = match(buf, i) if i >= 0 and buf.startswith("<event>", i) else None
+                        self.counted, self.line, self.line_start = counted, line, line_start
+                        continue
+                    if not final and n - i < WAIT and buf.find("</event>", i) < 0:
+                        pos = i  # the event is not all here yet
+                        break
+            if buf.startswith("<trace>", i) and len(stack) == 1:
+                m = _FAST_TRACE.match(buf, i)
+                if m is not None:
+                    self._at(i)
+                    t.fast_trace(m.group(1))
+                    pos = m.end()
+                    continue
+                if not final and n - i < WAIT and buf.find("<event>", i) < 0 and buf.find("</trace>", i) < 0:
+                    pos = i  # the trace's attributes are not all here yet
+                    break
+            c = buf[i + 1:i + 2]
+            if c == "!" or c == "?":
+                if buf.startswith("<!--", i):
+                    j, k = buf.find("-->", i + 4), 3
+                elif buf.startswith("<![CDATA[", i):
+                    j, k = buf.find("]]>", i + 9), 3
+                elif c == "?":
+                    j, k = buf.find("?>", i + 2), 2
+                else:
+                    j, k = buf.find(">", i), 1  # a declaration: expat has refused any DTD already
+                if j < 0:
+                    pos = n if final else i
+                    break
+                pos = j + k
+                continue
+            if c == "/":
+                m = _END.match(buf, i)
+                if m is None:
+                    pos = n if final else i
+                    break
+                self._at(i)
+                t.end(m.group(1))
+                pos = m.end()
+                continue
+            m = _START.match(buf, i)
+            if m is None:
+                pos = n if final else i
+                break
+            self._at(i)
+            tag = m.group(1)
+            tag = tag[tag.find(":") + 1:]  # the local name: expat has checked the prefix is bound
+            raw = m.group(2)
+            attrib = {k: _unescape(a or b) for k, a, b in _ATTR.findall(raw)} if raw else {}
+            t.start(tag, attrib)
+            if m.group(3):
+                t.end(tag)
+            pos = m.end()
+        self._at(pos)
+        self.buf = buf[pos:]
+        self.line_start -= pos
+        self.counted = 0
 
 
 def _parser() -> Any:
@@ -250,32 +444,58 @@ class _Target:
         elif kind == _TRACE and into is not None:
             self.trace = None
 
+    def fast_event(self, body: str, line: int, column: int) -> None:
+        """One plain ``<event>`` of the current trace (its body matched ``_FAST_EVENT``)."""
+        parts = body.split('"')  # ``<type key=`` / key / `` value=`` / value: four parts an attribute
+        count = len(parts) >> 2
+        if count <= MAX_ATTRIBUTES and len(body) <= MAX_VALUE and not _TYPED.search(body):
+            attrs = dict(zip(parts[1::4], parts[3::4], strict=False))  # text, dates and ids stay as written
+            if len(attrs) == count:  # no key twice (else the first wins, in _fill)
+                self.out.append(self._record_of(attrs, count, line, column, None))
+                return
+        event = _Owner(line, column)
+        _fill(event, body)
+        self.out.append(self._record(event))
+
+    def fast_trace(self, body: str) -> None:
+        """The start of a ``<trace>`` whose attributes before its first event are plain (``_FAST_TRACE``)."""
+        self.start("trace", {})
+        if body.strip():
+            assert self.trace is not None
+            _fill(self.trace, body)
+
     def _record(self, event: _Owner) -> Event | Rejection:
+        return self._record_of(event.attrs, event.count, event.line, event.column, event.problem)
+
+    def _record_of(self, attrs: dict, count: int, line: int, column: int,
+                   problem: tuple[str, str] | None) -> Event | Rejection:
         position = next(self.seq)
-        line = event.line
-        trace = self.trace if event.problem is None or event.problem[0] != "case" else None
-        attrs = event.attrs
+        trace = self.trace if problem is None or problem[0] != "case" else None
         case = trace.attrs.get("concept:name") if trace is not None else None
         try:
-            if event.problem is not None:
-                raise EventError(*event.problem)
+            if problem is not None:
+                raise EventError(*problem)
             if trace is None:
                 raise EventError("case", "is required: the event's <trace> has no concept:name before it")
             if trace.problem is not None:
                 raise EventError(trace.problem[0], f"{trace.problem[1]} (an attribute of the event's <trace>)")
-            if event.count + trace.count > MAX_ATTRIBUTES:
-                raise EventError("attributes", f"the event has {event.count + trace.count:,} attributes with those "
+            if count + trace.count > MAX_ATTRIBUTES:
+                raise EventError("attributes", f"the event has {count + trace.count:,} attributes with those "
                                                f"of its <trace>; sdsrules reads at most {MAX_ATTRIBUTES:,} per event")
+            if isinstance(case, Bad):
+                raise EventError("case", f"{case.reason} (the concept:name of the event's <trace>)")
+            if _has_bad(case):
+                raise EventError("case", "holds a value that cannot be read (the concept:name of the event's <trace>)")
             if trace.version != trace.count:
                 trace.shared = _shape(trace.attrs, TRACE_ONLY)
                 trace.version = trace.count
-            record = _canonical(case, trace.shared, _shape(attrs, ()), attrs)  # type: ignore[arg-type]
+            record = _event_record(case, trace.shared, attrs)  # type: ignore[arg-type]
             if case is None:
                 raise EventError("case", "is required: the event's <trace> has no concept:name before it")
             if self.map is not None:
                 self.map.apply(record)
             if "id" not in record and line == self.last_event_line:
-                record["id"] = f"{self.base}:{line}:{event.column}"  # a second event on this line
+                record["id"] = f"{self.base}:{line}:{column}"  # a second event on this line
             self.last_event_line = line
             _coerce(record)
             return build_event(record, file=self.name, line=line, seq=position)
@@ -285,6 +505,24 @@ class _Target:
             eid = attrs.get("sdsrules:id", attrs.get("identity:id"))
             return Rejection(self.name, line, f"'{e.field}' {e.reason}", e.field, case_text,
                              eid if isinstance(eid, str) else None)
+
+
+def _fill(owner: _Owner, body: str) -> None:
+    """Add plain attributes to a trace or event that has none yet. ``body`` matched ``_PLAIN``, so split at its
+    quotes it is ``<type key=`` / key / `` value=`` / value, four parts an attribute."""
+    parts = body.split('"')
+    count = owner.count = len(parts) // 4
+    if count <= MAX_ATTRIBUTES and len(body) <= MAX_VALUE and not _TYPED.search(body):
+        attrs = dict(zip(parts[1::4], parts[3::4], strict=False))  # text, dates and ids stay as written
+        if len(attrs) == count:  # no key twice (else the first wins, below)
+            owner.attrs.update(attrs)
+            return
+    into = owner.attrs
+    for n in range(min(count, MAX_ATTRIBUTES)):
+        head, key, raw = parts[4 * n], parts[4 * n + 1], parts[4 * n + 3]
+        if key not in into:
+            tag = head[head.rfind("<") + 1:-5]
+            into[key] = raw if tag in _SCALARS and len(raw) <= MAX_VALUE else _value(tag, {"key": key, "value": raw})
 
 
 def _value(tag: str, attrib: dict) -> Any:
@@ -369,23 +607,53 @@ def _has_bad(value: Any) -> bool:
     return False
 
 
-def _canonical(case: Any, trace: _Shape, event: _Shape, event_attrs: dict) -> dict:
-    """The record of one event: its trace's shared part, then its own (which wins)."""
-    tpart, tactor, tbad, tdate = trace
-    epart, eactor, ebad, edate = event
-    if tbad is not None and tbad[0] not in event_attrs:
+def _event_record(case: Any, trace: _Shape, attrs: dict) -> dict:
+    """The record of one event in the contract's shape: its trace's part (shaped once, shared), then its own
+    attributes, which win; core fields named ours, the rest as given."""
+    tpart, tactor, tbad, date_only = trace
+    if tbad is not None and tbad[0] not in attrs:
         raise EventError(tbad[1], tbad[2])
-    if ebad is not None:
-        raise EventError(ebad[1], ebad[2])
     record: dict[str, Any] = {"case": case}
     if tpart:
         record.update(tpart)
-    record.update(epart)
-    date_only = edate if edate is not None else tdate
+    actor = tactor or None
+    for key, value in attrs.items():
+        route = _ROUTE.get(key)
+        if type(value) is str:
+            if route is None:
+                if not key.startswith("sdsrules:"):
+                    record[key] = value  # the common case: an extra attribute, plain text
+                    continue
+            elif route[0]:
+                if actor is tactor or actor is None:
+                    actor = dict(tactor)
+                actor[route[1]] = value
+                continue
+            else:
+                if route[1] != "id" or "id" not in record or key == "sdsrules:id":  # sdsrules:id wins
+                    record[route[1]] = value
+                continue
+        if key.startswith(OWN_KEYS):
+            if key == "sdsrules:date_only":
+                date_only = value is True
+            continue
+        field = key if route is None else f"actor.{route[1]}" if route[0] else route[1]
+        if isinstance(value, Bad):
+            raise EventError(field, value.reason)
+        if _has_bad(value):
+            raise EventError(field, "holds a value that cannot be read")
+        if route is None:
+            record[key] = value
+        elif route[0]:
+            if actor is tactor or actor is None:
+                actor = dict(tactor)
+            actor[route[1]] = value
+        elif route[1] != "id" or "id" not in record or key == "sdsrules:id":
+            record[route[1]] = value
     if date_only and isinstance(record.get("at"), str):
         record["at"] = record["at"][:10]
-    if tactor or eactor:
-        record["actor"] = {**tactor, **eactor}
+    if actor:
+        record["actor"] = actor if actor is not tactor else dict(tactor)
     return record
 
 
