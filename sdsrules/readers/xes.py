@@ -209,6 +209,7 @@ class _Scanner:
         self.t = target
         self.buf = ""
         self.cr = False  # a CR held back from the end of the last chunk
+        self.skip = ""  # the end of the long comment, CDATA section or PI being skipped
         self.line = 1  # the line at buffer index ``counted``
         self.counted = 0
         self.line_start = 0  # buffer index where that line starts (negative once carried over)
@@ -237,7 +238,13 @@ class _Scanner:
         stack = t.stack
         match, plain = _FAST_EVENT.match, t.fast_event
         pos, n = 0, len(buf)
-        while True:
+        if self.skip:  # inside a long comment, CDATA section or PI: only its end matters
+            j = buf.find(self.skip)
+            if j < 0:
+                pos = n if final else max(n - len(self.skip) + 1, 0)
+            else:
+                pos, self.skip = j + len(self.skip), ""
+        while not self.skip:
             i = buf.find("<", pos)
             if i < 0:
                 pos = n
@@ -276,17 +283,22 @@ class _Scanner:
             c = buf[i + 1:i + 2]
             if c == "!" or c == "?":
                 if buf.startswith("<!--", i):
-                    j, k = buf.find("-->", i + 4), 3
+                    close, j = "-->", buf.find("-->", i + 4)
                 elif buf.startswith("<![CDATA[", i):
-                    j, k = buf.find("]]>", i + 9), 3
+                    close, j = "]]>", buf.find("]]>", i + 9)
                 elif c == "?":
-                    j, k = buf.find("?>", i + 2), 2
+                    close, j = "?>", buf.find("?>", i + 2)
                 else:
-                    j, k = buf.find(">", i), 1  # a declaration: expat has refused any DTD already
+                    close, j = ">", buf.find(">", i)  # a declaration: expat has refused any DTD already
                 if j < 0:
-                    pos = n if final else i
+                    if final:
+                        pos = n
+                    elif n - i > WAIT and close != ">":  # a long comment, CDATA or PI: skipped, not held
+                        self.skip, pos = close, n - len(close) + 1
+                    else:
+                        pos = i
                     break
-                pos = j + k
+                pos = j + len(close)
                 continue
             if c == "/":
                 m = _END.match(buf, i)
