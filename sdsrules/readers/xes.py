@@ -91,7 +91,9 @@ def read(path: str, seq: Iterator[int], activity_map: ActivityMap | None = None)
         if FAST and _utf8(head):  # the fast way: expat checks, a scanner reads (see _Scanner)
             scanner = _Scanner(target)
             target.expat = scanner
-            decoder = codecs.getincrementaldecoder("utf-8")()  # a byte-order mark stays: expat counts it a column
+            # a byte-order mark stays (expat counts it a column); a bad byte is expat's to report, at its
+            # place, once the token holding it is complete, so the decoder only stands in for it meanwhile
+            decoder = codecs.getincrementaldecoder("utf-8")("replace")
             chunk, done = head, 0
             while True:
                 final = not chunk
@@ -267,7 +269,7 @@ class _Scanner:
                             m = match(buf, i) if i >= 0 and buf.startswith("<event>", i) else None
                         self.counted, self.line, self.line_start = counted, line, line_start
                         continue
-                    if not final and n - i < WAIT and buf.find("</event>", i) < 0:
+                    if not final and n - i < WAIT and buf.find("</event", i) < 0:
                         pos = i  # the event is not all here yet
                         break
             if buf.startswith("<trace>", i) and len(stack) == 1:
@@ -277,7 +279,7 @@ class _Scanner:
                     t.fast_trace(m.group(1))
                     pos = m.end()
                     continue
-                if not final and n - i < WAIT and buf.find("<event>", i) < 0 and buf.find("</trace>", i) < 0:
+                if not final and n - i < WAIT and buf.find("<event", i) < 0 and buf.find("</trace", i) < 0:
                     pos = i  # the trace's attributes are not all here yet
                     break
             c = buf[i + 1:i + 2]
@@ -288,12 +290,13 @@ class _Scanner:
                     close, j = "]]>", buf.find("]]>", i + 9)
                 elif c == "?":
                     close, j = "?>", buf.find("?>", i + 2)
-                else:
-                    close, j = ">", buf.find(">", i)  # a declaration: expat has refused any DTD already
+                else:  # a declaration (<!DOCTYPE): expat refuses it or breaks on it; nothing here to read
+                    pos = i
+                    break
                 if j < 0:
                     if final:
                         pos = n
-                    elif n - i > WAIT and close != ">":  # a long comment, CDATA or PI: skipped, not held
+                    elif n - i > WAIT:  # a long comment, CDATA section or PI: skipped, not held
                         self.skip, pos = close, n - len(close) + 1
                     else:
                         pos = i
