@@ -41,6 +41,7 @@ stops being well-formed ends with a rejection at the line where it broke; the ev
 from __future__ import annotations
 
 import codecs
+import itertools
 import re
 import zlib
 from collections.abc import Iterator
@@ -398,6 +399,7 @@ class _Target:
         self.trace: _Owner | None = None
         self.last_event_line = 0
         self.kinds: dict[str, tuple[int, str]] = {}
+        self.plans: dict[tuple[str, ...], Any] = {}
 
     def line(self) -> int:
         return self.expat.CurrentLineNumber
@@ -473,13 +475,70 @@ class _Target:
         parts = body.split('"')  # ``<type key=`` / key / `` value=`` / value: four parts an attribute
         count = len(parts) >> 2
         if count <= MAX_ATTRIBUTES and len(body) <= MAX_VALUE and not _TYPED.search(body):
-            attrs = dict(zip(parts[1::4], parts[3::4], strict=False))  # text, dates and ids stay as written
+            keys = tuple(parts[1::4])
+            plan = self.plans.get(keys, _UNPLANNED)
+            if plan is _UNPLANNED:
+                plan = _plan(keys)
+                if len(self.plans) < MAX_PLANS:
+                    self.plans[keys] = plan
+            trace = self.trace
+            if plan is not None and trace is not None and trace.problem is None:
+                case = trace.attrs.get("concept:name")
+                if type(case) is str and count + trace.count <= MAX_ATTRIBUTES:
+                    if trace.version != trace.count:
+                        trace.shared = _shape(trace.attrs, TRACE_ONLY)
+                        trace.version = trace.count
+                    tpart, tactor, tbad, tdate = trace.shared  # type: ignore[misc]
+                    if tbad is None and tdate is None:
+                        self.out.append(self._planned(plan, parts[3::4], case, tpart, tactor, line, column))
+                        return
+            attrs = dict(zip(keys, parts[3::4], strict=False))  # text, dates and ids stay as written
             if len(attrs) == count:  # no key twice (else the first wins, in _fill)
                 self.out.append(self._record_of(attrs, count, line, column, None))
                 return
         event = _Owner(line, column)
         _fill(event, body)
         self.out.append(self._record(event))
+
+    def _planned(self, plan: _Plan, values: list[str], case: str, tpart: dict, tactor: dict, line: int,
+                 column: int) -> Event | Rejection:
+        """The record of a plain event by its plan: what :func:`_event_record` does, without looking at each key."""
+        record: dict[str, Any] = {"case": case}
+        if tpart:
+            record.update(tpart)
+        record.update(zip(plan.extras, itertools.compress(values, plan.mask), strict=False))
+        for field, i in plan.core:
+            record[field] = values[i]
+        eid = None
+        if plan.id is not None:
+            eid = values[plan.id]
+            if plan.id_wins or "id" not in record:
+                record["id"] = eid
+        if plan.actor:
+            actor = dict(tactor)
+            for part, i in plan.actor:
+                actor[part] = values[i]
+            record["actor"] = actor
+        elif tactor:
+            record["actor"] = dict(tactor)
+        return self._finish(record, line, column, case, eid)
+
+    def _finish(self, record: dict, line: int, column: int, case: Any, eid: Any) -> Event | Rejection:
+        """Map, type and validate one event's record; its rejection names the field."""
+        position = next(self.seq)
+        try:
+            if self.map is not None:
+                self.map.apply(record)
+            if "id" not in record and line == self.last_event_line:
+                record["id"] = f"{self.base}:{line}:{column}"  # a second event on this line
+            self.last_event_line = line
+            _coerce(record)
+            return build_event(record, file=self.name, line=line, seq=position)
+        except EventError as e:
+            self.last_event_line = line
+            case_text = case if isinstance(case, str) and case.strip() else None
+            return Rejection(self.name, line, f"'{e.field}' {e.reason}", e.field, case_text,
+                             eid if isinstance(eid, str) else None)
 
     def fast_trace(self, body: str) -> None:
         """The start of a ``<trace>`` whose attributes before its first event are plain (``_FAST_TRACE``)."""
@@ -529,6 +588,45 @@ class _Target:
             eid = attrs.get("sdsrules:id", attrs.get("identity:id"))
             return Rejection(self.name, line, f"'{e.field}' {e.reason}", e.field, case_text,
                              eid if isinstance(eid, str) else None)
+
+
+class _Plan:
+    """How the attributes of a plain event with these keys, in this order, become its record."""
+
+    __slots__ = ("actor", "core", "extras", "id", "id_wins", "mask")
+
+    def __init__(self, extras: tuple, mask: tuple, core: tuple, ident: int | None, id_wins: bool, actor: tuple):
+        self.extras, self.mask, self.core, self.actor = extras, mask, core, actor
+        self.id, self.id_wins = ident, id_wins
+
+
+_UNPLANNED = object()
+MAX_PLANS = 1_000  # distinct key sequences planned (a log has a handful; a hostile file is read the slow way)
+
+
+def _plan(keys: tuple[str, ...]) -> _Plan | None:
+    """The plan for events with these attribute keys, or None when they need a closer look (a key twice, or
+    one of sdsrules' own besides sdsrules:id)."""
+    if len(set(keys)) != len(keys):
+        return None
+    extras, mask, core, actor = [], [], [], []
+    ids: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        route = _ROUTE.get(key)
+        mask.append(route is None)
+        if route is None:
+            if key.startswith("sdsrules:"):
+                return None
+            extras.append(key)
+        elif route[0]:
+            actor.append((route[1], i))
+        elif route[1] == "id":
+            ids[key] = i
+        else:
+            core.append((route[1], i))
+    wins = "sdsrules:id" in ids  # sdsrules:id wins over identity:id, and over an "id" of the trace
+    ident = ids["sdsrules:id"] if wins else ids.get("identity:id")
+    return _Plan(tuple(extras), tuple(mask), tuple(core), ident, wins, tuple(actor))
 
 
 def _fill(owner: _Owner, body: str) -> None:
