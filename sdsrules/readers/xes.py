@@ -104,17 +104,26 @@ def read(path: str, seq: Iterator[int], activity_map: ActivityMap | None = None)
             # a byte-order mark stays (expat counts it a column); a bad byte is expat's to report, at its
             # place, once the token holding it is complete, so the decoder only stands in for it meanwhile
             decoder = codecs.getincrementaldecoder("utf-8")("replace")
-            chunk, done = head, 0
+            # the scanner reads only what expat has parsed: expat holds back an unfinished token at the end of
+            # what it was given (and a stray quote before the root makes the rest of the file one such token)
+            chunk, held, start = head, bytearray(), 0  # held: bytes given to expat, from file offset ``start`` on
             while True:
                 final = not chunk
+                held += chunk
                 try:
                     parser.Parse(chunk, final)
                 except expat.ExpatError:
                     # what came before the break is well-formed: read it, then report the break
-                    scanner.feed(decoder.decode(chunk[:max(parser.ErrorByteIndex - done, 0)]), False)
+                    scanner.feed(decoder.decode(held[:max(parser.ErrorByteIndex - start, 0)]), False)
                     raise
-                scanner.feed(decoder.decode(chunk, final), final)
-                done += len(chunk)
+                if final:
+                    scanner.feed(decoder.decode(held, True), True)
+                else:
+                    parsed = max(parser.CurrentByteIndex - start, 0)
+                    if parsed:
+                        scanner.feed(decoder.decode(held[:parsed]), False)
+                        del held[:parsed]
+                        start += parsed
                 if out:
                     yield from _drain(out)
                 if final:
