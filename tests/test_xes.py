@@ -547,6 +547,15 @@ class TestScannerAgreesWithExpat:
         assert all(isinstance(e, Event) for e in events) and len({e.id for e in events}) == 390
 
 
+    def test_a_stray_quote_before_the_root_reads_nothing_past_it(self, tmp_path):
+        """Found by fuzzing: a quote before <log> makes expat hold the rest of the file as one unfinished token;
+        the scanner must not read past what expat parsed (it read the events and then the break)."""
+        text = f"<?xml version=\"1.0\"?>\n'<log><trace><string key=\"concept:name\" value=\"C\"/>{_EV.format(d=1)}" \
+               "</trace></log>\n"
+        fast, slow = _both_ways(tmp_path, text, 65536)
+        assert fast == slow and len(fast) == 1 and "not well-formed" in fast[0][3][0]
+
+
 @pytest.mark.slow
 @pytest.mark.skipif("'slow' not in config.getoption('-m')", reason="a long run: pytest -m slow")
 def test_a_big_xes_converts_in_flat_memory(tmp_path):
