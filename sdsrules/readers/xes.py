@@ -231,6 +231,7 @@ class _Scanner:
         self.buf = ""
         self.cr = False  # a CR held back from the end of the last chunk
         self.skip = ""  # the end of the long comment, CDATA section or PI being skipped
+        self.dead = False  # text outside the root: nothing more is read (expat reports the break)
         self.line = 1  # the line at buffer index ``counted``
         self.counted = 0
         self.line_start = 0  # buffer index where that line starts (negative once carried over)
@@ -265,8 +266,13 @@ class _Scanner:
                 pos = n if final else max(n - len(self.skip) + 1, 0)
             else:
                 pos, self.skip = j + len(self.skip), ""
-        while not self.skip:
+        while not self.skip and not self.dead:
             i = buf.find("<", pos)
+            if not stack and buf[pos:n if i < 0 else i].strip(" \t\n\ufeff"):
+                # text outside the root element is never well-formed, and expat may be reading it as part of a
+                # longer token (a quote in the prolog opens a literal): read nothing more, expat will say where
+                self.dead = True
+                break
             if i < 0:
                 pos = n
                 break
@@ -344,6 +350,8 @@ class _Scanner:
             if m.group(3):
                 t.end(tag)
             pos = m.end()
+        if self.dead:
+            pos = n
         self._at(pos)
         self.buf = buf[pos:]
         self.line_start -= pos
