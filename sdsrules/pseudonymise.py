@@ -14,7 +14,8 @@ break down by them); free text, dates of birth and everything the contract does 
 output can say so (:func:`dropped_notice`). Rejected records keep their field and reason but not the values
 they held (:func:`withhold_values`).
 
-Everything here is a pure function: it returns new objects and changes none.
+Everything here is a pure function: it returns new objects and changes none (but the ``dropped`` counter a
+caller hands to :func:`pseudonymise_event`).
 """
 
 from __future__ import annotations
