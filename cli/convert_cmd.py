@@ -9,6 +9,7 @@ rest were written); 2: unusable input or usage (nothing written).
 from __future__ import annotations
 
 import sys
+from collections import Counter
 
 import click
 
@@ -35,11 +36,15 @@ SHOWN = 20  # rejections listed one by one on stderr; the rest are counted
 @click.option("--rejected", "rejected_path", default=None, metavar="FILE",
               help="Write every rejected record here as JSON Lines, with its reason in full and, for a map, the "
                    "names it does not cover (stderr says where and why only, never a record's values).")
-def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engine, rejected_path):
+@click.option("--pseudonymise", "key_file", default=None, type=click.Path(dir_okay=False),
+              help="Replace case, worker and event ids by keyed hashes (HMAC-SHA256 with this key file) and keep "
+              "only the attributes the contract declares safe to show.")
+def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engine, rejected_path, key_file):
     """Convert the case log IN to OUT (JSONL, CSV or XES), losslessly for the canonical fields."""
     from sdsrules.datafile import DataFileError
     from sdsrules.events import Rejection
     from sdsrules.maps import load_map, unmapped
+    from sdsrules.pseudonymise import dropped_notice, pseudonymise_event
     from sdsrules.readers import ReaderError, format_of, read_one
     from sdsrules.writers import write
 
@@ -50,6 +55,9 @@ def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engi
             raise UsageProblem(f"{target}: cannot write {out_fmt}")
         amap = load_map(map_path) if map_path else None
         findings = _findings(source, in_fmt, amap, workflow, engine) if annotate else None
+        pseudo, dropped = _pseudonymiser(key_file), Counter()
+        if pseudo is not None and findings:
+            findings = _pseudonymised_findings(findings, pseudo, source, in_fmt, amap)
         records = read_one(source, in_fmt, activity_map=amap)
     except DataFileError as e:
         raise UsageProblem(e.report()) from None
@@ -68,7 +76,7 @@ def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engi
             if isinstance(r, Rejection):
                 report(r)
             else:
-                yield r
+                yield r if pseudo is None else pseudonymise_event(r, pseudo, dropped)
 
     def skipped(ev, field, reason):
         report(Rejection(ev.file, ev.line, f"'{field}' {reason} (cannot be written as {out_fmt})", field, ev.case,
@@ -94,6 +102,8 @@ def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engi
         where = f"listed in {rejected_path}" if rejected_path else "--rejected FILE lists them"
         click.echo(f"not covered by the map: {names} name{'s' if names != 1 else ''} in "
                    f"{sum(missing.values())} records ({where})", err=True)
+    if dropped:
+        click.echo(dropped_notice(dropped), err=True)
     shown_target = "stdout" if target == "-" else target
     click.echo(f"{written} events converted from {source} ({in_fmt}) to {shown_target} ({out_fmt}); "
                f"{len(rejected)} rejected", err=True)
@@ -107,6 +117,28 @@ def _findings(source, in_fmt, amap, workflow, engine):
 
     report = api.replay([source], workflow=workflow, engine=engine, input_format=in_fmt, activity_map=amap)
     return report.findings
+
+
+def _pseudonymiser(key_file):
+    if key_file is None:
+        return None
+    from sdsrules.pseudonymise import KeyFileError, Pseudonymiser, read_key
+
+    try:
+        return Pseudonymiser(read_key(key_file))
+    except (OSError, KeyFileError) as e:
+        raise UsageProblem(f"cannot use the key file: {e}") from None
+
+
+def _pseudonymised_findings(findings, pseudo, source, in_fmt, amap):
+    """The findings to attach, pseudonymised; the log's actor ids (read once more) are hashed in their text."""
+    from sdsrules.events import Event
+    from sdsrules.pseudonymise import actor_pattern, pseudonymise_finding
+    from sdsrules.readers import read_one
+
+    actors = actor_pattern(r.actor.id for r in read_one(source, in_fmt, activity_map=amap)
+                           if isinstance(r, Event) and r.actor is not None and r.actor.id)
+    return [pseudonymise_finding(f, pseudo, actors) for f in findings]
 
 
 def register(cli: click.Group) -> None:

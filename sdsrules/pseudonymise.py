@@ -7,10 +7,15 @@ prefix and its own hash domain, so a case and a worker who share an id do not sh
 ``P-`` cases, ``A-`` actors, ``E-`` events, each followed by 12 hex digits (48 bits).
 
 Event ids are hashed too: readers derive them from file and line, and case systems often build them from
-the case id. Free-text and date-of-birth attributes are dropped from pseudonymised events, since a name or
-a birth date can sit there. Teams, roles, tiers and the rest stay: reports break down by them.
+the case id. A pseudonymised event keeps only the attributes the contract declares for its activity
+(shared/spec/events.md) and that cannot hold a name: teams, roles, tiers, options, amounts stay (reports
+break down by them); free text, dates of birth and everything the contract does not declare (``client_name``,
+``nhs_number``, ``notes``, another system's trace attributes) are left out, and counted by name so the
+output can say so (:func:`dropped_notice`). Rejected records keep their field and reason but not the values
+they held (:func:`withhold_values`).
 
-Everything here is a pure function: it returns new objects and changes none.
+Everything here is a pure function: it returns new objects and changes none (but the ``dropped`` counter a
+caller hands to :func:`pseudonymise_event`).
 """
 
 from __future__ import annotations
@@ -18,8 +23,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -109,7 +116,22 @@ def pseudonymise_finding(f: Finding, p: Pseudonymiser, actors: re.Pattern | None
 def _rejection(r: Rejection, p: Pseudonymiser, actors) -> Rejection:
     ids = [r.id] if r.id else []
     return attrs.evolve(r, case=p.case(r.case) if r.case else r.case, id=p.event(r.id) if r.id else r.id,
-                        reason=p.text(r.reason, r.case, ids, actors))
+                        reason=p.text(withhold_values(r.reason), r.case, ids, actors))
+
+
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_GOT = re.compile(r" \(got .*\)", re.S)
+
+
+def withhold_values(reason: str) -> str:
+    """A rejection's reason without the record's values: what came (``(got ...)``) and every quoted value
+    after the field name are replaced by ``'…'``. Field names and the rule stay: "'activity' '…' is not a
+    known activity"."""
+    head = ""
+    m = _QUOTED.match(reason)
+    if m:  # the leading quoted word is the field's name
+        head, reason = reason[:m.end()], reason[m.end():]
+    return head + _QUOTED.sub("'…'", _GOT.sub(" (got '…')", reason))
 
 
 def _obligation(o: Obligation, p: Pseudonymiser, actors) -> Obligation:
@@ -148,19 +170,57 @@ def pseudonymise(report: Report, key: bytes | Pseudonymiser, actor_ids: Iterable
         unchecked=tuple(sorted(map(unchecked, report.unchecked), key=lambda u: u.case)))
 
 
-#: attributes that may carry a name or other identifying text: dropped from pseudonymised events
+#: attributes the contract declares that may still carry a name or identifying text (free text, dates of
+#: birth): dropped from pseudonymised events like everything the contract does not declare
 IDENTIFYING = frozenset(name for spec in ACTIVITIES.values() for name, (kind, _) in spec.items()
                         if isinstance(kind, Text | Day))
 
 
-def pseudonymise_event(ev: Event, p: Pseudonymiser) -> Event:
-    """The event with case, id and actor id replaced, and free-text and birth-date attributes dropped."""
+def safe_attributes(activity: str, vocabulary: Mapping[str, Mapping[str, Any]] | None = None) -> frozenset[str]:
+    """The attributes of ``activity`` a pseudonymised output may show: those the contract declares for it
+    (shared/spec/events.md), less free text and dates (a name or a birth date can sit there). Anything else
+    an event carries (``client_name``, ``nhs_number``, ``notes``, a trace attribute of another system) is
+    not safe, whatever its name."""
+    table = ACTIVITIES if vocabulary is None else vocabulary
+    key = (id(table), activity)
+    hit = _SAFE.get(key)
+    if hit is None:
+        spec = table.get(activity) or {}
+        hit = _SAFE[key] = frozenset(n for n, (kind, _) in spec.items() if not isinstance(kind, Text | Day))
+    return hit
+
+
+_SAFE: dict[tuple[int, str], frozenset[str]] = {}
+
+
+def pseudonymise_event(ev: Event, p: Pseudonymiser, dropped: Counter | None = None,
+                       vocabulary: Mapping[str, Mapping[str, Any]] | None = None) -> Event:
+    """The event with case, id and actor id replaced, and only its activity's safe attributes kept.
+
+    Every attribute left out is counted by name in ``dropped`` (when given), so the output can say what it
+    left out (:func:`dropped_notice`); values are never kept there.
+    """
     actor = ev.actor
     if actor is not None and actor.id:
         actor = attrs.evolve(actor, id=p.actor(actor.id))
-    kept = {k: v for k, v in ev.attrs.items() if k not in IDENTIFYING}
+    safe = safe_attributes(ev.activity, vocabulary)
+    kept = {k: v for k, v in ev.attrs.items() if k in safe}
+    if dropped is not None and len(kept) != len(ev.attrs):
+        dropped.update(k for k in ev.attrs if k not in safe)
     return attrs.evolve(ev, id=p.event(ev.id), case=p.case(ev.case), actor=actor, attrs=kept)
 
 
-__all__ = ["IDENTIFYING", "KeyFileError", "Pseudonymiser", "actor_pattern", "pseudonymise",
-           "pseudonymise_event", "pseudonymise_finding", "read_key"]
+def dropped_notice(dropped: Counter, shown: int = 12) -> str | None:
+    """One sentence saying which attributes a pseudonymised output left out (names and counts, no values),
+    or None when nothing was left out. For the HTML report's banner, convert's summary line and the like."""
+    if not dropped:
+        return None
+    names = [f"{name} ({n:,})" for name, n in dropped.most_common(shown)]
+    more = len(dropped) - shown
+    listed = ", ".join(names) + (f" and {more:,} more" if more > 0 else "")
+    return (f"Pseudonymised: attributes the contract does not declare safe to show were left out "
+            f"(attribute and events carrying it): {listed}.")
+
+
+__all__ = ["IDENTIFYING", "KeyFileError", "Pseudonymiser", "actor_pattern", "dropped_notice", "pseudonymise",
+           "pseudonymise_event", "pseudonymise_finding", "read_key", "safe_attributes", "withhold_values"]

@@ -103,3 +103,27 @@ class TestConvert:
         assert r.exit_code == 0, r.output
         text = out.read_text(encoding="utf-8")
         assert text.count('<string key="sdsrules:findings" value="SDS-SEQ-01"/>') == 2  # the trace and the event
+
+
+class TestDeepValues:
+    @pytest.mark.parametrize("fmt", ["jsonl", "csv", "xes"])
+    def test_a_3000_deep_list_is_one_skipped_event_not_a_recursion_error(self, fmt):
+        """An extra attribute nested 3,000 deep: that event is passed to ``skipped`` naming the field; the next
+        one (lists in lists, an object) is written."""
+        import io
+        from datetime import UTC, date, datetime
+
+        from sdsrules.writers import write
+
+        deep: list = []
+        cur = deep
+        for _ in range(3_000):
+            cur.append([])
+            cur = cur[0]
+        day = (datetime(2024, 1, 1, tzinfo=UTC), date(2024, 1, 1))
+        bad = Event("e1", "C", *day, "signposted", {"x": deep}, None)
+        ok = Event("e2", "C", *day, "signposted", {"x": [[1, 2], [3]], "o": {"a": [1]}}, None)
+        seen: list = []
+        out = io.StringIO()
+        assert write([bad, ok], out, fmt, skipped=lambda e, f, r: seen.append((e.id, f))) == 1
+        assert [s[0] for s in seen] == ["e1"] and "e2" in out.getvalue()

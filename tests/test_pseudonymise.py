@@ -83,3 +83,97 @@ def test_short_key_refused(tmp_path):
     key.write_bytes(b"short")
     with pytest.raises(KeyFileError, match="at least 16"):
         read_key(key)
+
+
+# ------------------------------------------------------------------ every pseudonymised output (issue 18, H3)
+
+SAMPLE = __import__("pathlib").Path(__file__).resolve().parent.parent / "cases" / "sample.jsonl"
+#: what must never reach a pseudonymised output: extra attributes' values, free text, and the ids themselves
+SECRETS = ("Margaret Identifiable", "9434765919", "Secret Street", "neighbour Mr Privateperson",
+           "visit to Mrs Rejectedname", "CASEID-", "WORKERID-")
+
+
+def _identifying_log(tmp_path) -> str:
+    """The first 400 sample events with distinctive ids, identifying extras on every event, and a bad record."""
+    import json
+
+    out = []
+    for line in SAMPLE.read_text(encoding="utf-8").splitlines()[:400]:
+        try:
+            rec = json.loads(line.replace('"C-0', '"CASEID-0'))
+        except ValueError:
+            continue  # the sample's deliberately broken lines
+        if not isinstance(rec, dict):
+            continue
+        if rec.get("actor"):
+            rec["actor"]["id"] = "WORKERID-" + rec["actor"]["id"]
+        rec.update(client_name="Margaret Identifiable", nhs_number="9434765919",
+                   notes="lives at 12 Secret Street")
+        if rec["activity"] == "referral_received":
+            rec["source"] = "neighbour Mr Privateperson"  # declared, but free text
+        out.append(json.dumps(rec))
+    out.append(json.dumps({"case": "CASEID-9", "at": "2023-08-01", "activity": "visit to Mrs Rejectedname"}))
+    path = tmp_path / "log.jsonl"
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return str(path)
+
+
+class TestEveryPseudonymisedOutput:
+    def test_no_identifying_value_in_any_output(self, tmp_path):
+        """HTML and CSV of report --pseudonymise, and JSONL, CSV and XES of convert --pseudonymise (annotated
+        with findings too): none holds an extra attribute's value, free text, a case, worker or event id."""
+        from click.testing import CliRunner
+
+        from cli.main import cli
+
+        log = _identifying_log(tmp_path)
+        key = tmp_path / "key"
+        key.write_bytes(b"k" * 32)
+        outputs = [tmp_path / "r.html"]
+        res = CliRunner().invoke(cli, ["report", log, "--engine", "reference", "--html", str(outputs[0]),
+                                       "--csv", str(tmp_path / "csv"), "--pseudonymise", str(key)])
+        assert res.exit_code == 1, res.output
+        outputs += sorted((tmp_path / "csv").glob("*.csv"))
+        for name, extra in (("c.jsonl", []), ("c.csv", []), ("c.xes", []), ("a.xes", ["--annotate"]),
+                            ("a.jsonl", ["--annotate"]), ("a.csv", ["--annotate"])):
+            res = CliRunner().invoke(cli, ["convert", log, str(tmp_path / name), "--pseudonymise", str(key),
+                                           "--engine", "reference", *extra])
+            assert res.exit_code == 1, res.output  # one record rejected
+            assert "attributes the contract does not declare safe to show were left out" in res.output
+            assert "client_name (" in res.output and "nhs_number (" in res.output and "notes (" in res.output
+            outputs.append(tmp_path / name)
+        assert len(outputs) >= 9
+        for path in outputs:
+            text = path.read_text(encoding="utf-8")
+            for secret in SECRETS:
+                assert secret not in text, (path.name, secret)
+        annotated = (tmp_path / "a.xes").read_text(encoding="utf-8")
+        assert 'key="sdsrules:findings"' in annotated and 'value="P-' in annotated
+        assert "client_group" in (tmp_path / "c.csv").read_text(encoding="utf-8").splitlines()[0]
+
+    def test_only_the_activitys_safe_attributes_stay(self):
+        """Declared, non-free-text attributes stay; undeclared ones go and are counted by name."""
+        from collections import Counter
+
+        from sdsrules.pseudonymise import dropped_notice, safe_attributes
+
+        p = Pseudonymiser(KEY)
+        ev = Event("e1", "C-1", datetime(2024, 1, 1, tzinfo=UTC), date(2024, 1, 1), "triaged",
+                   {"tier": 2, "client_name": "Ann", "nhs_number": "943", "source": "x"}, None)
+        dropped: Counter = Counter()
+        out = pseudonymise_event(ev, p, dropped)
+        assert out.attrs == {"tier": 2} and safe_attributes("triaged") == {"tier"}
+        assert dropped == {"client_name": 1, "nhs_number": 1, "source": 1}
+        notice = dropped_notice(dropped)
+        assert notice and "client_name (1)" in notice and "Ann" not in notice
+        assert dropped_notice(Counter()) is None
+
+    def test_rejection_reasons_lose_their_values(self):
+        """A pseudonymised report keeps each rejection's field and reason, not the value it held."""
+        from sdsrules.events import Rejection
+
+        r = Rejection("log.jsonl", 3, "'activity' 'visit to Mrs Doe' is not a known activity (see events.md)",
+                      "activity", "C-1")
+        out = pseudonymise(Report(Summary(cases=0), (), (r,)), KEY).rejected[0]
+        assert out.reason == "'activity' '…' is not a known activity (see events.md)"
+        assert out.case == Pseudonymiser(KEY).case("C-1")

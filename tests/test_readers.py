@@ -115,3 +115,80 @@ class TestEventFields:
         p.write_text("case,at,activity,options,budget_stated,actor_role\nC,2024-01-01,options_offered,1;2;4,true,panel\n")
         (ev,) = read_all([p])
         assert ev.attrs == {"options": (1, 2, 4), "budget_stated": True} and ev.actor.role == "panel"
+
+
+def _csv(tmp_path: Path, text: str) -> list:
+    p = tmp_path / "log.csv"
+    p.write_text(text, encoding="utf-8")
+    return list(read_all([str(p)]))
+
+
+class TestHostileCsv:
+    """Issue 18: quadratic headers and a stray quote that swallowed 20,000 rows."""
+
+    def test_80000_columns_header_is_linear(self, tmp_path):
+        """An 80,000-column header (58 s before) is checked in well under a second or two."""
+        import time
+
+        cols = ["case", "at", "activity", *(f"x{i}" for i in range(80_000))]
+        row = ["C1", "2024-01-01", "signposted", *([""] * 80_000)]
+        start = time.perf_counter()
+        recs = _csv(tmp_path, ",".join(cols) + "\n" + ",".join(row) + "\n")
+        assert time.perf_counter() - start < 5
+        assert len(recs) == 1 and isinstance(recs[0], Event)
+
+    def test_80000_duplicate_columns_are_named_once_each(self, tmp_path):
+        """Duplicate column names are found by counting once, not by counting per column."""
+        import time
+
+        cols = ["case", "at", "activity", *(f"x{i % 40_000}" for i in range(80_000))]
+        start = time.perf_counter()
+        recs = _csv(tmp_path, ",".join(cols) + "\nC1,2024-01-01,signposted\n")
+        assert time.perf_counter() - start < 5
+        assert len(recs) == 1 and "twice" in recs[0].reason and recs[0].field == "header"
+
+    def test_a_stray_quote_costs_only_its_own_line(self, tmp_path):
+        """One stray quote among 20,000 rows: that row is one rejection, the 19,999 others replay."""
+        rows = [f"C{i},2024-01-01,signposted" for i in range(20_000)]
+        rows[5] = 'C5,2024-01-01,"signposted'
+        recs = _csv(tmp_path, "case,at,activity\n" + "\n".join(rows) + "\n")
+        rejected = [r for r in recs if isinstance(r, Rejection)]
+        assert len(recs) == 20_000 and len(rejected) == 1
+        (r,) = rejected
+        assert r.line == 7 and "quoted cell" in r.reason and "line 7 skipped" in r.reason
+
+    def test_a_stray_quote_with_a_second_one_later_costs_only_the_lines_between_nothing_more(self, tmp_path):
+        """Two stray quotes 10,000 rows apart (which closed one 10,000-line record before) cost two lines."""
+        rows = [f"C{i},2024-01-01,signposted" for i in range(20_000)]
+        rows[5] = 'C5,2024-01-01,"signposted'
+        rows[10_005] = 'C10005,2024-01-01,signposted"'
+        recs = _csv(tmp_path, "case,at,activity\n" + "\n".join(rows) + "\n")
+        rejected = [r for r in recs if isinstance(r, Rejection)]
+        assert len(recs) == 20_000 and [r.line for r in rejected] == [7, 10_007]
+
+    def test_a_quoted_cell_over_several_lines_still_reads(self, tmp_path):
+        """A real multi-line cell, even with lines that look like rows, is one record, not a stray quote."""
+        recs = _csv(tmp_path, 'case,at,activity,to\nC1,2024-01-01,signposted,"line one\nC2,2024-01-02,x\n'
+                              'end"\nC3,2024-01-03,signposted,\n')
+        assert [type(r).__name__ for r in recs] == ["Event", "Event"]
+        assert recs[0].attrs["to"] == "line one\nC2,2024-01-02,x\nend" and recs[1].line == 5
+
+    def test_broken_lines_up_to_the_next_row_are_one_rejection(self, tmp_path):
+        """Lines that are no row of their own after a stray quote go with it; reading resumes at the next row."""
+        recs = _csv(tmp_path, 'case,at,activity\nC1,2024-01-01,"signposted\nnot, a row, at, all\n'
+                              "half a row\nC2,2024-01-02,signposted\n")
+        assert [type(r).__name__ for r in recs] == ["Rejection", "Event"]
+        assert recs[0].line == 2 and "lines 2-4 skipped" in recs[0].reason and recs[1].line == 5
+
+    def test_the_file_ending_in_a_quote_keeps_the_rows_after_it(self, tmp_path):
+        """An unclosed quote at the end of the file: the rows after the stray quote stand."""
+        recs = _csv(tmp_path, 'case,at,activity\nC1,2024-01-01,"signposted\nC2,2024-01-02,signposted\n'
+                              "C3,2024-01-03,signposted\n")
+        assert [type(r).__name__ for r in recs] == ["Rejection", "Event", "Event"]
+        assert "file ends inside a quoted cell" in recs[0].reason
+
+    def test_reader_writes_nothing_to_stderr(self, tmp_path, capfd):
+        """Bad rows become rejections; nothing of them goes to stderr."""
+        _csv(tmp_path, 'case,at,activity,age\nMrs Doe,2024-01-01,visit to Mrs Doe,x\n"Mrs Doe\n\xff\n')
+        out, err = capfd.readouterr()
+        assert out == "" and err == ""

@@ -18,7 +18,7 @@ import orjson
 
 from ..events import Event
 from ..formats.cells import safe_cell
-from ._common import codes, findings_by_event
+from ._common import WriteError, codes, findings_by_event
 
 CORE = ("id", "case", "at", "activity", "actor_id", "actor_role", "actor_team")
 SPOOL = 32 * 1024 * 1024
@@ -30,7 +30,14 @@ def write(events: Iterable[Event], stream: TextIO, findings=None, skipped=None) 
     count = 0
     with tempfile.SpooledTemporaryFile(max_size=SPOOL, mode="w+b") as spool:
         for ev in events:
-            row = _row(ev)
+            try:
+                row = _row(ev)
+            except _Unwritable as e:
+                field, reason = e.args
+                if skipped is None:
+                    raise WriteError(ev.id, field, reason) from None
+                skipped(ev, field, reason)
+                continue
             attached = by_event.get((ev.case, ev.id))
             if attached:
                 row["sdsrules:findings"] = codes(attached)
@@ -58,15 +65,29 @@ def _row(ev: Event) -> dict[str, str]:
             if value is not None:
                 row[f"actor_{part}"] = value
     for k, v in ev.attrs.items():
-        row[k] = cell(v)
+        try:
+            row[k] = cell(v)
+        except (RecursionError, TypeError) as e:  # TypeError: orjson's, for what JSON cannot hold
+            raise _Unwritable(k, f"cannot be written as a CSV cell ({type(e).__name__}: nested too deeply or "
+                                 f"not JSON)") from None
     return row
 
 
-def cell(value: Any) -> str:
+class _Unwritable(Exception):
+    """(field, reason)"""
+
+
+#: lists inside lists are written ``1;2;3`` flat; deeper than this is refused, not recursed into
+MAX_DEPTH = 16
+
+
+def cell(value: Any, depth: int = 1) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):
-        return ";".join(cell(v) for v in value)
+        if depth > MAX_DEPTH:
+            raise RecursionError
+        return ";".join(cell(v, depth + 1) for v in value)
     if isinstance(value, str):
         return value
     if isinstance(value, int | float):

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from ..events import Event
+from ..readers.xes import MAX_DEPTH
 from ._common import WriteError, codes, findings_by_event
 
 SPOOL = 32 * 1024 * 1024
@@ -106,7 +107,9 @@ def _event(ev: Event, found: Iterable) -> str:
     return "".join(lines)
 
 
-def _attr(key: str, value: Any, field: str, indent: str = "      ") -> str:
+def _attr(key: str, value: Any, field: str, indent: str = "      ", depth: int = 1) -> str:
+    if depth > MAX_DEPTH:
+        raise _Unwritable(field, f"nests lists or objects more than {MAX_DEPTH} deep, deeper than sdsrules reads XES")
     k = _text(key, field)
     if isinstance(value, bool):
         return f'{indent}<boolean key="{k}" value="{"true" if value else "false"}"/>\n'
@@ -117,10 +120,10 @@ def _attr(key: str, value: Any, field: str, indent: str = "      ") -> str:
     if isinstance(value, str):
         return f'{indent}<string key="{k}" value="{_text(value, field)}"/>\n'
     if isinstance(value, list | tuple):
-        items = "".join(_attr("item", v, field, indent + "    ") for v in value)
+        items = "".join(_attr("item", v, field, indent + "    ", depth + 1) for v in value)
         return f'{indent}<list key="{k}">\n{indent}  <values>\n{items}{indent}  </values>\n{indent}</list>\n'
     if isinstance(value, dict):
-        items = "".join(_attr(str(ck), cv, field, indent + "  ") for ck, cv in value.items())
+        items = "".join(_attr(str(ck), cv, field, indent + "  ", depth + 1) for ck, cv in value.items())
         return f'{indent}<container key="{k}">\n{items}{indent}</container>\n'
     if value is None:
         raise _Unwritable(field, "is null inside a list or object, which XES cannot hold")

@@ -1,0 +1,119 @@
+"""XES reading speed against the same events as JSON Lines (issue 16 item 4).
+
+BPIC 2012 cannot be fetched here (no network), so a log of the same size is built from the public receipt log
+(/work/shared/data/receipt.xes, 1,434 traces, 8,577 events): its traces repeated with new case ids until the
+log holds ``--events`` events (262,000 by default, BPIC 2012's size), written as ``.xes.gz``. Its 27 steps are
+mapped onto SDS activities that need no attributes (the map is written next to it), and ``sdsrules convert``
+writes the same events as JSON Lines. Everything goes to ``--dir`` (default /tmp/sdsrules-xes-bench), never into
+the repository.
+
+Then each command runs ``--repeat`` times in a fresh process, timed with its peak RSS (from ``wait4``):
+
+* ``convert`` of the XES (``.xes.gz``, through the map) and of the JSON Lines to JSON Lines: reading speed;
+* ``replay --engine none --jobs 1`` of both: reading, grouping and the sequence checks.
+
+Run: ``python benchmarks/xes_bench.py [--events 262000] [--repeat 3]``. The ratios compare runs made one after
+the other on the same machine; on a shared machine read the ratios, not the seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RECEIPT = Path("/work/shared/data/receipt.xes")
+SDSRULES = str(Path(sys.executable).with_name("sdsrules"))
+
+#: the receipt log's steps onto SDS activities that need no attributes (the mapping means nothing: it only
+#: makes every event a valid SDS event, so both inputs carry the same events through the same checks)
+TARGETS = ["referral_received", "assessment_started", "assessment_completed", "carer_conversation_held",
+           "dp_means_test_completed", "financial_review_completed", "transition_planning_started",
+           "carer_support_accepted", "capacity_concern_raised"]
+
+
+def build(out_dir: Path, events: int) -> tuple[Path, Path]:
+    """The big ``.xes.gz`` and its map; reused when already there with the same size."""
+    text = RECEIPT.read_text(encoding="utf-8")
+    first = text.index("<trace>")
+    head, body = text[:first], text[first:text.rindex("</log>")]
+    traces = re.findall(r"<trace>.*?</trace>", body, flags=re.S)
+    per_trace = [t.count("<event>") for t in traces]
+    steps = sorted(set(re.findall(r'<event>.*?key="concept:name" value="([^"]*)"', body, flags=re.S)))
+    amap = out_dir / "receipt-map.yaml"
+    lines = ["map: receipt-bench", "description: benchmark only; receipt steps onto attribute-free SDS steps",
+             "activities:"]
+    lines += [f'  "{s}": {TARGETS[i % len(TARGETS)]}' for i, s in enumerate(steps)]
+    amap.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    xes = out_dir / f"receipt-x{events}.xes.gz"
+    if xes.exists():
+        return xes, amap
+    written = rep = 0
+    with gzip.open(xes, "wt", encoding="utf-8", compresslevel=6) as f:
+        f.write(head)
+        while written < events:
+            for trace, n in zip(traces, per_trace, strict=True):
+                if written >= events:
+                    break
+                # the trace's own concept:name is its first one before any <event>
+                cut = trace.index("<event>") if "<event>" in trace else len(trace)
+                named = re.sub(r'(key="concept:name" value=")([^"]*)"', rf'\g<1>\g<2>-r{rep}"', trace[:cut], count=1)
+                f.write("\t" + named + trace[cut:] + "\n")
+                written += n
+            rep += 1
+        f.write("</log>\n")
+    return xes, amap
+
+
+def timed(cmd: list[str]) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS in MB, exit code) of one command in a fresh process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    return wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--events", type=int, default=262_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--dir", default="/tmp/sdsrules-xes-bench")
+    ap.add_argument("--no-replay", action="store_true", help="time convert only")
+    args = ap.parse_args()
+    out_dir = Path(args.dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    xes, amap = build(out_dir, args.events)
+    jsonl = out_dir / f"receipt-x{args.events}.jsonl"
+    if not jsonl.exists():
+        subprocess.run([SDSRULES, "convert", str(xes), str(jsonl), "--map", str(amap)], check=False,
+                       stderr=subprocess.DEVNULL)
+    n = sum(1 for _ in jsonl.open("rb"))
+    print(f"{xes} ({xes.stat().st_size / 1e6:.1f} MB gz, {n} events) vs {jsonl} ({jsonl.stat().st_size / 1e6:.1f} MB)")
+    sink = out_dir / "out.jsonl"
+    runs = {
+        "convert xes.gz": [SDSRULES, "convert", str(xes), str(sink), "--map", str(amap)],
+        "convert jsonl": [SDSRULES, "convert", str(jsonl), str(sink)],
+    }
+    if not args.no_replay:
+        runs["replay xes.gz"] = [SDSRULES, "replay", str(xes), "--map", str(amap), "--engine", "none",
+                                 "--jobs", "1", "--format", "json", "-o", str(out_dir / "r.json")]
+        runs["replay jsonl"] = [SDSRULES, "replay", str(jsonl), "--engine", "none", "--jobs", "1",
+                                "--format", "json", "-o", str(out_dir / "r.json")]
+    for r in range(args.repeat):
+        got = {label: timed(cmd) for label, cmd in runs.items()}
+        parts = [f"{label} {w:.2f}s {rss:.0f}MB (exit {rc})" for label, (w, rss, rc) in got.items()]
+        ratio = got["convert xes.gz"][0] / got["convert jsonl"][0]
+        line = f"run {r + 1}: " + "; ".join(parts) + f"; convert ratio xes/jsonl {ratio:.2f}"
+        if not args.no_replay:
+            line += f"; replay ratio {got['replay xes.gz'][0] / got['replay jsonl'][0]:.2f}"
+        print(line, flush=True)
+
+
+if __name__ == "__main__":
+    main()
