@@ -194,9 +194,13 @@ def check_cases(cases: Sequence[tuple[str, Sequence[Event]]], wf: Workflow, as_o
 
 
 def case_profile(events: Sequence[Event]) -> tuple[tuple[str, object], ...]:
-    """The case's team (latest recorded), tier (highest triage), client group (latest referral) and option
-    (latest support started), for breakdowns in reports."""
+    """The case's team (latest recorded), tier (highest triage), client group (latest referral), option
+    (latest support started) and quarter (of its first event: the cohort of trends by quarter), for breakdowns in
+    reports. A finding's own team is the trigger's (``Finding.team``); this team is the ``--team-of latest``."""
     profile: dict[str, object] = {}
+    if events:
+        first = events[0].day
+        profile["quarter"] = f"{first.year}-Q{(first.month - 1) // 3 + 1}"
     for ev in events:
         if ev.actor is not None and ev.actor.team:
             profile["team"] = ev.actor.team

@@ -37,6 +37,7 @@ from datetime import date, timedelta
 
 import attrs
 
+from ..attribution import attribute, holder_fields
 from ..findings import Evidence, Finding, Obligation
 from ..workflow import ParamValue, Workflow
 from .rules import Check, Matcher, Rule, Rulebook, activity_words
@@ -368,14 +369,15 @@ def to_finding(view: CaseView, fact: Fact, status: str) -> Finding:
                    expected=expected, actual=actual, source=rule.sources, title=rule.title,
                    severity=rule.severity, rule_version=rule.version,
                    parameters=tuple(p.to_dict() for p in fact.params), workflow=view.wf.describe(),
-                   stage=view.steps[fact.trigger].state)
+                   **attribute(view, fact, status, day, evidence))
 
 
 def to_obligation(view: CaseView, fact: Fact) -> Obligation:
     trig = view.events[fact.trigger]
     _, detail, _, _, _ = explain(view, fact, "open")
     return Obligation(code=fact.rule.code, case=view.case, due=fact.due.isoformat() if fact.due else "",
-                      message=f"{fact.rule.title}: {detail}", trigger=Evidence.of(trig, "trigger"))
+                      message=f"{fact.rule.title}: {detail}", trigger=Evidence.of(trig, "trigger"),
+                      title=fact.rule.title, **holder_fields(view.steps, fact.trigger))
 
 
 def decide(view: CaseView, facts: Sequence[Fact], statuses: Sequence[str]):
