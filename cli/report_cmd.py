@@ -144,6 +144,7 @@ def report(logs, workflow, as_of, html_path, csv_dir, by, key_file, jobs, engine
         events = {pseudo.case(c): [pseudonymise_event(e, pseudo) for e in evs] for c, evs in events.items()}
     bar.phase("counting rates and breakdowns")
     agg = aggregate(result, team_of)
+    basis = "given by --as-of" if as_of else "the latest event in the logs"
     try:
         if html_path:
             from datetime import date
@@ -154,17 +155,18 @@ def report(logs, workflow, as_of, html_path, csv_dir, by, key_file, jobs, engine
             rows = due_items(result.findings, result.obligations, date.fromisoformat(s.as_of), due_within) \
                 if s.as_of else []
             page = render_html(result, wf, events=events, pseudonymised=pseudo is not None, by=by, agg=agg,
-                               due_rows=rows, due_within=due_within)
+                               due_rows=rows, due_within=due_within, as_of_basis=basis)
             with atomic_text(html_path) as stream:
                 stream.write(page)
         if json_path:
             with atomic_text(json_path) as stream:
-                stream.write(_json_report(result, agg))
+                stream.write(_json_report(result, agg, basis))
     except OSError as e:
         raise UsageProblem(f"cannot write the report: {e.strerror or e}") from None
     if csv_dir:
         _write_csv(Path(csv_dir), result, agg, by)
     if not html_path and not csv_dir and not json_path:
+        click.echo(f"As of {s.as_of} ({basis}).")
         _print_rates(agg, by, pseudo is not None)
     else:
         outs = " and ".join(x for x in (html_path, json_path, csv_dir and f"{csv_dir}/") if x)
@@ -176,14 +178,15 @@ def report(logs, workflow, as_of, html_path, csv_dir, by, key_file, jobs, engine
     sys.exit(1 if result.findings or result.rejected or result.unchecked else 0)
 
 
-def _json_report(result, agg) -> str:
+def _json_report(result, agg, basis: str) -> str:
     """The JSON report: the summary with ``rates`` (applied = met + breached + open per duty), the open
     obligations (code, case, due, trigger evidence), the findings and the rejected records."""
     import orjson
 
     from sdsrules.reporting.html import rejected_rows
 
-    summary = dict(result.summary.to_dict(), rates=[r.to_dict() for r in agg.ranked], team_of=agg.team_of)
+    summary = dict(result.summary.to_dict(), as_of_basis=basis, rates=[r.to_dict() for r in agg.ranked],
+                   team_of=agg.team_of)
     body = {
         "summary": summary,
         "obligations": [o.to_dict() for o in sorted(result.obligations, key=lambda o: (o.due or "9999", o.case,

@@ -18,7 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict
+
+
+class Holder(TypedDict):
+    team: str
+    worker: str
 
 
 def holder(steps: Sequence[Any], i: int) -> tuple[str, str]:
@@ -34,10 +39,10 @@ def holder(steps: Sequence[Any], i: int) -> tuple[str, str]:
     return team, worker
 
 
-def holder_fields(steps: Sequence[Any], i: int) -> dict[str, str]:
+def holder_fields(steps: Sequence[Any], i: int) -> Holder:
     """``holder`` as the ``team`` and ``worker`` fields of an ``Obligation``."""
     team, worker = holder(steps, i)
-    return {"team": team, "worker": worker}
+    return Holder(team=team, worker=worker)
 
 
 def last_step_by(steps: Sequence[Any], start: int, day: date) -> int:

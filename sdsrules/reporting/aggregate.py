@@ -24,7 +24,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from ..findings import Finding, quantity_word
+from ..findings import Finding, Obligation, quantity_word
 from ..replay import Report
 from .catalogue import TITLES
 
@@ -311,7 +311,7 @@ def aggregate(report: Report, team_of: str = "trigger") -> Aggregate:
             g_fn["team"][team][f.code] += 1
             g_cases["team"][team].add(c.case)
             g_breached["team"][team].add(c.case)
-        first_open = {}
+        first_open: dict[str, Obligation] = {}
         for o in c.obligations:
             first_open.setdefault(o.code, o)
             if o.title and o.code not in titles:

@@ -247,7 +247,7 @@ def render_html(report: Report, workflow: Workflow, *, events: Mapping[str, Sequ
                 pseudonymised: bool = False, by: str | None = None, agg: Aggregate | None = None,
                 title: str = "Self-directed Support case file audit", generated: datetime | None = None,
                 size_limit: int = SIZE_LIMIT, team_of: str = "trigger", due_rows: Sequence | None = None,
-                due_within: str = "") -> str:
+                due_within: str = "", as_of_basis: str = "") -> str:
     """The report as one HTML page. ``events`` (case -> events in replay order) gives full timelines;
     without it a case's timeline shows its evidence events only. ``due_rows`` (``sdsrules.due.DueItem``)
     adds the section of what falls due."""
@@ -306,7 +306,8 @@ def render_html(report: Report, workflow: Workflow, *, events: Mapping[str, Sequ
             detail_notes=detail.notes, labels=LABELS, engine_note=_engine_note(s.engine),
             workflow=workflow, by=by, ranked=[r for r in agg.ranked if r.decided], teams=teams,
             duty_matrix=duty_matrix, trends=trends, min_trend=MIN_TREND, rejected=rejected_rows(report),
-            team_note=TEAM_OF_NOTE[team_of], team_of=team_of, due_rows=due_rows, due_within=due_within)
+            team_note=TEAM_OF_NOTE[team_of], team_of=team_of, due_rows=due_rows, due_within=due_within,
+            as_of_basis=as_of_basis)
         size = len(page.encode("utf-8"))
         if size <= size_limit:
             return page
@@ -320,7 +321,7 @@ def _duty_matrix(agg: Aggregate, teams: Sequence[str], dim: str = "team") -> lis
     by_team = {g.value: {r.code: r for r in g.codes} for g in agg.groups[dim]}
     rows = []
     for r in agg.ranked:
-        cells = []
+        cells: list[tuple[str, str, float | None]] = []
         for t in teams:
             c = by_team.get(t, {}).get(r.code)
             if c is None or not c.applied:
