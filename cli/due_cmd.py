@@ -89,7 +89,7 @@ def due(logs, within, as_of, by, fmt, output, workflow, rule_paths, input_format
     if not s.events_replayed:
         raise UsageProblem(f"none of the {s.events_read} records could be read; nothing to list")
     basis = "given by --as-of" if as_of else "today, Europe/London"
-    if latest and (day - latest[0]).days > 7:
+    if not as_of and latest and (day - latest[0]).days > 7:
         click.echo(f"Note: the latest event in the logs is {latest[0]}, {(day - latest[0]).days:,} days before "
                    f"{day}; duties met since then are not in these logs (use --as-of to judge at another date).",
                    err=True)
@@ -109,6 +109,11 @@ def due(logs, within, as_of, by, fmt, output, workflow, rule_paths, input_format
                 from sdsrules.reporting.html import render_html
                 stream.write(render_html(result, wf, events=events, by="team" if by else None, due_rows=items,
                                          due_within=within or ""))
+    except BrokenPipeError:
+        # the reader went away (`sdsrules due ... | head`): what it wanted was written; say nothing more
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
     except OSError as e:
         raise UsageProblem(f"cannot write {output!r}: {e.strerror or e}") from None
     if output:

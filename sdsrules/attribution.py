@@ -77,3 +77,28 @@ def attribute(view: Any, fact: Any, status: str, day: date, evidence: Sequence[t
     return {"stage": stage_of(steps, i, fact.due, end), "team": team, "worker": worker, "team_due": team_due,
             "worker_due": worker_due, "due": fact.due.isoformat() if fact.due else "",
             "outstanding": status == "overdue" and end is None}
+
+
+class Applied(set):
+    """The codes whose duty applied to a case (a set, as the engines always gave), that also carries, per code,
+    the team of the first applied duty's trigger and the team holding the case when it was met (``teams``):
+    the attribution of duties met, which have no finding or obligation to carry it."""
+
+    teams: dict[str, tuple[str, str]]
+
+
+def applied_codes(view: Any, facts: Sequence[Any], statuses: Sequence[str]) -> Applied:
+    """The codes that applied (every fact not excused and in force), with their teams (see ``Applied``)."""
+    out = Applied()
+    out.teams = {}
+    steps = view.steps
+    for f, s in zip(facts, statuses, strict=True):
+        if s in ("excused", "not_in_force"):
+            continue
+        code = f.rule.code
+        out.add(code)
+        if code not in out.teams:
+            trigger_team = holder(steps, f.trigger)[0]
+            done = f.done if f.done is not None else f.trigger
+            out.teams[code] = (trigger_team, holder(steps, done)[0] if done < len(steps) else trigger_team)
+    return out

@@ -174,7 +174,20 @@ class TestAttribution:
         from sdsrules.workflow import load_workflow
 
         page = render_html(replay(moving_case()), load_workflow(None))
-        assert "A finding belongs to the team and worker of the event that triggered the duty" in page
+        assert "A finding, and every duty, belongs to the team and worker of the event that triggered the duty" in page
+
+    @pytest.mark.parametrize(("team_of", "team"), [("trigger", ACCESS), ("due", EAST), ("latest", EAST)])
+    def test_a_met_duty_is_attributed_too(self, team_of, team):
+        """A tier 3 wait met in time (the access team triaged, the long-term team started the assessment on day
+        10) counts as met for the access team by trigger, for the long-term team by due or latest: the
+        denominator of each team's rate is its own duties."""
+        evs = moving_case("MET-1")
+        evs[3] = event_from({**evs[3].to_dict(), "at": "2024-01-20"}, 3)  # assessment started 11 days after triage
+        teams = {g.value: {r.code: r for r in g.codes} for g in aggregate(replay(evs), team_of).groups["team"]}
+        acc = teams[team]["SDS-ACC-02"]
+        assert (acc.applied, acc.met, acc.breached) == (1, 1, 0)
+        other = EAST if team == ACCESS else ACCESS
+        assert "SDS-ACC-02" not in teams.get(other, {})
 
 
 class TestStage:

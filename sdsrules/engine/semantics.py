@@ -37,7 +37,7 @@ from datetime import date, timedelta
 
 import attrs
 
-from ..attribution import attribute, holder_fields
+from ..attribution import applied_codes, attribute, holder_fields
 from ..findings import Evidence, Finding, Obligation
 from ..workflow import ParamValue, Workflow
 from .rules import Check, Matcher, Rule, Rulebook, activity_words
@@ -384,5 +384,5 @@ def decide(view: CaseView, facts: Sequence[Fact], statuses: Sequence[str]):
     """Findings, open obligations and the codes that applied, from facts and their statuses."""
     findings = [to_finding(view, f, s) for f, s in zip(facts, statuses, strict=True) if s in BREACH]
     obligations = [to_obligation(view, f) for f, s in zip(facts, statuses, strict=True) if s == "open"]
-    applied = {f.rule.code for f, s in zip(facts, statuses, strict=True) if s not in ("excused", "not_in_force")}
+    applied = applied_codes(view, facts, statuses)  # a set of codes, with the teams of their duties
     return findings, obligations, applied

@@ -13,8 +13,8 @@ said plainly rather than forced into a band: "none" when no case met the duty an
 
 Attribution (``team_of``): a duty in a case belongs to the team of the event that triggered it (``trigger``,
 the default: who held it when it arose), the team holding the case when it fell due or was breached
-(``due``), or the case's latest recorded team (``latest``). A met duty carries no trigger in the report,
-so it is counted with the case's latest team whatever ``team_of`` says; the page says so.
+(``due``; for a met duty, the team holding the case when it was met), or the case's latest recorded team
+(``latest``). A met duty's teams come from the case's profile (``duty_teams``: the first duty of the code).
 """
 
 from __future__ import annotations
@@ -294,6 +294,7 @@ def aggregate(report: Report, team_of: str = "trigger") -> Aggregate:
         profile = dict(c.profile)
         values = {d: UNKNOWN if profile.get(d) is None else str(profile[d]) for d in PROFILE_DIMENSIONS}
         latest = values["team"]
+        duty_teams = dict(profile.get("duty_teams", ()))  # type: ignore[call-overload]
         first_finding: dict[str, Finding] = {}
         fcount: Counter = Counter()
         for f in c.findings:
@@ -348,7 +349,9 @@ def aggregate(report: Report, team_of: str = "trigger") -> Aggregate:
                 team = o.team or latest if team_of == "trigger" else latest
                 g_op["team"][team][code] += 1
             else:
-                team = latest
+                trigger_team, met_team = duty_teams.get(code, ("", ""))
+                team = latest if team_of == "latest" else (trigger_team if team_of == "trigger" else met_team)
+                team = team or latest
             g_app["team"][team][code] += 1
             g_cases["team"][team].add(c.case)
             if quarter and code not in opened:

@@ -228,10 +228,10 @@ def _env() -> Environment:
 
 
 TEAM_OF_NOTE = {
-    "trigger": "A finding belongs to the team and worker of the event that triggered the duty (who held it when "
-               "it arose); a duty met is counted with the case's latest recorded team.",
+    "trigger": "A finding, and every duty, belongs to the team and worker of the event that triggered the duty "
+               "(who held it when it arose), not to whoever holds the case now.",
     "due": "A finding belongs to the team that held the case when the duty fell due or was breached; a duty met "
-           "is counted with the case's latest recorded team.",
+           "to the team that held the case when it was met.",
     "latest": "Every duty of a case is counted with the case's latest recorded team.",
 }
 

@@ -123,8 +123,9 @@ def trend_chart(trend) -> Markup:
     """One duty's breach rate by quarter (a small multiple): a dot per quarter with its 95% Wilson interval;
     a quarter with too few decided cases shows a hollow mark on the axis and says so in its tooltip."""
     points = trend.points
-    left, top, plot_w, plot_h = 34, 8, max(len(points), 1) * 28, 90
-    width, height = left + plot_w + 8, top + plot_h + 30
+    step = 26
+    left, top, plot_w, plot_h = 34, 8, max(len(points), 1) * step, 90
+    width, height = left + plot_w + 8, top + plot_h + 32
     parts = [f'<svg class="trend" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
              f'xmlns="http://www.w3.org/2000/svg"><title>{escape(trend.code)} {escape(trend.title)}: share of '
              f'decided cases breached, by quarter of referral</title>']
@@ -134,10 +135,13 @@ def trend_chart(trend) -> Markup:
                      f'<text x="{left - 4}" y="{y + 4:.0f}" text-anchor="end" font-size="10" fill="{INK}">'
                      f'{int(frac * 100)}%</text>')
     for i, p in enumerate(points):
-        x = left + 14 + i * 28
-        label = p.quarter[2:].replace("-", " ")
-        parts.append(f'<text x="{x}" y="{top + plot_h + 14}" text-anchor="middle" font-size="9" fill="{INK}">'
-                     f'{escape(label)}</text>')
+        x = left + step // 2 + i * step
+        year, _, quarter = p.quarter.partition("-")
+        parts.append(f'<text x="{x}" y="{top + plot_h + 13}" text-anchor="middle" font-size="9" fill="{INK}">'
+                     f'{escape(quarter)}</text>')
+        if i == 0 or quarter == "Q1":
+            parts.append(f'<text x="{x}" y="{top + plot_h + 25}" text-anchor="middle" font-size="9" '
+                         f'fill="{INK}">{escape(year)}</text>')
         if p.rate is None:
             parts.append(f'<g><title>{escape(p.quarter)}: too few cases to say ({p.decided} decided)</title>'
                          f'<circle cx="{x}" cy="{top + plot_h}" r="3" fill="#fff" stroke="{MUTED}"/></g>')
