@@ -85,20 +85,26 @@ class Applied(set):
     the attribution of duties met, which have no finding or obligation to carry it."""
 
     teams: dict[str, tuple[str, str]]
+    excused: frozenset[str]  # codes whose every duty in the case was excused (a recorded exception)
 
 
 def applied_codes(view: Any, facts: Sequence[Any], statuses: Sequence[str]) -> Applied:
     """The codes that applied (every fact not excused and in force), with their teams (see ``Applied``)."""
     out = Applied()
     out.teams = {}
+    excused: set[str] = set()
     steps = view.steps
     for f, s in zip(facts, statuses, strict=True):
+        if s == "excused":
+            excused.add(f.rule.code)
+            out.teams.setdefault(f.rule.code, (holder(steps, f.trigger)[0],) * 2)
         if s in ("excused", "not_in_force"):
             continue
         code = f.rule.code
-        out.add(code)
-        if code not in out.teams:
+        if code not in out:  # the first duty of the code that applied gives its teams
+            out.add(code)
             trigger_team = holder(steps, f.trigger)[0]
             done = f.done if f.done is not None else f.trigger
             out.teams[code] = (trigger_team, holder(steps, done)[0] if done < len(steps) else trigger_team)
+    out.excused = frozenset(excused - out)
     return out

@@ -251,7 +251,7 @@ class TestOutputs:
         assert res.exit_code == 1, res.output
         body = json.loads(out.read_text())
         for r in body["summary"]["rates"]:
-            assert r["applied"] == r["met"] + r["breached"] + r["open"]
+            assert r["applied"] == r["met"] + r["breached"] + r["open"] + r["excused"]
         assert body["obligations"], "the case has duties still open at its last event"
         o = body["obligations"][0]
         assert {"code", "case", "due", "trigger"} <= set(o) and o["trigger"]["id"]
@@ -265,8 +265,8 @@ class TestOutputs:
         assert res.exit_code == 1, res.output
         with open(tmp_path / "csv" / "rates.csv", newline="") as f:
             rows = list(csv.DictReader(f))
-        assert rows and all(int(r["applied"]) == int(r["met"]) + int(r["breached"]) + int(r["open"])
-                            for r in rows)
+        assert rows and all(
+            int(r["applied"]) == int(r["met"]) + int(r["breached"]) + int(r["open"]) + int(r["excused"]) for r in rows)
 
     def test_rejected_records_listed_without_their_value(self, tmp_path):
         """The page lists each rejected record by file and line with a reason that never repeats the value."""
@@ -294,3 +294,22 @@ class TestContrast:
                  ("#8a2a20", "#fbe9e7"), ("#1f5135", "#e4f1e8"), ("#b8433a", "#ffffff"), ("#cfd8e3", "#243447"),
                  ("#8a5a00", "#fff4d6"), ("#1d2733", "#eea096")]
         assert all(contrast(a, b) >= 4.5 for a, b in pairs), [(a, b, contrast(a, b)) for a, b in pairs]
+
+
+class TestExcused:
+    def test_excused_duties_are_counted_apart(self):
+        """An eligible person not offered the options, with a recorded exception: the duty applied and was
+        excused, so applied = met + breached + open + excused, and the words are over the decided cases."""
+        evs = events("EXC-1", [
+            ("referral_received", {"age": 70}, 0, EAST, "E05"), ("triaged", {"tier": 3}, 1, EAST, "E05"),
+            ("assessment_started", {}, 2, EAST, "E05"),
+            ("eligibility_determined", {"band": "substantial", "eligible": True}, 1, EAST, "E05"),
+            ("eligibility_communicated", {"reasons_given": True}, 1, EAST, "E05"),
+            ("options_exception", {"reason": "significant_risk", "written_reasons": True}, 1, EAST, "E05"),
+            ("case_closed", {"reason": "declined"}, 1, EAST, "E05")])
+        r = aggregate(replay(evs)).rates_by_code["SDS-ELG-02"]
+        assert (r.applied, r.met, r.breached, r.open, r.excused) == (1, 0, 0, 0, 1)
+        assert r.applied == r.met + r.breached + r.open + r.excused
+        assert "1 was excused by a recorded exception" in r.sentence()
+        teams = {g.value: {x.code: x for x in g.codes} for g in aggregate(replay(evs)).groups["team"]}
+        assert teams[EAST]["SDS-ELG-02"].excused == 1

@@ -80,15 +80,16 @@ class CodeRate:
     findings: int
     open: int = 0
     severity: str = ""
+    excused: int = 0  # cases where the duty arose and a recorded exception excused it
 
     @property
     def met(self) -> int:
-        return self.applied - self.breached - self.open
+        return self.applied - self.breached - self.open - self.excused
 
     @property
     def decided(self) -> int:
-        """Cases where the duty was met or breached (not open)."""
-        return self.applied - self.open
+        """Cases where the duty was met or breached (not open, not excused)."""
+        return self.applied - self.open - self.excused
 
     @property
     def breach_rate(self) -> float | None:
@@ -103,9 +104,12 @@ class CodeRate:
         return compliance_word(self.met, self.decided)
 
     def _open_words(self) -> str:
-        if not self.open:
-            return ""
-        return f" {self.open:,} more {'is' if self.open == 1 else 'are'} open (not yet due)."
+        out = ""
+        if self.open:
+            out += f" {self.open:,} more {'is' if self.open == 1 else 'are'} open (not yet due)."
+        if self.excused:
+            out += f" {self.excused:,} {'was' if self.excused == 1 else 'were'} excused by a recorded exception."
+        return out
 
     def sentence(self) -> str:
         """How an inspection report would put it, over the decided cases, with the open count beside it."""
@@ -113,9 +117,9 @@ class CodeRate:
         if not self.applied:
             return "The duty did not apply to any case."
         if not n:
-            return f"Not yet due in any of the {self.applied:,} cases where the duty applied."
+            return f"Not decided in any of the {self.applied:,} cases where the duty applied." + self._open_words()
         cases = "case" if n == 1 else "cases"
-        where = "where the duty applied" if not self.open else "decided so far"
+        where = "where the duty applied" if not (self.open or self.excused) else "decided so far"
         if word == "all":
             text = f"Met in all {n:,} {cases} {where}."
         elif word == "none":
@@ -126,7 +130,7 @@ class CodeRate:
 
     def to_dict(self) -> dict:
         return {"code": self.code, "title": self.title, "applied": self.applied, "met": self.met,
-                "breached": self.breached, "open": self.open, "findings": self.findings,
+                "breached": self.breached, "open": self.open, "excused": self.excused, "findings": self.findings,
                 "severity": self.severity, "words": self.sentence()}
 
 
@@ -239,12 +243,14 @@ def _title(code: str, titles: Mapping[str, str]) -> str:
 
 
 def _rates(applied: Counter, breached: Counter, findings: Counter, titles: Mapping[str, str],
-           opened: Counter | None = None, severities: Mapping[str, str] | None = None) -> tuple[CodeRate, ...]:
+           opened: Counter | None = None, severities: Mapping[str, str] | None = None,
+           excused: Counter | None = None) -> tuple[CodeRate, ...]:
     opened = opened if opened is not None else Counter()
+    excused = excused if excused is not None else Counter()
     severities = severities or {}
-    return tuple(CodeRate(code, _title(code, titles), applied[code], breached[code], findings[code],
-                          opened[code], severities.get(code, ""))
-                 for code in sorted(applied))
+    return tuple(CodeRate(code, _title(code, titles), applied[code] + excused[code], breached[code], findings[code],
+                          opened[code], severities.get(code, ""), excused[code])
+                 for code in sorted(set(applied) | set(excused)))
 
 
 def _value_key(value: str) -> tuple:
@@ -277,6 +283,8 @@ def aggregate(report: Report, team_of: str = "trigger") -> Aggregate:
     app_all: Counter = Counter()
     br_all: Counter = Counter()
     op_all: Counter = Counter()
+    ex_all: Counter = Counter()
+    g_ex: dict[str, dict[str, Counter]] = {d: defaultdict(Counter) for d in PROFILE_DIMENSIONS}
     fn_all: Counter = Counter()
     g_app: dict[str, dict[str, Counter]] = {d: defaultdict(Counter) for d in PROFILE_DIMENSIONS}
     g_br: dict[str, dict[str, Counter]] = {d: defaultdict(Counter) for d in PROFILE_DIMENSIONS}
@@ -322,6 +330,13 @@ def aggregate(report: Report, team_of: str = "trigger") -> Aggregate:
         applied = c.applicable | hit | opened
         app_all.update(applied)
         op_all.update(opened)
+        excused = set(profile.get("duty_excused", ())) - applied  # type: ignore[call-overload]
+        ex_all.update(excused)
+        for code in excused:
+            trigger_team, _ = duty_teams.get(code, ("", ""))
+            team = (latest if team_of == "latest" else trigger_team) or latest
+            g_ex["team"][team][code] += 1
+            g_cases["team"][team].add(c.case)
         quarter = str(profile.get("quarter", ""))
         if hit:
             cases_breached += 1
@@ -334,6 +349,7 @@ def aggregate(report: Report, team_of: str = "trigger") -> Aggregate:
             g_cases[d][v].add(c.case)
             g_app[d][v].update(applied)
             g_op[d][v].update(opened)
+            g_ex[d][v].update(excused)
             if hit:
                 g_breached[d][v].add(c.case)
                 g_br[d][v].update(hit)
@@ -362,7 +378,7 @@ def aggregate(report: Report, team_of: str = "trigger") -> Aggregate:
     for d in PROFILE_DIMENSIONS:
         groups[d] = tuple(
             Group(d, v, len(g_cases[d][v]), len(g_breached[d][v]), sum(g_fn[d][v].values()),
-                  _rates(g_app[d][v], g_br[d][v], g_fn[d][v], titles, g_op[d][v], severities))
+                  _rates(g_app[d][v], g_br[d][v], g_fn[d][v], titles, g_op[d][v], severities, g_ex[d][v]))
             for v in sorted(g_cases[d], key=_value_key))
     groups["month"] = tuple(
         Group("month", m, None, len(month_cases[m]), sum(month_fn[m].values()),
@@ -380,7 +396,7 @@ def aggregate(report: Report, team_of: str = "trigger") -> Aggregate:
             points.append(TrendPoint(q, n, k, low, high))
         trends.append(Trend(code, _title(code, titles), tuple(points)))
     return Aggregate(len(report.cases), cases_breached, sum(fn_all.values()), len(report.rejected),
-                     _rates(app_all, br_all, fn_all, titles, op_all, severities), groups, stages, team_of,
+                     _rates(app_all, br_all, fn_all, titles, op_all, severities, ex_all), groups, stages, team_of,
                      tuple(trends), quarters)
 
 

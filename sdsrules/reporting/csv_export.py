@@ -15,8 +15,8 @@ from .aggregate import PROFILE_DIMENSIONS, Aggregate, Group, case_codes, profile
 
 FINDING_COLUMNS = ("case", "code", "at", "severity", "title", "message", "expected", "actual", "events",
                    "stage", "source", "workflow", *PROFILE_DIMENSIONS, "trigger_team", "trigger_worker")
-RATE_COLUMNS = ("code", "title", "applied", "met", "breached", "open", "findings", "breach_rate", "compliance_rate",
-                "words")
+RATE_COLUMNS = ("code", "title", "applied", "met", "breached", "open", "excused", "findings", "breach_rate",
+                "compliance_rate", "words")
 CASE_COLUMNS = ("case", *PROFILE_DIMENSIONS, "findings", "codes", "applicable")
 GROUP_COLUMNS = ("dimension", "value", "cases", "cases_with_findings", "code", "applied", "breached", "open",
                  "findings", "breach_rate")
@@ -56,7 +56,8 @@ def write_rates(agg: Aggregate, stream: TextIO) -> None:
     row = _writer(stream)
     row(RATE_COLUMNS)
     for r in agg.rates:
-        row([r.code, r.title, r.applied, r.met, r.breached, r.open, r.findings, _rate(r.breached, r.decided),
+        row([r.code, r.title, r.applied, r.met, r.breached, r.open, r.excused, r.findings,
+             _rate(r.breached, r.decided),
              _rate(r.met, r.decided), r.sentence()])
 
 
