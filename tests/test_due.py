@@ -187,6 +187,19 @@ class TestService:
         assert set(doc["paths"]["/v1/due"]) == {"get", "post"}
         assert "DueResult" in doc["components"]["schemas"]
 
+    def test_answers_match_the_openapi_document(self, server):
+        """The /v1/check and /v1/due answers (with team, worker, due and outstanding) fit their schemas."""
+        jsonschema = pytest.importorskip("jsonschema")
+        doc = server.client.get("/openapi.json").json()
+
+        def validate(instance, name):
+            jsonschema.validate(instance, {**doc["components"]["schemas"][name], "components": doc["components"]})
+
+        evs = long_case(n=40)
+        validate(server.client.post("/v1/check", json={"events": evs}).json(), "CheckResult")
+        validate(server.client.post("/v1/check", json={"events": evs, "as_of": "2024-01-01"}).json(), "CheckResult")
+        validate(server.client.post("/v1/due", json={"events": evs, "within": "28d"}).json(), "DueResult")
+
 
 def test_due_in_window_is_not_before_as_of():
     """An open duty due today is listed; the window end is inclusive."""
