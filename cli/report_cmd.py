@@ -228,13 +228,16 @@ def _print_rates(agg, by: str | None, pseudonymised: bool) -> None:
         click.echo(f"{r.code}  breached {r.breached:,} of {r.decided:,} decided ({percent(r.breached, r.decided)}), "
                    f"{r.open:,} open  {r.title}. {r.sentence()}")
     if by:
-        click.echo(f"\nBy {by.replace('_', ' ')}:")
+        click.echo(f"\nBy {by.replace('_', ' ')}" + (f" (duties attributed by --team-of {agg.team_of})"
+                                                     if by == "team" else "") + ":")
         for g in agg.groups[by]:
             if g.cases is None:
                 click.echo(f"  {g.value}: {g.findings:,} findings in {g.cases_breached:,} cases")
             else:
-                click.echo(f"  {g.value}: {g.cases_breached:,} of {g.cases:,} cases with findings "
-                           f"({percent(g.cases_breached, g.cases)})")
+                opened = sum(r.open for r in g.codes)
+                click.echo(f"  {g.value}: {g.duties_breached:,} of {g.duties_decided:,} decided duties breached "
+                           f"({percent(g.duties_breached, g.duties_decided)}), {opened:,} open; "
+                           f"{g.cases_breached:,} of {g.cases:,} cases with findings")
 
 
 def register(cli: click.Group) -> None:
