@@ -53,23 +53,27 @@ def as_day(value: date | datetime | str | None, default: date | None = None) -> 
 
 def window_end(as_of: date, within: str | int | timedelta | None) -> date | None:
     """The last day of the window ``within`` after ``as_of``: '28d', '4w', '3m', '1y', '28 days', a number of
-    days or a timedelta. None: no window (every duty still owed)."""
+    days or a timedelta. None: no window (every duty still owed). Raises ValueError naming what was allowed."""
     if within is None:
         return None
+    try:
+        return _window_end(as_of, within)
+    except (OverflowError, ValueError):
+        raise ValueError("within must be a period such as 28d, 4w, 3m, 1y or '28 days', ending before the year "
+                         "10000") from None
+
+
+def _window_end(as_of: date, within: str | int | timedelta) -> date:
     if isinstance(within, timedelta):
         return as_of + within
     if isinstance(within, int) and not isinstance(within, bool):
         if within < 0:
-            raise ValueError(f"within must not be negative (got {within})")
+            raise ValueError(within)
         return as_of + timedelta(days=within)
     if isinstance(within, str):
         m = _SHORT.match(within)
-        text = f"{m.group(1)} {_UNITS[m.group(2)]}" if m else within
-        try:
-            return parse_duration(text).after(as_of)
-        except ValueError:
-            pass
-    raise ValueError("within must be a period such as 28d, 4w, 3m, 1y or '28 days'")
+        return parse_duration(f"{m.group(1)} {_UNITS[m.group(2)]}" if m else within).after(as_of)
+    raise ValueError(within)
 
 
 @attrs.frozen(slots=True)

@@ -56,7 +56,7 @@ class TestDueItems:
     def test_windows(self, within, end):
         assert window_end(date(2024, 6, 1), within) == end
 
-    @pytest.mark.parametrize("within", ["soon", "-3d", True, 2.5])
+    @pytest.mark.parametrize("within", ["soon", "-3d", True, 2.5, 5707521121, "99999999y"])
     def test_bad_window(self, within):
         with pytest.raises(ValueError, match="within must"):
             window_end(date(2024, 6, 1), within)
@@ -177,7 +177,8 @@ class TestService:
         assert got == posted
 
     @pytest.mark.parametrize(("extra", "path"), [({"within": "soon"}, "$.within"), ({"by": "boss"}, "$.by"),
-                                                 ({"as_of": "June"}, "$.as_of")])
+                                                 ({"as_of": "June"}, "$.as_of"), ({"within": 5707521121}, "$.within"),
+                                                 ({"by": ["team"]}, "$.by"), ({"within": {"d": 1}}, "$.within")])
     def test_bad_due_request(self, server, extra, path):
         r = server.client.post("/v1/due", json={"events": long_case(n=5), **extra})
         assert r.status_code == 422 and r.json()["problems"][0]["path"] == path
