@@ -354,7 +354,9 @@ class TestSchemathesis:
             [sys.executable, "-m", "schemathesis.cli", "run", f"{server.url}/openapi.json", "--phases", "fuzzing",
              "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
                          "response_headers_conformance,response_schema_conformance",
-             "--max-examples", "20", "--workers", "2", "--seed", "1", "--no-color",
+             # one worker: two generate in threads, and CPython 3.11.7's ast.parse in hypothesis then fails now and
+             # then with "AST constructor recursion depth mismatch" (cpython gh-106905), an error of the harness
+             "--max-examples", "20", "--workers", "1", "--seed", "1", "--no-color",
              "--warnings", "off"],
             capture_output=True, text=True, cwd=ROOT, timeout=120)
         assert r.returncode == 0, r.stdout[-3000:]
