@@ -78,21 +78,34 @@ def _parse_day(ctx, param, value):
 @click.option("--rules", "rule_paths", multiple=True, help="Rule pack folder or file (default: the shipped packs).")
 @click.option("--input-format", type=click.Choice(["jsonl", "csv", "xes"]), default=None,
               help="Format of the logs when their names do not say.")
+@click.option("--team-of", type=click.Choice(["trigger", "due", "latest"]), default="trigger", show_default=True,
+              help="Whose a finding is: the team of the event that triggered the duty, the team holding the case "
+                   "when it fell due, or the case's latest team.")
+@click.option("--json", "json_path", default=None,
+              help="Write the JSON report here: summary with per-duty rates (summary.rates), open obligations, "
+                   "findings and rejected records.")
+@click.option("--due-within", default="28d", show_default=True,
+              help="The HTML report's 'what falls due' section: duties due within this period (28d, 4w, 3m).")
 @click.option("--progress/--no-progress", default=None,
               help="Show progress on stderr (default: when stderr is a terminal and the run is long).")
 def report(logs, workflow, as_of, html_path, csv_dir, by, key_file, jobs, engine, rule_paths, input_format,
-           progress):
+           team_of, json_path, due_within, progress):
     """Replay case event LOGS and report breach rates per duty, for whom and where in the pathway.
 
     Without --html or --csv, prints the per-code rates. Exit 0: no findings; 1: findings; 2: unusable input.
     """
     from sdsrules import api
+    from sdsrules.due import window_end
     from sdsrules.events import Event
     from sdsrules.pseudonymise import KeyFileError, Pseudonymiser, pseudonymise, pseudonymise_event, read_key
     from sdsrules.readers import read_all
     from sdsrules.reporting import aggregate
     from sdsrules.workflow import load_workflow
 
+    try:
+        window_end(as_of or __import__("datetime").date(2024, 1, 1), due_within)
+    except ValueError as e:
+        raise UsageProblem(f"--due-within: {e}") from None
     bar = Progress(sys.stderr.isatty() if progress is None else progress)
     pseudo = None
     if key_file is not None:
@@ -130,25 +143,59 @@ def report(logs, workflow, as_of, html_path, csv_dir, by, key_file, jobs, engine
         result = pseudonymise(result, pseudo, actors)
         events = {pseudo.case(c): [pseudonymise_event(e, pseudo) for e in evs] for c, evs in events.items()}
     bar.phase("counting rates and breakdowns")
-    agg = aggregate(result)
-    if html_path:
-        from sdsrules.reporting.html import render_html
-        bar.phase("writing the HTML report")
-        page = render_html(result, wf, events=events, pseudonymised=pseudo is not None, by=by, agg=agg)
-        with atomic_text(html_path) as stream:
-            stream.write(page)
+    agg = aggregate(result, team_of)
+    basis = "given by --as-of" if as_of else "the latest event in the logs"
+    try:
+        if html_path:
+            from datetime import date
+
+            from sdsrules.due import due_items
+            from sdsrules.reporting.html import render_html
+            bar.phase("writing the HTML report")
+            rows = due_items(result.findings, result.obligations, date.fromisoformat(s.as_of), due_within) \
+                if s.as_of else []
+            page = render_html(result, wf, events=events, pseudonymised=pseudo is not None, by=by, agg=agg,
+                               due_rows=rows, due_within=due_within, as_of_basis=basis)
+            with atomic_text(html_path) as stream:
+                stream.write(page)
+        if json_path:
+            with atomic_text(json_path) as stream:
+                stream.write(_json_report(result, agg, basis))
+    except OSError as e:
+        raise UsageProblem(f"cannot write the report: {e.strerror or e}") from None
     if csv_dir:
         _write_csv(Path(csv_dir), result, agg, by)
-    if not html_path and not csv_dir:
+    if not html_path and not csv_dir and not json_path:
+        click.echo(f"As of {s.as_of} ({basis}).")
         _print_rates(agg, by, pseudo is not None)
     else:
-        outs = " and ".join(x for x in (html_path, csv_dir and f"{csv_dir}/") if x)
+        outs = " and ".join(x for x in (html_path, json_path, csv_dir and f"{csv_dir}/") if x)
         click.echo(f"{agg.cases:,} cases, {agg.findings:,} findings in {agg.cases_breached:,} cases, "
                    f"{s.events_rejected:,} records rejected{' (pseudonymised)' if pseudo else ''} -> {outs}",
                    err=True)
     if not s.events_replayed:
         sys.exit(2)
     sys.exit(1 if result.findings or result.rejected or result.unchecked else 0)
+
+
+def _json_report(result, agg, basis: str) -> str:
+    """The JSON report: the summary with ``rates`` (applied = met + breached + open per duty), the open
+    obligations (code, case, due, trigger evidence), the findings and the rejected records."""
+    import orjson
+
+    from sdsrules.reporting.html import rejected_rows
+
+    summary = dict(result.summary.to_dict(), as_of_basis=basis, rates=[r.to_dict() for r in agg.ranked],
+                   team_of=agg.team_of)
+    body = {
+        "summary": summary,
+        "obligations": [o.to_dict() for o in sorted(result.obligations, key=lambda o: (o.due or "9999", o.case,
+                                                                                          o.code))],
+        "findings": [f.to_dict() for f in result.findings],
+        "rejected": [{"file": f, "line": n, "field": fld or None, "reason": why}
+                     for f, n, fld, why in rejected_rows(result)],
+    }
+    return orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n"
 
 
 def _write_csv(folder: Path, result, agg, by: str | None) -> None:
@@ -176,17 +223,21 @@ def _print_rates(agg, by: str | None, pseudonymised: bool) -> None:
                f"least one finding; {agg.findings:,} findings."
                + (" Pseudonymised." if pseudonymised else ""))
     click.echo("Rates count cases where the duty applied (the denominator), not all cases.")
-    for r in agg.rates:
-        click.echo(f"{r.code}  breached {r.breached:,} of {r.applied:,} ({percent(r.breached, r.applied)})  "
-                   f"{r.title}. {r.sentence()}")
+    click.echo("Worst first: breach rate among decided cases (met + breached); open duties are counted apart.")
+    for r in agg.ranked:
+        click.echo(f"{r.code}  breached {r.breached:,} of {r.decided:,} decided ({percent(r.breached, r.decided)}), "
+                   f"{r.open:,} open  {r.title}. {r.sentence()}")
     if by:
-        click.echo(f"\nBy {by.replace('_', ' ')}:")
+        click.echo(f"\nBy {by.replace('_', ' ')}" + (f" (duties attributed by --team-of {agg.team_of})"
+                                                     if by == "team" else "") + ":")
         for g in agg.groups[by]:
             if g.cases is None:
                 click.echo(f"  {g.value}: {g.findings:,} findings in {g.cases_breached:,} cases")
             else:
-                click.echo(f"  {g.value}: {g.cases_breached:,} of {g.cases:,} cases with findings "
-                           f"({percent(g.cases_breached, g.cases)})")
+                opened = sum(r.open for r in g.codes)
+                click.echo(f"  {g.value}: {g.duties_breached:,} of {g.duties_decided:,} decided duties breached "
+                           f"({percent(g.duties_breached, g.duties_decided)}), {opened:,} open; "
+                           f"{g.cases_breached:,} of {g.cases:,} cases with findings")
 
 
 def register(cli: click.Group) -> None:

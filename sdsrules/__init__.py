@@ -13,17 +13,17 @@ __version__ = "0.2.0"
 
 #: public name -> the module that defines it
 _FACE = {
-    "replay": "api", "replay_records": "api",
+    "due": "api", "replay": "api", "replay_records": "api",
     "Event": "events", "Rejection": "events",
     "Finding": "findings", "Obligation": "findings", "Summary": "findings",
     "CaseMonitor": "monitor", "EventInputError": "monitor", "check": "monitor",
     "Workflow": "workflow", "load_workflow": "workflow",
 }
 __all__ = ["CaseMonitor", "Event", "EventInputError", "Finding", "Obligation", "Rejection", "Summary", "Workflow",
-           "check", "load_workflow", "replay", "replay_records"]
+           "check", "due", "load_workflow", "replay", "replay_records"]
 
 if TYPE_CHECKING:  # for type checkers and editors: the same names, eagerly
-    from .api import replay, replay_records
+    from .api import due, replay, replay_records
     from .events import Event, Rejection
     from .findings import Finding, Obligation, Summary
     from .monitor import CaseMonitor, EventInputError, check

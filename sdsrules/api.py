@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import date
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
+from .due import DueItem, due_items
 from .events import Event, Rejection
 from .findings import Summary
 from .maps import ActivityMap, as_map
@@ -15,6 +17,14 @@ from .replay import CaseResult, Report
 from .workflow import Workflow, load_workflow
 
 ENGINES = ("durable", "reference", "none")
+
+
+class DueList(list):
+    """A list of ``DueItem`` that also says the date it was judged at (``as_of``)."""
+
+    def __init__(self, items: Iterable[DueItem], as_of: date):
+        super().__init__(items)
+        self.as_of = as_of
 
 
 class CollectSink(Sink):
@@ -94,3 +104,30 @@ def replay(paths: Sequence[str | Path], workflow: Workflow | str | Path | None =
     sink = CollectSink()
     run(paths, sink, workflow, as_of, engine, jobs, rules, input_format, progress, activity_map)
     return sink.report()
+
+
+def due(events: Iterable[Event | Mapping[str, Any]], within: str | int | timedelta | None = None,
+        as_of: date | str | None = None, *, workflow: Workflow | str | Path | None = None, by: str | None = None,
+        engine: str = "durable", rules: Sequence[str | Path] | None = None) -> DueList:
+    """Every duty still owed in these events (one case or several), judged at ``as_of`` (a date or an ISO
+    string; default today in Europe/London): overdue ones first, then those due within ``within`` ('28d', '4w',
+    '3m', a number of days; default: all), soonest first. The answer is a list of ``DueItem`` that says the date
+    used (``.as_of``). Raises ``EventInputError`` for an event that breaks the contract, ValueError for a bad
+    ``as_of``, ``within`` or ``by``."""
+    from .due import window_end
+    from .monitor import as_of_day, assess
+
+    day = as_of_day(as_of)
+    window_end(day, within)  # refuse a bad window before any work
+    by_case: dict[str, list] = {}
+    for ev in events:
+        key = ev.case if isinstance(ev, Event) else str(ev.get("case")) if isinstance(ev, Mapping) else ""
+        by_case.setdefault(key, []).append(ev)
+    findings: list = []
+    obligations: list = []
+    for evs in by_case.values():
+        result = assess(evs, workflow, day, engine=engine, rules=rules)
+        if result is not None:
+            findings.extend(result.findings)
+            obligations.extend(result.obligations)
+    return DueList(due_items(findings, obligations, day, within, by), day)

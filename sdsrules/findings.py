@@ -51,7 +51,13 @@ class Finding:
     rule_version: str = ""
     parameters: tuple[dict, ...] = ()
     workflow: str = ""
-    stage: str = ""  # the workflow state the trigger happened in (for reports)
+    stage: str = ""  # the stage of the case when the duty fell due or was breached (``attribution``)
+    team: str = ""  # team of the event that triggered the duty (``attribution.holder``)
+    worker: str = ""  # worker (actor id) of that event
+    team_due: str = ""  # team holding the case on the date that mattered
+    worker_due: str = ""
+    due: str = ""  # the duty's last day, where it had one
+    outstanding: bool = False  # overdue and still owed: nothing has met or ended the duty yet
 
     def sort_key(self) -> tuple:
         return (self.case, self.at, self.code, tuple(e.id for e in self.events), self.message)
@@ -65,6 +71,12 @@ class Finding:
             "workflow": self.workflow, "rule_version": self.rule_version,
             "parameters": list(self.parameters),
         }
+        if self.team or self.worker:
+            out["team"], out["worker"] = self.team, self.worker
+        if self.due:
+            out["due"] = self.due
+        if self.outstanding:
+            out["outstanding"] = True
         return out
 
 
@@ -78,10 +90,18 @@ class Obligation:
     message: str
     trigger: Evidence | None = None
     overdue: bool = False
+    title: str = ""
+    team: str = ""  # team and worker of the triggering event (``attribution.holder``)
+    worker: str = ""
 
     def to_dict(self) -> dict:
-        return {"code": self.code, "case": self.case, "due": self.due or None, "message": self.message,
-                "overdue": self.overdue, "trigger": self.trigger.to_dict() if self.trigger else None}
+        out = {"code": self.code, "case": self.case, "due": self.due or None, "message": self.message,
+               "overdue": self.overdue, "trigger": self.trigger.to_dict() if self.trigger else None}
+        if self.title:
+            out["title"] = self.title
+        if self.team or self.worker:
+            out["team"], out["worker"] = self.team, self.worker
+        return out
 
 
 @attrs.frozen(slots=True)

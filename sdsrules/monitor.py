@@ -271,22 +271,33 @@ class Assessment:
                 "obligations": [o.to_dict() for o in self.obligations]}
 
 
-def _assess(events: Sequence[Event], setup: Setup, engine: str, as_of: date | None,
+def as_of_day(as_of: date | str | None) -> date:
+    """The date a live answer judges at: ``as_of`` (a date, or an ISO 8601 date or date-time string), or today's
+    date in Scotland (Europe/London). Raises ValueError for anything else. (The replay of a log keeps its own
+    default, the log's latest event: a history is judged at its end.)"""
+    from .due import as_day, today
+
+    return as_day(as_of) or today()
+
+
+def _assess(events: Sequence[Event], setup: Setup, engine: str, as_of: date | str | None,
             timeout: float | None) -> Assessment:
-    day = as_of or max(e.day for e in events)
+    day = as_of_day(as_of)
     res = _run(setup, engine, events, day, timeout)
     obligations = tuple(sorted(res.obligations, key=lambda o: (o.due or "9999", o.code, o.message)))
     return Assessment(res.case, day, res.findings, obligations, res.replayed, res.applicable)
 
 
 def assess(events: Iterable[Event | Mapping[str, Any]], workflow: Workflow | str | Path | None = None,
-           as_of: date | None = None, *, engine: str = "durable", rules: Sequence[str | Path] | None = None,
+           as_of: date | str | None = None, *, engine: str = "durable", rules: Sequence[str | Path] | None = None,
            timeout: float | None = None) -> Assessment | None:
-    """Check one case's events: findings and open obligations. None when there are no events.
+    """Check one case's events: findings and open obligations, judged at ``as_of`` (a date or an ISO string;
+    default today in Europe/London; the answer's ``as_of`` says which). None when there are no events.
 
     Raises :class:`EventInputError` for an event that breaks the contract, for events of more than one case
     and for a repeated id; :class:`CheckTimeout` when the engine does not answer within ``timeout`` seconds.
     """
+    as_of_day(as_of)  # a bad as_of is refused before any work
     evs = _one_case(events)
     if not evs:
         return None
@@ -295,15 +306,29 @@ def assess(events: Iterable[Event | Mapping[str, Any]], workflow: Workflow | str
     return _assess(evs, load_setup(workflow, rules), engine, as_of, timeout)
 
 
-def check(events: Iterable[Event | Mapping[str, Any]], workflow: Workflow | str | Path | None = None,
-          as_of: date | None = None, *, engine: str = "durable", rules: Sequence[str | Path] | None = None
-          ) -> list[Finding]:
-    """The breaches in one case's history, judged at ``as_of`` (default: the latest event's day).
+class Findings(list):
+    """A list of findings that also says the date they were judged at (``as_of``)."""
 
-    ``events``: Event objects or canonical dicts. The same findings the replay reports for this case.
+    as_of: date
+
+    def __init__(self, items: Iterable[Finding] = (), as_of: date | None = None):
+        super().__init__(items)
+        self.as_of = as_of or as_of_day(None)
+
+
+def check(events: Iterable[Event | Mapping[str, Any]], workflow: Workflow | str | Path | None = None,
+          as_of: date | str | None = None, *, engine: str = "durable", rules: Sequence[str | Path] | None = None
+          ) -> Findings:
+    """The breaches in one case's history, judged at ``as_of``: a date or an ISO 8601 string, default today's
+    date in Scotland (Europe/London), so a review due last month is overdue to someone asking today. The
+    answer is a list that says the date used (``.as_of``).
+
+    ``events``: Event objects or canonical dicts. The same findings the replay reports for this case when it is
+    judged at the same date.
     """
-    result = assess(events, workflow, as_of, engine=engine, rules=rules)
-    return [] if result is None else list(result.findings)
+    day = as_of_day(as_of)
+    result = assess(events, workflow, day, engine=engine, rules=rules)
+    return Findings((), day) if result is None else Findings(result.findings, result.as_of)
 
 
 # ------------------------------------------------------------------------------------------------ monitor
@@ -321,7 +346,7 @@ class MonitorUpdate:
     new_findings: tuple[Finding, ...]
     obligations: tuple[Obligation, ...]
     findings: tuple[Finding, ...]  # every current finding of the case, new or not
-    as_of: date | None
+    as_of: date | None  # the date judged at: the one given, else today in Europe/London
 
 
 class CaseMonitor:
@@ -350,25 +375,27 @@ class CaseMonitor:
     def case(self) -> str | None:
         return self._events[0].case if self._events else None
 
-    def add(self, event: Event | Mapping[str, Any], as_of: date | None = None) -> MonitorUpdate:
-        """Record one event and re-check the case."""
+    def add(self, event: Event | Mapping[str, Any], as_of: date | str | None = None) -> MonitorUpdate:
+        """Record one event and re-check the case at ``as_of`` (default: today in Europe/London)."""
         return self.extend([event], as_of)
 
-    def extend(self, events: Iterable[Event | Mapping[str, Any]], as_of: date | None = None) -> MonitorUpdate:
+    def extend(self, events: Iterable[Event | Mapping[str, Any]], as_of: date | str | None = None
+               ) -> MonitorUpdate:
         """Record several events (all or none) and re-check the case once."""
+        day = as_of_day(as_of)  # a bad as_of is refused before any event is kept
         with self._lock:
             added = _one_case(events, start=len(self._events), known=self._events)
             self._events.extend(added)
-            return self._update(as_of)
+            return self._update(day)
 
-    def status(self, as_of: date | None = None) -> MonitorUpdate:
+    def status(self, as_of: date | str | None = None) -> MonitorUpdate:
         """Re-check without a new event, e.g. on a later day: duties that fell overdue come back as new."""
         with self._lock:
             return self._update(as_of)
 
-    def _update(self, as_of: date | None) -> MonitorUpdate:
+    def _update(self, as_of: date | str | None) -> MonitorUpdate:
         if not self._events:
-            return MonitorUpdate((), (), (), as_of)
+            return MonitorUpdate((), (), (), as_of_day(as_of))
         result = _assess(self._events, self._setup, self._engine, as_of, None)
         new = []
         for f in result.findings:

@@ -109,6 +109,7 @@ def pseudonymise_finding(f: Finding, p: Pseudonymiser, actors: re.Pattern | None
     ids = [e.id for e in f.events]
     return attrs.evolve(
         f, case=p.case(f.case), events=tuple(_evidence(e, p) for e in f.events),
+        worker=p.actor(f.worker) if f.worker else "", worker_due=p.actor(f.worker_due) if f.worker_due else "",
         message=p.text(f.message, f.case, ids, actors), expected=p.text(f.expected, f.case, ids, actors),
         actual=p.text(f.actual, f.case, ids, actors))
 
@@ -137,6 +138,7 @@ def withhold_values(reason: str) -> str:
 def _obligation(o: Obligation, p: Pseudonymiser, actors) -> Obligation:
     ids = [o.trigger.id] if o.trigger else []
     return attrs.evolve(o, case=p.case(o.case), message=p.text(o.message, o.case, ids, actors),
+                        worker=p.actor(o.worker) if o.worker else "",
                         trigger=_evidence(o.trigger, p) if o.trigger else None)
 
 

@@ -236,21 +236,37 @@ def check_cases(cases: Sequence[tuple[str, Sequence[Event]]], wf: Workflow, as_o
     for (case, ordered, dupes, dat02, steps, findings), out in zip(prepared, judged, strict=True):
         obligations: list[Obligation] = []
         applicable: set[str] = {"SDS-SEQ-01", "SDS-SEQ-02", "SDS-DAT-02"} if steps else set()
+        duty_teams: dict = {}
+        excused: frozenset[str] = frozenset()
         if out is not None:
             more, obligations, applied = out
             findings.extend(more)
             applicable |= applied
+            duty_teams = getattr(applied, "teams", {})
+            excused = getattr(applied, "excused", frozenset())
         findings.sort(key=Finding.sort_key)
         results.append(CaseResult(case, tuple(findings), tuple(dupes), tuple(obligations), len(ordered),
                                   dat02 is not None, applicable=frozenset(applicable),
-                                  profile=case_profile(ordered)))
+                                  profile=case_profile(ordered, duty_teams, excused)))
     return results
 
 
-def case_profile(events: Sequence[Event]) -> tuple[tuple[str, object], ...]:
-    """The case's team (latest recorded), tier (highest triage), client group (latest referral) and option
-    (latest support started), for breakdowns in reports."""
+def case_profile(events: Sequence[Event], duty_teams: dict | None = None, excused: frozenset[str] = frozenset()
+                 ) -> tuple[tuple[str, object], ...]:
+    """The case's team (latest recorded), tier (highest triage), client group (latest referral), option
+    (latest support started) and quarter (of its first event: the cohort of trends by quarter), for breakdowns in
+    reports. A finding's own team is the trigger's (``Finding.team``); this team is the ``--team-of latest``.
+    ``duty_teams`` (code -> (team of the trigger, team when met), from ``attribution.applied_codes``) is kept as
+    ``duty_teams``: the attribution of duties met. ``excused``: codes whose every duty was excused (a recorded
+    exception), counted apart in rates."""
     profile: dict[str, object] = {}
+    if duty_teams:
+        profile["duty_teams"] = tuple(sorted(duty_teams.items()))
+    if excused:
+        profile["duty_excused"] = tuple(sorted(excused))
+    if events:
+        first = events[0].day
+        profile["quarter"] = f"{first.year}-Q{(first.month - 1) // 3 + 1}"
     for ev in events:
         if ev.actor is not None and ev.actor.team:
             profile["team"] = ev.actor.team

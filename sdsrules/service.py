@@ -41,13 +41,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import __version__
 from .events import EARLIEST, LATEST, Rejection
 from .findings import Summary
-from .monitor import CheckTimeout, EventInputError, assess, case_result, event_from, load_setup
+from .monitor import CheckTimeout, EventInputError, _one_case, assess, case_result, event_from, load_setup
 from .replay import assemble, group, latest_day
 
 log = logging.getLogger("sdsrules.service")
 access_log = logging.getLogger("sdsrules.service.access")
 
-ROUTES = ("/healthz", "/openapi.json", "/v1/check", "/v1/replay", "/v1/validate", "/v1/rules")
+ROUTES = ("/healthz", "/openapi.json", "/v1/check", "/v1/replay", "/v1/validate", "/v1/rules", "/v1/due")
 BUILT_IN = ("SDS-SEQ-01", "SDS-SEQ-02", "SDS-DAT-01", "SDS-DAT-02")
 
 
@@ -198,7 +198,41 @@ class Service:
         except EventInputError as e:
             raise Problem(422, "invalid_event", f"{_event_path(e)} {e.reason}",
                           [{"path": _event_path(e), "message": e.reason}]) from None
-        return result.to_dict()
+        # judged at today's date in Scotland unless as_of is given; the answer says which
+        return dict(result.to_dict(), as_of_basis="given" if as_of else "today (Europe/London)")
+
+    def due(self, body: Any) -> dict:
+        """``{"events": [...], "as_of"?, "within"?, "by"?}``: one case's duties still owed, overdue first."""
+        from .api import due
+        from .due import BY
+
+        if isinstance(body, dict):
+            body = dict(body)
+            within, by = body.pop("within", None), body.pop("by", None)
+        else:
+            within = by = None
+        raw, as_of = events_request(body, self.config)
+        if within is not None and (not isinstance(within, str | int) or isinstance(within, bool)):
+            raise Problem(422, "invalid_request", "$.within must be a period such as 28d, 4w or 3m",
+                          [{"path": "$.within", "message": "must be a period such as 28d, 4w or 3m"}])
+        if by is not None and by not in BY:
+            raise Problem(422, "invalid_request", "$.by must be team or worker",
+                          [{"path": "$.by", "message": "must be team or worker"}])
+        try:
+            from .due import window_end
+            window_end(as_of or date.today(), within)
+        except ValueError:
+            raise Problem(422, "invalid_request", "$.within must be a period such as 28d, 4w or 3m",
+                          [{"path": "$.within", "message": "must be a period such as 28d, 4w or 3m"}]) from None
+        try:
+            _one_case(raw)
+            items = due(raw, within, as_of, workflow=self.setup.wf, by=by, engine=self.config.engine,
+                        rules=list(self.config.rules) or None)
+        except EventInputError as e:
+            raise Problem(422, "invalid_event", f"{_event_path(e)} {e.reason}",
+                          [{"path": _event_path(e), "message": e.reason}]) from None
+        return {"as_of": items.as_of.isoformat(), "as_of_basis": "given" if as_of else "today (Europe/London)",
+                "within": within, "due": [d.to_dict() for d in items]}
 
     def replay(self, body: Any) -> dict:
         raw, as_of = events_request(body, self.config)
@@ -351,6 +385,33 @@ def create_app(config: ServiceConfig | None = None) -> ASGIApp:
     async def healthz(request: Request) -> Response:
         return _json(service.health())
 
+    post_due = endpoint(service.due)
+
+    async def due(request: Request) -> Response:
+        """GET: the same as POST, with ``events`` (JSON text), ``as_of``, ``within`` and ``by`` as query
+        parameters."""
+        if request.method == "POST":
+            return await post_due(request)
+        q = request.query_params
+        text = q.get("events", "")
+        try:
+            if len(text.encode("utf-8")) > config.max_body:
+                raise _too_large(config)
+            try:
+                events = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                raise Problem(422, "invalid_request", "the events parameter must be a JSON list of events",
+                              [{"path": "$.events", "message": "must be a JSON list of events"}]) from None
+            body = {"events": events, **{k: q[k] for k in ("as_of", "within", "by") if k in q}}
+            return _json(await asyncio.to_thread(service.due, body))
+        except Problem as p:
+            return p.response()
+        except CheckTimeout:
+            return Problem(503, "timeout", f"the check did not finish within {config.timeout:g} s").response()
+        except Exception as e:
+            log_failure(e, request.method, request.url.path)
+            return Problem(500, "internal_error", INTERNAL).response()
+
     async def rules(request: Request) -> Response:
         return _json(service.rules())
 
@@ -368,6 +429,7 @@ def create_app(config: ServiceConfig | None = None) -> ASGIApp:
         Route("/openapi.json", spec, methods=["GET"]),
         Route("/v1/rules", rules, methods=["GET"]),
         Route("/v1/check", endpoint(service.check), methods=["POST"]),
+        Route("/v1/due", due, methods=["GET", "POST"]),
         Route("/v1/replay", endpoint(service.replay), methods=["POST"]),
         Route("/v1/validate", endpoint(service.validate), methods=["POST"]),
     ], exception_handlers={404: not_found, 405: not_allowed})
@@ -471,10 +533,16 @@ def openapi(config: ServiceConfig) -> dict:
         "code": _STR, "case": _STR, "at": _DATE, "events": _arr(_ref("Evidence")), "message": _STR,
         "source": _arr(_STR), "title": _STR, "severity": {"enum": ["high", "medium", "low"]}, "expected": _STR,
         "actual": _STR, "stage": _STR, "workflow": _STR, "rule_version": _STR, "parameters": _arr({"type": "object"}),
-    }, description="A process breach in one case, with its evidence events and source.")
+        "team": _STR, "worker": _STR, "due": _DATE, "outstanding": _BOOL,
+    }, ["code", "case", "at", "events", "message", "source", "title", "severity", "expected", "actual", "stage",
+        "workflow", "rule_version", "parameters"],
+        description="A process breach in one case, with its evidence events and source; team and worker are "
+                    "those of the event that triggered the duty; outstanding: overdue and still owed.")
     obligation = _obj({"code": _STR, "case": _STR, "due": {"type": ["string", "null"], "format": "date"},
                        "message": _STR, "overdue": _BOOL,
-                       "trigger": {"oneOf": [_ref("Evidence"), {"type": "null"}]}},
+                       "trigger": {"oneOf": [_ref("Evidence"), {"type": "null"}]},
+                       "title": _STR, "team": _STR, "worker": _STR},
+                      ["code", "case", "due", "message", "overdue", "trigger"],
                       description="A duty open at the as-of date: what is due, by when, and why.")
     actor = _obj({"id": {"type": ["string", "integer"]}, "role": {"enum": list(ROLES)},
                   "team": {"type": ["string", "integer"]}}, [])
@@ -489,8 +557,18 @@ def openapi(config: ServiceConfig) -> dict:
                     "findings_by_code": {"type": "object", "additionalProperties": _INT}, "findings": _INT,
                     "as_of": _STR, "workflow": _STR, "engine": _STR, "rules": _INT, "cases_unchecked": _INT})
     rejection = _obj({"code": _STR, "index": _INT, "field": {"type": ["string", "null"]}, "reason": _STR})
-    check_result = _obj({"case": _STR, "as_of": _DATE, "events": _INT, "findings": _arr(_ref("Finding")),
-                         "obligations": _arr(_ref("Obligation"))})
+    basis = {"enum": ["given", "today (Europe/London)"],
+             "description": "why this as-of date: given in the request, or today's date in Scotland"}
+    check_result = _obj({"case": _STR, "as_of": _DATE, "as_of_basis": basis, "events": _INT,
+                         "findings": _arr(_ref("Finding")), "obligations": _arr(_ref("Obligation"))})
+    due_body = _obj({"events": {**_arr(_ref("Event")), "minItems": 1, "maxItems": config.max_events},
+                     "as_of": _DATE, "within": {"type": ["string", "integer"], "examples": ["28d", "4w", "3m"]},
+                     "by": {"enum": ["team", "worker"]}}, ["events"])
+    due_item = _obj({"due": {"type": ["string", "null"], "format": "date"}, "overdue": _BOOL, "case": _STR,
+                     "code": _STR, "title": _STR, "team": _STR, "worker": _STR, "message": _STR,
+                     "trigger": {"type": ["string", "null"]}})
+    due_result = _obj({"as_of": _DATE, "as_of_basis": basis, "within": {"type": ["string", "integer", "null"]},
+                       "due": _arr(_ref("DueItem"))})
     replay_result = _obj({"summary": _ref("Summary"), "findings": _arr(_ref("Finding")),
                           "rejected": _arr(_ref("Rejection")),
                           "unchecked": _arr(_obj({"case": _STR, "reason": _STR})),
@@ -546,6 +624,19 @@ def openapi(config: ServiceConfig) -> dict:
                                   "responses": {"200": ok("Every rule with its sources.", _ref("Rules")), **auth}}},
             "/v1/check": post("Check one case's events: findings and open obligations", _ref("EventsRequest"),
                               ok("The case's findings and open duties.", _ref("CheckResult"))),
+            "/v1/due": {
+                **post("What falls due in one case: every duty still owed at the as-of date (default today, "
+                       "Europe/London), overdue first, then soonest due", _ref("DueRequest"),
+                       ok("The duties still owed.", _ref("DueResult"))),
+                "get": {"summary": "As POST, with the request's fields as query parameters (events as JSON text)",
+                        **secured,
+                        "parameters": [{"name": n, "in": "query", "required": n == "events",
+                                        "schema": _STR} for n in ("events", "as_of", "within", "by")],
+                        "responses": {"200": ok("The duties still owed.", _ref("DueResult")),
+                                      "413": err("The events are above the service's limit."),
+                                      "422": err("The request breaks its schema or the event contract."),
+                                      "503": err("The check did not finish within the service's time limit."),
+                                      **auth}}},
             "/v1/replay": post("Replay many cases' events", _ref("EventsRequest"),
                                ok("The report, as `sdsrules replay --format json`.", _ref("ReplayResult"))),
             "/v1/validate": post("Validate a workflow design", _ref("DesignRequest"),
@@ -556,7 +647,8 @@ def openapi(config: ServiceConfig) -> dict:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {"Event": event, "Actor": actor, "EventsRequest": events_body, "Evidence": evidence,
                         "Finding": finding, "Obligation": obligation, "Summary": summary, "Rejection": rejection,
-                        "CheckResult": check_result, "ReplayResult": replay_result, "DesignRequest": design_body,
+                        "CheckResult": check_result, "ReplayResult": replay_result, "DueRequest": due_body,
+                        "DueItem": due_item, "DueResult": due_result, "DesignRequest": design_body,
                         "DesignProblem": design_problem, "ValidateResult": validate_result, "Rule": rule,
                         "Rules": rules_result, "Health": health, "Error": error, "ProblemDetail": problem,
                         **{f"Event_{name}": _event_schema(name, spec) for name, spec in ACTIVITIES.items()}},

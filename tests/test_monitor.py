@@ -65,9 +65,32 @@ class TestCheck:
     def test_as_of_judges_open_duties(self):
         """A later as-of date turns an open duty into an overdue finding."""
         case = long_case(n=17)  # support started, no review yet
-        assert "SDS-REV-01" not in {f.code for f in check(case)}
+        assert "SDS-REV-01" not in {f.code for f in check(case, as_of=date(2023, 3, 2))}
         later = check(case, as_of=date(2024, 6, 1))
         assert "SDS-REV-01" in {f.code for f in later}
+
+    def test_default_is_today_in_london_and_echoed(self):
+        """Without as_of, a case is judged at today's date in Scotland and the answer says so: a review due in
+        2023 is overdue to someone asking today."""
+        from sdsrules.due import today
+
+        got = check(long_case(n=17))
+        assert got.as_of == today()
+        assert "SDS-REV-01" in {f.code for f in got}
+
+    @pytest.mark.parametrize("as_of", ["2024-06-01", date(2024, 6, 1), "2024-06-01T09:00:00+01:00",
+                                       "2024-05-31T23:30:00Z"])
+    def test_as_of_as_date_or_iso_string(self, as_of):
+        """as_of may be a date or an ISO string (a date-time counts as its London day); the answer echoes it."""
+        got = check(long_case(n=17), as_of=as_of)
+        assert got.as_of == date(2024, 6, 1)
+        assert got == check(long_case(n=17), as_of=date(2024, 6, 1))
+
+    @pytest.mark.parametrize("as_of", ["June", "2024-13-01", 20240601])
+    def test_bad_as_of_is_refused(self, as_of):
+        """An as_of that is not a date says what was allowed, not the value."""
+        with pytest.raises(ValueError, match="as_of must be a date or an ISO 8601 date"):
+            check(long_case(n=5), as_of=as_of)
 
     def test_reference_engine_agrees(self):
         """The reference engine gives the same findings as durable-rules."""
@@ -171,16 +194,24 @@ class TestCaseMonitor:
         """After support starts, the first review and the financial review are due by dates 12 weeks and 3
         months on."""
         monitor = CaseMonitor()
-        update = monitor.extend(long_case(n=17))
+        update = monitor.extend(long_case(n=17), as_of="2023-03-02")
         due = {o.code: o.due for o in update.obligations}
         assert due["SDS-REV-01"] == "2023-05-25"  # support started 2023-03-02, 12 weeks on
         assert due["SDS-REV-03"] == "2023-06-02"  # 3 months on
         assert update.as_of == date(2023, 3, 2)
 
+    def test_monitor_judges_at_today_by_default(self):
+        """Without as_of the monitor judges at today's date (Europe/London) and says so."""
+        from sdsrules.due import today
+
+        update = CaseMonitor().extend(long_case(n=17))
+        assert update.as_of == today()
+        assert "SDS-REV-01" in {f.code for f in update.findings}
+
     def test_duty_falling_overdue_is_new(self):
         """Re-checked on a later day, a duty that fell overdue comes back once as a new finding."""
         monitor = CaseMonitor()
-        monitor.extend(long_case(n=17))
+        monitor.extend(long_case(n=17), as_of=date(2023, 3, 2))
         late = monitor.status(date(2023, 6, 1))
         assert [f.code for f in late.new_findings] == ["SDS-REV-01"]
         assert "SDS-REV-01" not in {o.code for o in late.obligations}

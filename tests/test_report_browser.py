@@ -184,6 +184,91 @@ class TestReportInBrowser:
         assert browser.problems() or browser.requests() != [page.as_uri()]
 
 
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+
+#: elements wider than the viewport, unless inside a box that scrolls sideways (tables, charts)
+OVERFLOW = """
+(() => {
+  const vw = document.documentElement.clientWidth;
+  const out = [];
+  const sw = document.documentElement.scrollWidth;
+  if (sw > vw) out.push('page scrolls sideways: ' + sw + ' > ' + vw);
+  for (const e of document.querySelectorAll('body *')) {
+    const r = e.getBoundingClientRect();
+    if (r.width === 0 || r.right <= vw + 1) continue;
+    let p = e.parentElement, boxed = false;
+    while (p && p !== document.body) {
+      const cs = getComputedStyle(p);
+      if (cs.overflowX === 'auto' || cs.overflowX === 'scroll' || cs.overflowX === 'hidden') {
+        if (p.getBoundingClientRect().right <= vw + 1) { boxed = true; break; }
+      }
+      p = p.parentElement;
+    }
+    if (!boxed) out.push(e.tagName + '.' + e.className + ' right=' + Math.round(r.right));
+  }
+  return out.slice(0, 10);
+})()
+"""
+
+
+@pytest.fixture(scope="module")
+def sample_report(tmp_path_factory):
+    """The HTML report of the shipped sample log, with its due list, as a QA manager would open it."""
+    from datetime import date
+
+    from sdsrules import api
+    from sdsrules.due import due_items
+    from sdsrules.readers import read_all
+    from sdsrules.reporting.html import render_html
+    from sdsrules.workflow import load_workflow
+
+    wf = load_workflow(None)
+    events: dict = {}
+
+    def keep(records):
+        for r in records:
+            if hasattr(r, "activity"):
+                events.setdefault(r.case, []).append(r)
+            yield r
+
+    report = api.replay_records(keep(read_all([str(ROOT / "cases" / "sample.jsonl")])), wf)
+    rows = due_items(report.findings, report.obligations, date.fromisoformat(report.summary.as_of), "3m")
+    page = render_html(report, wf, events=events, due_rows=rows, due_within="3m")
+    path = tmp_path_factory.mktemp("sample") / "report.html"
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+@needs_chromium
+class TestLayout:
+    """The page at a desktop width and at 420 px: nothing overflows the viewport sideways (tables and charts
+    scroll inside their own box), and the screenshots in docs/ are taken from here."""
+
+    @pytest.mark.parametrize("width", [1400, 420])
+    def test_nothing_overflows_the_viewport(self, browser, sample_report, tmp_path, width):
+        """At this width no element sticks out of the viewport unless a scrolling box holds it."""
+        browser.open(sample_report.as_uri())
+        browser.call("Emulation.setDeviceMetricsOverride", width=width, height=1900, deviceScaleFactor=1,
+                     mobile=width < 800)
+        browser.eval("new Promise(r => setTimeout(r, 200))")
+        assert browser.eval(OVERFLOW) == []
+        assert width - 20 <= browser.eval("document.documentElement.clientWidth") <= width  # less a scrollbar
+        # the worst duty's title, met count, bar and words are on screen without scrolling sideways
+        off = browser.eval("""(() => { const row = document.querySelector('#worst tbody tr');
+            const vw = document.documentElement.clientWidth;
+            return ['td.title', 'td[data-label="met"]', 'td[data-label="open"]', 'td.bar', 'td.word']
+              .filter(s => { const r = row.querySelector(s).getBoundingClientRect();
+                             return r.left < 0 || r.right > vw + 1 || r.width === 0; }); })()""")
+        assert off == []
+        assert browser.problems() == []
+        shot = tmp_path / f"report-{width}.png"
+        browser.screenshot(shot, width=width, height=1900)
+        assert shot.stat().st_size > 10_000
+        if os.environ.get("SDSRULES_UPDATE_SCREENSHOTS"):
+            shutil.copy(shot, DOCS / f"report-{width}.png")
+
+
 if __name__ == "__main__":  # python tests/test_report_browser.py REPORT.html OUT.png
     b = Browser()
     try:

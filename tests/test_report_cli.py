@@ -28,7 +28,7 @@ class TestExitCodes:
         """A log with findings exits 1 and prints the rates with their denominators."""
         res = run(str(write_log(tmp_path)))
         assert res.exit_code == 1
-        assert "SDS-SEQ-01  breached 3 of 4 (75%)" in res.output
+        assert "SDS-SEQ-01  breached 3 of 4 decided (75%), 0 open" in res.output
 
     def test_clean_log_exits_0(self, tmp_path):
         """A case that follows the pathway exits 0."""

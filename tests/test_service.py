@@ -113,24 +113,24 @@ class TestEndpoints:
         """/openapi.json is an OpenAPI 3.1 document describing every endpoint."""
         doc = server.client.get("/openapi.json").json()
         assert doc["openapi"] == "3.1.0"
-        assert set(doc["paths"]) == {"/healthz", "/v1/rules", "/v1/check", "/v1/replay", "/v1/validate"}
+        assert set(doc["paths"]) == {"/healthz", "/v1/rules", "/v1/check", "/v1/replay", "/v1/validate", "/v1/due"}
         assert "Event_triaged" in doc["components"]["schemas"]
 
     def test_check_one_case(self, server):
         """POST /v1/check answers the case's findings and open obligations, as the library does."""
         case = long_case(n=40)
-        r = server.client.post("/v1/check", json={"events": case})
+        r = server.client.post("/v1/check", json={"events": case, "as_of": case[-1]["at"]})
         assert r.status_code == 200
         body = r.json()
         assert body["case"] == "M-1" and body["events"] == 40 and body["as_of"] == case[-1]["at"]
-        expected = json.loads(orjson.dumps([f.to_dict() for f in check(case)]))
+        expected = json.loads(orjson.dumps([f.to_dict() for f in check(case, as_of=case[-1]["at"])]))
         assert body["findings"] == expected and expected
         assert all(o["due"] for o in body["obligations"]) and body["obligations"]
 
     def test_check_as_of(self, server):
         """as_of judges open duties at that date: a first review due by 2023-05-25 is overdue in June."""
         case = long_case(n=17)
-        early = server.client.post("/v1/check", json={"events": case}).json()
+        early = server.client.post("/v1/check", json={"events": case, "as_of": "2023-03-02"}).json()
         assert {o["code"]: o["due"] for o in early["obligations"]}["SDS-REV-01"] == "2023-05-25"
         late = server.client.post("/v1/check", json={"events": case, "as_of": "2023-06-01"}).json()
         assert "SDS-REV-01" in {f["code"] for f in late["findings"]}
@@ -354,7 +354,9 @@ class TestSchemathesis:
             [sys.executable, "-m", "schemathesis.cli", "run", f"{server.url}/openapi.json", "--phases", "fuzzing",
              "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
                          "response_headers_conformance,response_schema_conformance",
-             "--max-examples", "20", "--workers", "2", "--seed", "1", "--no-color",
+             # one worker: two generate in threads, and CPython 3.11.7's ast.parse in hypothesis then fails now and
+             # then with "AST constructor recursion depth mismatch" (cpython gh-106905), an error of the harness
+             "--max-examples", "20", "--workers", "1", "--seed", "1", "--no-color",
              "--warnings", "off"],
             capture_output=True, text=True, cwd=ROOT, timeout=120)
         assert r.returncode == 0, r.stdout[-3000:]

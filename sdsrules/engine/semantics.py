@@ -37,6 +37,7 @@ from datetime import date, timedelta
 
 import attrs
 
+from ..attribution import applied_codes, attribute, holder_fields
 from ..conditions import ParamRef, field_value
 from ..findings import Evidence, Finding, Obligation
 from ..workflow import ParamValue, money
@@ -341,19 +342,20 @@ def to_finding(view: CaseView, fact: Fact, status: str) -> Finding:
                    expected=expected, actual=actual, source=rule.sources, title=rule.title,
                    severity=rule.severity, rule_version=rule.version,
                    parameters=tuple(p.to_dict() for p in fact.params), workflow=view.wf.describe(),
-                   stage=view.steps[fact.trigger].state)
+                   **attribute(view, fact, status, day, evidence))
 
 
 def to_obligation(view: CaseView, fact: Fact) -> Obligation:
     trig = view.events[fact.trigger]
     _, detail, _, _, _ = explain(view, fact, "open")
     return Obligation(code=fact.rule.code, case=view.case, due=fact.due.isoformat() if fact.due else "",
-                      message=f"{fact.rule.title}: {detail}", trigger=Evidence.of(trig, "trigger"))
+                      message=f"{fact.rule.title}: {detail}", trigger=Evidence.of(trig, "trigger"),
+                      title=fact.rule.title, **holder_fields(view.steps, fact.trigger))
 
 
 def decide(view: CaseView, facts: Sequence[Fact], statuses: Sequence[str]):
     """Findings, open obligations and the codes that applied, from facts and their statuses."""
     findings = [to_finding(view, f, s) for f, s in zip(facts, statuses, strict=True) if s in BREACH]
     obligations = [to_obligation(view, f) for f, s in zip(facts, statuses, strict=True) if s == "open"]
-    applied = {f.rule.code for f, s in zip(facts, statuses, strict=True) if s not in ("excused", "not_in_force")}
+    applied = applied_codes(view, facts, statuses)  # a set of codes, with the teams of their duties
     return findings, obligations, applied

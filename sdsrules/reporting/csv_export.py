@@ -15,11 +15,11 @@ from ..replay import Report
 from .aggregate import PROFILE_DIMENSIONS, Aggregate, Group, case_codes, profile_value
 
 FINDING_COLUMNS = ("case", "code", "at", "severity", "title", "message", "expected", "actual", "events",
-                   "stage", "source", "workflow", *PROFILE_DIMENSIONS)
-RATE_COLUMNS = ("code", "title", "applied", "met", "breached", "findings", "breach_rate", "compliance_rate",
-                "words")
+                   "stage", "source", "workflow", *PROFILE_DIMENSIONS, "trigger_team", "trigger_worker")
+RATE_COLUMNS = ("code", "title", "applied", "met", "breached", "open", "excused", "findings", "breach_rate",
+                "compliance_rate", "words")
 CASE_COLUMNS = ("case", *PROFILE_DIMENSIONS, "findings", "codes", "applicable")
-GROUP_COLUMNS = ("dimension", "value", "cases", "cases_with_findings", "code", "applied", "breached",
+GROUP_COLUMNS = ("dimension", "value", "cases", "cases_with_findings", "code", "applied", "breached", "open",
                  "findings", "breach_rate")
 
 
@@ -42,15 +42,17 @@ def write_findings(report: Report, stream: TextIO) -> None:
         profile = [profile_value(c.profile, d) for d in PROFILE_DIMENSIONS]
         for f in c.findings:
             row([f.case, f.code, f.at, f.severity, f.title, f.message, f.expected, f.actual,
-                 ";".join(e.id for e in f.events), f.stage, " | ".join(f.source), f.workflow, *profile])
+                 ";".join(e.id for e in f.events), f.stage, " | ".join(f.source), f.workflow, *profile, f.team,
+                 f.worker])
 
 
 def write_rates(agg: Aggregate, stream: TextIO) -> None:
     row = _writer(stream)
     row(RATE_COLUMNS)
     for r in agg.rates:
-        row([r.code, r.title, r.applied, r.met, r.breached, r.findings, _rate(r.breached, r.applied),
-             _rate(r.met, r.applied), r.sentence()])
+        row([r.code, r.title, r.applied, r.met, r.breached, r.open, r.excused, r.findings,
+             _rate(r.breached, r.decided),
+             _rate(r.met, r.decided), r.sentence()])
 
 
 def write_cases(report: Report, stream: TextIO) -> None:
@@ -67,6 +69,7 @@ def write_groups(groups: tuple[Group, ...], stream: TextIO) -> None:
     for g in groups:
         cases = "" if g.cases is None else g.cases
         for r in g.codes:
-            row([g.dimension, g.value, cases, g.cases_breached, r.code, r.applied if g.cases is not None else "",
-                 r.breached if g.cases is not None else "", r.findings,
-                 _rate(r.breached, r.applied) if g.cases is not None else ""])
+            dated = g.cases is not None
+            row([g.dimension, g.value, cases, g.cases_breached, r.code, r.applied if dated else "",
+                 r.breached if dated else "", r.open if dated else "", r.findings,
+                 _rate(r.breached, r.decided) if dated else ""])

@@ -29,6 +29,7 @@ from ..workflow import Workflow
 from . import svg
 from .aggregate import (
     DIMENSIONS,
+    MIN_TREND,
     NO_STAGE,
     PROFILE_DIMENSIONS,
     RATE_NOTE,
@@ -226,13 +227,32 @@ def _env() -> Environment:
     return env
 
 
+TEAM_OF_NOTE = {
+    "trigger": "A finding, and every duty, belongs to the team and worker of the event that triggered the duty "
+               "(who held it when it arose), not to whoever holds the case now.",
+    "due": "A finding belongs to the team that held the case when the duty fell due or was breached; a duty met "
+           "to the team that held the case when it was met.",
+    "latest": "Every duty of a case is counted with the case's latest recorded team.",
+}
+
+
+def rejected_rows(report: Report) -> list[tuple[str, int, str, str]]:
+    """(file, line, field, reason) of every rejected record, in words that never repeat the rejected value."""
+    from ..monitor import safe_reason
+
+    return [(r.file, r.line, r.field or "", safe_reason(r.field, r.reason)) for r in report.rejected]
+
+
 def render_html(report: Report, workflow: Workflow, *, events: Mapping[str, Sequence[Event]] | None = None,
                 pseudonymised: bool = False, by: str | None = None, agg: Aggregate | None = None,
                 title: str = "Self-directed Support case file audit", generated: datetime | None = None,
-                size_limit: int = SIZE_LIMIT) -> str:
+                size_limit: int = SIZE_LIMIT, team_of: str = "trigger", due_rows: Sequence | None = None,
+                due_within: str = "", as_of_basis: str = "") -> str:
     """The report as one HTML page. ``events`` (case -> events in replay order) gives full timelines;
-    without it a case's timeline shows its evidence events only."""
-    agg = agg or aggregate(report)
+    without it a case's timeline shows its evidence events only. ``due_rows`` (``sdsrules.due.DueItem``)
+    adds the section of what falls due."""
+    agg = agg or aggregate(report, team_of)
+    team_of = agg.team_of
     names = [s.name for s in workflow.states]
     stage_names = names + sorted({s.stage for s in agg.stages} - set(names) - {NO_STAGE}) + [NO_STAGE]
     codes = sorted({r.code for r in agg.rates})
@@ -255,15 +275,22 @@ def render_html(report: Report, workflow: Workflow, *, events: Mapping[str, Sequ
             caption = ("Findings by the month the breach arose, and the cases they belong to. A case spans "
                        "many months, so months have no rate.")
         else:
-            rows = [(_label(d, g.value), g.breach_rate or 0,
-                     f"{percent(g.cases_breached, g.cases or 0)} ({g.cases_breached:,} of {g.cases:,})")
-                    for g in groups]
-            caption = f"Share of cases with at least one finding, by {LABELS[d]}."
+            rows = [(_label(d, g.value), g.duty_breach_rate or 0,
+                     f"{percent(g.duties_breached, g.duties_decided)} ({g.duties_breached:,} of "
+                     f"{g.duties_decided:,})") for g in groups]
+            caption = (f"Share of decided duties breached, by {LABELS[d]}: each duty in each case counts once "
+                       f"(open duties left out), so one common duty cannot colour every bar.")
+        extra = _matrix(d, groups) if d == "month" else {
+            "columns": [], "values": [_label(d, g.value) for g in groups],
+            "duty_rows": _duty_matrix(agg, [g.value for g in groups], d)}
         breakdowns.append({"dim": d, "label": LABELS[d], "chart": svg.bar_chart(rows, caption),
-                           "caption": caption, **_matrix(d, groups)})
+                           "caption": caption, **extra})
     stage_counts = {st.stage: st.findings for st in agg.stages}
     stage_codes = {st.stage: st.codes for st in agg.stages}
     pathway = svg.pathway(workflow, stage_counts, stage_codes)
+    teams = [g.value for g in agg.groups["team"]]
+    duty_matrix = _duty_matrix(agg, teams)
+    trends = [(t, svg.trend_chart(t)) for t in agg.trends if any(p.rate is not None for p in t.points)]
     off_pathway = [(st.stage or "no stage recorded", st.findings) for st in agg.stages if st.stage not in names]
 
     env = _env()
@@ -277,12 +304,35 @@ def render_html(report: Report, workflow: Workflow, *, events: Mapping[str, Sequ
             csp=_csp_hash(script), pseudonymised=pseudonymised, generated=generated.strftime("%Y-%m-%d %H:%M UTC"),
             rate_note=RATE_NOTE, breakdowns=breakdowns, pathway=pathway, off_pathway=off_pathway,
             detail_notes=detail.notes, labels=LABELS, engine_note=_engine_note(s.engine),
-            workflow=workflow, by=by)
+            workflow=workflow, by=by, ranked=[r for r in agg.ranked if r.decided], teams=teams,
+            duty_matrix=duty_matrix, trends=trends, min_trend=MIN_TREND, rejected=rejected_rows(report),
+            team_note=TEAM_OF_NOTE[team_of], team_of=team_of, due_rows=due_rows, due_within=due_within,
+            as_of_basis=as_of_basis)
         size = len(page.encode("utf-8"))
         if size <= size_limit:
             return page
         budget -= size - size_limit + MB
     return page
+
+
+def _duty_matrix(agg: Aggregate, teams: Sequence[str], dim: str = "team") -> list[dict]:
+    """Duty x team (or another breakdown), worst duty first: each cell the breach rate among the group's decided
+    cases, or not applicable."""
+    by_team = {g.value: {r.code: r for r in g.codes} for g in agg.groups[dim]}
+    rows = []
+    for r in agg.ranked:
+        cells: list[tuple[str, str, float | None]] = []
+        for t in teams:
+            c = by_team.get(t, {}).get(r.code)
+            if c is None or not c.applied:
+                cells.append(("n/a", "not applicable: the duty applied to none of this team's cases", None))
+            elif not c.decided:
+                cells.append(("open", f"{c.open} open, none decided yet", None))
+            else:
+                tip = f"breached in {c.breached} of {c.decided} decided cases" + (f"; {c.open} open" if c.open else "")
+                cells.append((percent(c.breached, c.decided), tip, c.breached / c.decided))
+        rows.append({"code": r.code, "title": r.title, "cells": cells})
+    return rows
 
 
 def _matrix(dim: str, groups) -> dict:
@@ -298,10 +348,10 @@ def _matrix(dim: str, groups) -> dict:
                 cells.append(("", "", 0.0))
             elif dim == "month":
                 cells.append((f"{r.findings:,}", f"{code}: {r.findings} findings in {g.value}", 0.0))
-            elif r.applied:
-                cells.append((percent(r.breached, r.applied),
-                              f"{code}: breached in {r.breached} of the {r.applied} cases where the duty applied",
-                              r.breached / r.applied))
+            elif r.decided:
+                cells.append((percent(r.breached, r.decided),
+                              f"{code}: breached in {r.breached} of the {r.decided} decided cases where the duty "
+                              f"applied ({r.open} open)", r.breached / r.decided))
             else:
                 cells.append(("", "", 0.0))
         rows.append({"label": _label(dim, g.value), "cases": g.cases, "breached": g.cases_breached,

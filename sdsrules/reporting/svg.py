@@ -14,7 +14,36 @@ from ..workflow import Workflow
 BAR = "#b8433a"
 OK = "#3d7a5a"
 INK = "#1d2733"
-MUTED = "#6b7785"
+MUTED = "#5a6573"  # 5.9:1 on white, AA for small text
+#: a stage box's fill runs from LIGHT (few findings) to HOT (the most); its text is INK on every fill (AA)
+LIGHT = (251, 233, 231)
+HOT = (238, 160, 150)
+
+
+def _luminance(rgb: tuple[int, int, int]) -> float:
+    def channel(c: int) -> float:
+        x = c / 255
+        return x / 12.92 if x <= 0.03928 else ((x + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def hex_rgb(colour: str) -> tuple[int, int, int]:
+    c = colour.lstrip("#")
+    return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16)
+
+
+def contrast(a: tuple[int, int, int] | str, b: tuple[int, int, int] | str) -> float:
+    """The WCAG 2 contrast ratio of two colours (AA wants 4.5 for text, 3 for large text)."""
+    la, lb = (_luminance(hex_rgb(x) if isinstance(x, str) else x) for x in (a, b))
+    hi, lo = max(la, lb), min(la, lb)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def heat_fill(heat: float) -> tuple[int, int, int]:
+    """A stage box's fill for ``heat`` 0..1 (share of the busiest stage's findings)."""
+    h = max(0.0, min(1.0, heat))
+    return tuple(round(lo + (hi - lo) * h) for lo, hi in zip(LIGHT, HOT, strict=True))  # type: ignore[return-value]
 
 
 def bar_chart(rows: Sequence[tuple[str, float, str]], title: str, colour: str = BAR) -> Markup:
@@ -74,7 +103,7 @@ def pathway(workflow: Workflow, counts: Mapping[str, int], codes: Mapping[str, S
         x = x_of[s.name]
         n = counts.get(s.name, 0)
         heat = n / most if most else 0
-        fill = f"rgb({255 - int(60 * heat)},{245 - int(150 * heat)},{240 - int(160 * heat)})" if n else "#f4f6f8"
+        fill = "rgb({},{},{})".format(*heat_fill(heat)) if n else "#f4f6f8"
         tip = "; ".join(f"{c}: {k}" for c, k in codes.get(s.name, ()))
         parts.append(
             f'<g class="stage" data-stage="{escape(s.name)}"><title>{escape(s.name)}: {n} findings'
@@ -82,9 +111,46 @@ def pathway(workflow: Workflow, counts: Mapping[str, int], codes: Mapping[str, S
             f'<rect x="{x}" y="{top}" width="{box_w}" height="{box_h}" rx="8" fill="{fill}" stroke="{INK}"/>'
             f'<text x="{x + box_w / 2}" y="{top + 20}" text-anchor="middle" font-size="13" font-weight="600" '
             f'fill="{INK}">{escape(s.name)}</text>'
-            f'<text x="{x + box_w / 2}" y="{top + 36}" text-anchor="middle" font-size="10" fill="{MUTED}">'
+            f'<text x="{x + box_w / 2}" y="{top + 36}" text-anchor="middle" font-size="10" fill="{INK}">'
             f'{escape(s.stage or ("closed" if s.closed else ""))}</text>'
             f'<text x="{x + box_w / 2}" y="{top + 62}" text-anchor="middle" font-size="18" font-weight="700" '
-            f'fill="{BAR if n else MUTED}">{n:,}</text></g>')
+            f'fill="{INK}">{n:,}</text></g>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def trend_chart(trend) -> Markup:
+    """One duty's breach rate by quarter (a small multiple): a dot per quarter with its 95% Wilson interval;
+    a quarter with too few decided cases shows a hollow mark on the axis and says so in its tooltip."""
+    points = trend.points
+    step = 26
+    left, top, plot_w, plot_h = 34, 8, max(len(points), 1) * step, 90
+    width, height = left + plot_w + 8, top + plot_h + 32
+    parts = [f'<svg class="trend" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(trend.code)} {escape(trend.title)}: share of '
+             f'decided cases breached, by quarter of referral</title>']
+    for frac in (0.0, 0.5, 1.0):
+        y = top + plot_h * (1 - frac)
+        parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.0f}" y2="{y:.0f}" stroke="#d9dee4"/>'
+                     f'<text x="{left - 4}" y="{y + 4:.0f}" text-anchor="end" font-size="10" fill="{INK}">'
+                     f'{int(frac * 100)}%</text>')
+    for i, p in enumerate(points):
+        x = left + step // 2 + i * step
+        year, _, quarter = p.quarter.partition("-")
+        parts.append(f'<text x="{x}" y="{top + plot_h + 13}" text-anchor="middle" font-size="9" fill="{INK}">'
+                     f'{escape(quarter)}</text>')
+        if i == 0 or quarter == "Q1":
+            parts.append(f'<text x="{x}" y="{top + plot_h + 25}" text-anchor="middle" font-size="9" '
+                         f'fill="{INK}">{escape(year)}</text>')
+        if p.rate is None:
+            parts.append(f'<g><title>{escape(p.quarter)}: too few cases to say ({p.decided} decided)</title>'
+                         f'<circle cx="{x}" cy="{top + plot_h}" r="3" fill="#fff" stroke="{MUTED}"/></g>')
+            continue
+        y = top + plot_h * (1 - p.rate)
+        y_lo, y_hi = top + plot_h * (1 - (p.low or 0)), top + plot_h * (1 - (p.high or 0))
+        parts.append(f'<g><title>{escape(p.quarter)}: breached in {p.breached} of {p.decided} decided cases '
+                     f'(95% interval {100 * (p.low or 0):.0f}% to {100 * (p.high or 0):.0f}%)</title>'
+                     f'<line x1="{x}" x2="{x}" y1="{y_lo:.1f}" y2="{y_hi:.1f}" stroke="{INK}" stroke-width="1.5"/>'
+                     f'<circle cx="{x}" cy="{y:.1f}" r="3.5" fill="{BAR}"/></g>')
     parts.append("</svg>")
     return Markup("".join(parts))

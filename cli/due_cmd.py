@@ -1,0 +1,125 @@
+"""``sdsrules due``: every duty still owed, with its due date, case, team, worker and the rule's title, overdue
+ones on top, then soonest due: the list a team manager works from to prevent the breaches a report counts."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+import orjson
+
+from sdsrules.datafile import DataFileError
+from sdsrules.readers import ReaderError
+
+from .output import atomic_text
+
+
+class UsageProblem(click.ClickException):
+    exit_code = 2
+
+
+def _parse_day(ctx, param, value):
+    from .main import parse_day
+    return parse_day(ctx, param, value)
+
+
+def _parse_within(ctx, param, value):
+    if value is None:
+        return None
+    from datetime import date
+
+    from sdsrules.due import window_end
+    try:
+        window_end(date(2024, 1, 1), value)
+    except ValueError as e:
+        raise click.BadParameter(str(e)) from None
+    return value
+
+
+@click.command("due")
+@click.argument("logs", nargs=-1, required=True)
+@click.option("--within", callback=_parse_within, default=None,
+              help="Only duties falling due within this period of the as-of date: 28d, 4w, 3m, 1y (overdue ones "
+                   "always show). Default: every duty still owed.")
+@click.option("--as-of", callback=_parse_day,
+              help="Judge on this date YYYY-MM-DD (default: today in Scotland, Europe/London).")
+@click.option("--by", type=click.Choice(["team", "worker"]), default=None, help="Group the list by team or worker.")
+@click.option("--format", "fmt", type=click.Choice(["text", "csv", "json", "html"]), default="text",
+              show_default=True, help="text, CSV (spreadsheet-safe cells), JSON, or the HTML report with the list.")
+@click.option("--output", "-o", default=None, help="Write here instead of standard output.")
+@click.option("--workflow", "-w", default=None, help="Workflow design file or shipped name (default: national).")
+@click.option("--rules", "rule_paths", multiple=True, help="Rule pack folder or file (default: the shipped packs).")
+@click.option("--input-format", type=click.Choice(["jsonl", "csv", "xes"]), default=None,
+              help="Format of the logs when their names do not say.")
+def due(logs, within, as_of, by, fmt, output, workflow, rule_paths, input_format):
+    """List every duty still owed in case event LOGS: overdue first, then soonest due.
+
+    Exit 0: listed (even if empty); 2: unusable input or output.
+    """
+    from datetime import date
+
+    from sdsrules import api
+    from sdsrules.due import due_items, text_lines, today
+    from sdsrules.events import Event
+    from sdsrules.readers import read_all
+    from sdsrules.workflow import load_workflow
+
+    events: dict[str, list[Event]] = {}
+    latest: list[date] = []
+    day = as_of or today()
+
+    def keep(records):
+        for r in records:
+            if isinstance(r, Event):
+                if not latest or r.day > latest[0]:
+                    latest[:] = [r.day]
+                if fmt == "html":
+                    events.setdefault(r.case, []).append(r)
+            yield r
+
+    try:
+        wf = load_workflow(workflow)
+        result = api.replay_records(keep(read_all(list(logs), input_format)), wf, day,
+                                    rules=list(rule_paths) or None)
+    except DataFileError as e:
+        raise UsageProblem(e.report()) from None
+    except ReaderError as e:
+        raise UsageProblem(str(e)) from None
+    s = result.summary
+    if not s.events_replayed:
+        raise UsageProblem(f"none of the {s.events_read} records could be read; nothing to list")
+    basis = "given by --as-of" if as_of else "today, Europe/London"
+    if not as_of and latest and (day - latest[0]).days > 7:
+        click.echo(f"Note: the latest event in the logs is {latest[0]}, {(day - latest[0]).days:,} days before "
+                   f"{day}; duties met since then are not in these logs (use --as-of to judge at another date).",
+                   err=True)
+    items = due_items(result.findings, result.obligations, day, within, by)
+    try:
+        with atomic_text(output) as stream:
+            if fmt == "text":
+                stream.write("\n".join(text_lines(items, day, within, by, basis)) + "\n")
+            elif fmt == "csv":
+                from sdsrules.due import write_csv
+                write_csv(items, stream)
+            elif fmt == "json":
+                body = {"as_of": s.as_of, "as_of_basis": basis, "within": within, "by": by,
+                        "due": [d.to_dict() for d in items]}
+                stream.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
+            else:
+                from sdsrules.reporting.html import render_html
+                stream.write(render_html(result, wf, events=events, by="team" if by else None, due_rows=items,
+                                         due_within=within or ""))
+    except BrokenPipeError:
+        # the reader went away (`sdsrules due ... | head`): what it wanted was written; say nothing more
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    except OSError as e:
+        raise UsageProblem(f"cannot write {output!r}: {e.strerror or e}") from None
+    if output:
+        click.echo(f"{len(items):,} duties still owed as of {s.as_of} -> {output}", err=True)
+    sys.exit(0)
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(due)
