@@ -28,7 +28,7 @@ def _parse_within(ctx, param, value):
         return None
     from datetime import date
 
-    from sdsrules.due import window_end
+    from sdsrules.duelist import window_end
     try:
         window_end(date(2024, 1, 1), value)
     except ValueError as e:
@@ -59,7 +59,7 @@ def due(logs, within, as_of, by, fmt, output, workflow, rule_paths, input_format
     from datetime import date
 
     from sdsrules import api
-    from sdsrules.due import due_items, text_lines, today
+    from sdsrules.duelist import due_items, text_lines, today
     from sdsrules.events import Event
     from sdsrules.readers import read_all
     from sdsrules.workflow import load_workflow
@@ -99,7 +99,7 @@ def due(logs, within, as_of, by, fmt, output, workflow, rule_paths, input_format
             if fmt == "text":
                 stream.write("\n".join(text_lines(items, day, within, by, basis)) + "\n")
             elif fmt == "csv":
-                from sdsrules.due import write_csv
+                from sdsrules.duelist import write_csv
                 write_csv(items, stream)
             elif fmt == "json":
                 body = {"as_of": s.as_of, "as_of_basis": basis, "within": within, "by": by,

@@ -95,7 +95,7 @@ def report(logs, workflow, as_of, html_path, csv_dir, by, key_file, jobs, engine
     Without --html or --csv, prints the per-code rates. Exit 0: no findings; 1: findings; 2: unusable input.
     """
     from sdsrules import api
-    from sdsrules.due import window_end
+    from sdsrules.duelist import window_end
     from sdsrules.events import Event
     from sdsrules.pseudonymise import KeyFileError, Pseudonymiser, pseudonymise, pseudonymise_event, read_key
     from sdsrules.readers import read_all
@@ -149,7 +149,7 @@ def report(logs, workflow, as_of, html_path, csv_dir, by, key_file, jobs, engine
         if html_path:
             from datetime import date
 
-            from sdsrules.due import due_items
+            from sdsrules.duelist import due_items
             from sdsrules.reporting.html import render_html
             bar.phase("writing the HTML report")
             rows = due_items(result.findings, result.obligations, date.fromisoformat(s.as_of), due_within) \

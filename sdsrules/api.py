@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from .due import DueItem, due_items
+from .duelist import DueItem, due_items
 from .events import Event, Rejection
 from .findings import Summary
 from .maps import ActivityMap, as_map
@@ -114,7 +114,7 @@ def due(events: Iterable[Event | Mapping[str, Any]], within: str | int | timedel
     '3m', a number of days; default: all), soonest first. The answer is a list of ``DueItem`` that says the date
     used (``.as_of``). Raises ``EventInputError`` for an event that breaks the contract, ValueError for a bad
     ``as_of``, ``within`` or ``by``."""
-    from .due import window_end
+    from .duelist import window_end
     from .monitor import as_of_day, assess
 
     day = as_of_day(as_of)

@@ -275,7 +275,7 @@ def as_of_day(as_of: date | str | None) -> date:
     """The date a live answer judges at: ``as_of`` (a date, or an ISO 8601 date or date-time string), or today's
     date in Scotland (Europe/London). Raises ValueError for anything else. (The replay of a log keeps its own
     default, the log's latest event: a history is judged at its end.)"""
-    from .due import as_day, today
+    from .duelist import as_day, today
 
     return as_day(as_of) or today()
 

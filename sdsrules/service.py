@@ -204,7 +204,7 @@ class Service:
     def due(self, body: Any) -> dict:
         """``{"events": [...], "as_of"?, "within"?, "by"?}``: one case's duties still owed, overdue first."""
         from .api import due
-        from .due import BY
+        from .duelist import BY
 
         if isinstance(body, dict):
             body = dict(body)
@@ -219,7 +219,7 @@ class Service:
             raise Problem(422, "invalid_request", "$.by must be team or worker",
                           [{"path": "$.by", "message": "must be team or worker"}])
         try:
-            from .due import window_end
+            from .duelist import window_end
             window_end(as_of or date.today(), within)
         except ValueError:
             raise Problem(422, "invalid_request", "$.within must be a period such as 28d, 4w or 3m",

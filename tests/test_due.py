@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sdsrules.cli.main import cli
 
 import sdsrules
-from sdsrules.due import DueItem, as_day, due_items, today, window_end, write_csv
+from sdsrules.duelist import DueItem, as_day, due_items, today, window_end, write_csv
 from sdsrules.findings import Evidence, Finding, Obligation
 from tests.test_monitor import long_case
 from tests.test_report_rates import moving_case, supported_case

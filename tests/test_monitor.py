@@ -72,7 +72,7 @@ class TestCheck:
     def test_default_is_today_in_london_and_echoed(self):
         """Without as_of, a case is judged at today's date in Scotland and the answer says so: a review due in
         2023 is overdue to someone asking today."""
-        from sdsrules.due import today
+        from sdsrules.duelist import today
 
         got = check(long_case(n=17))
         assert got.as_of == today()
@@ -202,7 +202,7 @@ class TestCaseMonitor:
 
     def test_monitor_judges_at_today_by_default(self):
         """Without as_of the monitor judges at today's date (Europe/London) and says so."""
-        from sdsrules.due import today
+        from sdsrules.duelist import today
 
         update = CaseMonitor().extend(long_case(n=17))
         assert update.as_of == today()

@@ -218,7 +218,7 @@ def sample_report(tmp_path_factory):
     from datetime import date
 
     from sdsrules import api
-    from sdsrules.due import due_items
+    from sdsrules.duelist import due_items
     from sdsrules.readers import read_all
     from sdsrules.reporting.html import render_html
     from sdsrules.workflow import load_workflow

@@ -1,4 +1,5 @@
-"""What falls due: every duty still owed at the as-of date, overdue ones on top, then soonest due.
+"""What falls due: every duty still owed at the as-of date, overdue ones on top, then soonest due (the module is
+``duelist`` so that ``sdsrules.due`` stays the function).
 
 A duty still owed is either *open* (an ``Obligation``: its last day is on or after the as-of date) or
 *overdue and outstanding* (a ``Finding`` with ``outstanding``: its day passed and nothing met or ended it).
