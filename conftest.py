@@ -1,9 +1,9 @@
 """Collects the YAML test cases that sit beside each rule (``rules/**/SDS-*.test.yaml``).
 
-A test file holds cases: events in, the rule's findings out. Each case runs through the replay with both the
-reference engine and durable-rules (in-process, for speed) and both must give exactly the expected findings
-of the rule's code (other codes the partial journey may raise are ignored). A failure names the file, the case
-and the difference::
+A test file holds cases: events in, the rule's findings out. Each case runs through the replay with the
+reference engine, the compiled engine and durable-rules (in-process, for speed) and each must give exactly the
+expected findings of the rule's code (other codes the partial journey may raise are ignored). A failure names the
+file, the case and the difference::
 
     rule: SDS-REV-02           # optional: the code under test (default: from the file name)
     workflow: national         # optional
@@ -61,13 +61,14 @@ def _tools(workflow):
     key = workflow or "national"
     if key not in _CACHE:
         from sdsrules.engine import load_rulebook
+        from sdsrules.engine.compiled import CompiledChecker
         from sdsrules.engine.durable import DurableChecker
         from sdsrules.engine.reference import ReferenceChecker
         from sdsrules.workflow import load_workflow
 
         wf = load_workflow(workflow)
         book = load_rulebook(None, wf)
-        _CACHE[key] = (wf, ReferenceChecker(wf, book), DurableChecker(wf, book))
+        _CACHE[key] = (wf, ReferenceChecker(wf, book), CompiledChecker(wf, book), DurableChecker(wf, book))
     return _CACHE[key]
 
 
@@ -83,7 +84,7 @@ class RuleCase(pytest.Item):
         unknown = set(self.spec) - {"name", "as_of", "events", "findings", "note"}
         if unknown:
             raise RuleCaseError(f"unknown key(s) {sorted(unknown)}")
-        wf, ref, dur = _tools(self.workflow)
+        wf, *engines = _tools(self.workflow)
         records = [*self.given, *self.spec.get("events", [])]
         events = []
         for n, rec in enumerate(records):
@@ -91,7 +92,7 @@ class RuleCase(pytest.Item):
             events.append(build_event(rec, file=str(self.path), line=self.line, seq=n))
         as_of = self.spec.get("as_of") or max(e.day for e in events)
         want = sorted(self._expected())
-        for checker in (ref, dur):
+        for checker in engines:
             result = check_case("T", events, wf, as_of, checker)
             mine = [f for f in result.findings if f.code == self.code]
             got = sorted((f.code, f.at) for f in mine)

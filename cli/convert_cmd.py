@@ -12,6 +12,8 @@ import sys
 
 import click
 
+from sdsrules.engine import names as engines
+
 from .main import UsageProblem
 from .output import atomic_text
 
@@ -30,7 +32,7 @@ SHOWN = 20  # rejections listed one by one on stderr; the rest are counted
 @click.option("--annotate", is_flag=True, help="Replay the log first and attach its findings to the events (XES: "
               "as event attributes sdsrules:findings and sdsrules:finding:N).")
 @click.option("--workflow", "-w", default=None, help="With --annotate: the workflow design (default: national).")
-@click.option("--engine", type=click.Choice(["durable", "reference", "none"]), default="durable", show_default=True,
+@click.option("--engine", type=click.Choice(engines.WITH_NONE), default=engines.BULK_DEFAULT, show_default=True,
               help="With --annotate: the rule engine, or none (sequence checks only).")
 def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engine):
     """Convert the case log IN to OUT (JSONL, CSV or XES), losslessly for the canonical fields."""
