@@ -184,6 +184,16 @@ def _record(ev: Event) -> dict:
 
 # ------------------------------------------------------------------------------------ hypothesis differential
 
+DURATIONS = sorted(n for n, p in WF.parameters.items() if p.kind == "duration")
+#: trigger activity -> the activities its checks look for; -> the deadlines its checks set
+RELATED: dict[str, list[str]] = {}
+DEADLINES: dict[str, list[str]] = {}
+for _rule, _check in BOOK.checks():
+    for _a in _check.trigger_activities:
+        RELATED[_a] = sorted({*RELATED.get(_a, ()), *(a for m in _check.all_matchers() for a in m.activities)})
+        DEADLINES[_a] = sorted({*DEADLINES.get(_a, ()), *(p for p in (_check.within, _check.extension_within) if p)})
+
+
 @st.composite
 def messy_case(draw) -> list[dict]:
     """One case made hostile to the engines' searches: one to three walks the design allows, one after the other
@@ -202,11 +212,18 @@ def messy_case(draw) -> list[dict]:
         part = [{**r, "id": f"w{w}-{r['id']}"} for r in part]
         last = datetime.fromisoformat(part[-1]["at"])
         records.extend(part)
-    times = [datetime.fromisoformat(r["at"]) for r in records]
     for n in range(draw(st.integers(0, 10))):
-        activity = draw(st.sampled_from(sorted(ACTIVITIES)))
-        base = draw(st.sampled_from(times))
-        at = base + timedelta(hours=draw(st.sampled_from([0, 0, 1, 24, 24 * 30, -24, -24 * 90])))
+        near = draw(st.sampled_from(records))
+        base = datetime.fromisoformat(near["at"])
+        related = RELATED.get(near["activity"])
+        # an activity a check the chosen event triggers looks for (expected, before, lapse, excuse...), or any
+        activity = draw(st.sampled_from(related if related and draw(st.booleans()) else sorted(ACTIVITIES)))
+        if draw(st.booleans()):  # on a deadline of the design, or a day after it: the boundaries of late/overdue
+            names = DEADLINES.get(near["activity"]) if draw(st.booleans()) else None
+            d = WF.param(draw(st.sampled_from(names or DURATIONS)), base.date()).value.after(base.date())
+            at = datetime.combine(d, base.time()) + timedelta(days=draw(st.sampled_from([0, 0, 1])))
+        else:
+            at = base + timedelta(hours=draw(st.sampled_from([0, 0, 1, 24, 24 * 30, -24, -24 * 90])))
         records.append({"id": f"x{n}", "case": "M1", "at": at.isoformat(timespec="minutes"), "activity": activity,
                         **draw(attributes(activity))})
     for n in range(draw(st.integers(0, 3))):  # repeats: the same id (rejected), or the same content anew
@@ -217,7 +234,7 @@ def messy_case(draw) -> list[dict]:
 
 
 class TestMessyCases:
-    @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(messy_case(), st.integers(0, 900))
     def test_compiled_durable_and_reference_give_identical_reports(self, records, extra_days):
         evs = events_of(records)
