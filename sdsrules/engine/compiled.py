@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
+from ..conditions import _MISSING, Where
 from ..workflow import ParamValue, Workflow
 from .rules import Check, Matcher, Rule, Rulebook
 from .semantics import BREACH, CaseView, Fact, decide
@@ -46,19 +47,126 @@ def _never(view: CaseView, i: int) -> bool:
     return False
 
 
+class _View(CaseView):
+    """The reference's ``CaseView`` (so explain, to_finding and the named functions get exactly what they expect)
+    plus what the compiled closures use: each event's activity by index, and a per-case memo (``first``)."""
+
+    def __init__(self, steps: Sequence, wf: Workflow, as_of: date):
+        super().__init__(steps, wf, as_of)
+        self.acts = [e.activity for e in self.events]
+        self.memo: dict[object, dict[int, int]] = {}
+
+
+_EMPTY: list[int] = []
+
+
+def _index_of(activities: frozenset[str]) -> Callable[[CaseView], list[int]]:
+    """``view.indexes_of(activities)``, without the merge when there is one activity (most sets)."""
+    if len(activities) == 1:
+        (only,) = activities
+        return lambda view: view.by_activity.get(only, _EMPTY)
+    return lambda view: view.indexes_of(activities)
+
+
+def _where(where: Where) -> Callable[[Any, Callable], bool]:
+    """``Where.matches(event, lookup)``; a conjunction of plain equalities (``Clause.fast``) tested inline, exactly
+    as ``Where.matches`` tests them, anything else asked of ``Where.matches`` itself."""
+    if len(where.clauses) == 1 and where.clauses[0].fast is not None:
+        name = where.clauses[0].field
+        value, kind = where.clauses[0].fast
+
+        def eq(event: Any, lookup: Callable) -> bool:
+            got = event.attrs.get(name, _MISSING)
+            return got == value and type(got) is kind
+        return eq
+    return where.matches
+
+
+def _prior(p: Matcher) -> Pred:
+    """``CaseView.prior``: the latest earlier event of the activities, in the episode, satisfies ``where``."""
+    acts = p.activities
+    where = _where(p.where) if p.has_where else None
+    if len(acts) == 1:
+        (only,) = acts
+
+        def prior_one(view: CaseView, i: int) -> bool:
+            idx = view.by_activity.get(only)
+            if not idx:
+                return False
+            k = bisect_left(idx, i) - 1
+            if k < 0:
+                return False
+            j = idx[k]
+            if view.episodes[j] != view.episodes[i]:
+                return False
+            return where is None or where(view.events[j], view.lookup)
+        return prior_one
+
+    def prior(view: CaseView, i: int) -> bool:
+        j = view.latest_before(acts, i)
+        return j is not None and (where is None or where(view.events[j], view.lookup))
+    return prior
+
+
+def _matcher(m: Matcher) -> Pred:
+    """``CaseView.match`` of one matcher that is not plain: ``base_match`` and the per-episode ``first``."""
+    acts = m.activities
+    where = _where(m.where) if m.has_where else None
+    pre = tuple(_prior(p) for p in m.preceded_by)
+    not_pre = tuple(_prior(p) for p in m.not_preceded_by)
+
+    def base(view: CaseView, i: int) -> bool:
+        ev = view.events[i]
+        if ev.activity not in acts:
+            return False
+        if where is not None and not where(ev, view.lookup):
+            return False
+        for p in pre:
+            if not p(view, i):
+                return False
+        for p in not_pre:  # noqa: SIM110 - the innermost call of the search
+            if p(view, i):
+                return False
+        return True
+    if not m.first:
+        return base
+    key = object()  # this matcher's entry in the case's memo
+    index_of = _index_of(acts)
+
+    def first(view: CaseView, i: int) -> bool:
+        memo = view.memo  # type: ignore[attr-defined]
+        firsts = memo.get(key)
+        if firsts is None:  # the first matching index of each episode, computed once per case
+            firsts = {}
+            eps = view.episodes
+            for k in index_of(view):
+                ep = eps[k]
+                if ep not in firsts and base(view, k):
+                    firsts[ep] = k
+            memo[key] = firsts
+        return firsts.get(view.episodes[i]) == i
+    return first
+
+
+def _plain(ms: Sequence[Matcher]) -> frozenset[str] | None:
+    """The activities, when every matcher tests the activity alone (then membership is the whole test)."""
+    if all(m.plain and not m.first for m in ms):
+        return frozenset(a for m in ms for a in m.activities)
+    return None
+
+
 def _matchers(ms: Sequence[Matcher]) -> Pred:
-    """``CaseView.any_match(ms, i)`` as one closure: plain matchers as one activity test, the others asked of
-    the case's ``CaseView.match`` (which caches ``first`` per case), in the reference's order of evaluation
-    (it has no side effects beyond caches, so order cannot change the answer)."""
+    """``CaseView.any_match(ms, i)`` as one closure: the plain matchers as one activity test, then the others
+    (matching has no side effects beyond per-case caches, so the order cannot change the answer)."""
     if not ms:
         return _never
     plain = frozenset(a for m in ms if m.plain and not m.first for a in m.activities)
-    rich = tuple(m for m in ms if not (m.plain and not m.first))
+    rich = tuple(_matcher(m) for m in ms if not (m.plain and not m.first))
     if not rich:
         def any_plain(view: CaseView, i: int) -> bool:
             return view.events[i].activity in plain
         return any_plain
-    rich_acts = frozenset(a for m in rich for a in m.activities)
+    rich_acts = frozenset(a for m in ms if not (m.plain and not m.first) for a in m.activities)
     if len(rich) == 1:
         only = rich[0]
 
@@ -66,7 +174,7 @@ def _matchers(ms: Sequence[Matcher]) -> Pred:
             a = view.events[i].activity
             if a in plain:
                 return True
-            return a in rich_acts and view.match(only, i)
+            return a in rich_acts and only(view, i)
         return any_one
 
     def any_of(view: CaseView, i: int) -> bool:
@@ -76,25 +184,27 @@ def _matchers(ms: Sequence[Matcher]) -> Pred:
         if a not in rich_acts:
             return False
         for m in rich:  # noqa: SIM110 - the innermost call of the search
-            if view.match(m, i):
+            if m(view, i):
                 return True
         return False
     return any_of
 
 
-def _expect(check: Check) -> Callable[[CaseView, int], Pred]:
-    """``semantics._expect_matchers``: the expected matchers of the first ``when`` case the trigger satisfies."""
-    cases = tuple((c.when if c.when else None, _matchers(c.any)) for c in check.expect)
+def _expect(check: Check) -> Callable[[CaseView, int], tuple[Pred, frozenset[str] | None]]:
+    """``semantics._expect_matchers``: the expected matchers of the first ``when`` case the trigger satisfies, as
+    (test, its activities when the test is the activity alone)."""
+    cases = tuple((c.when if c.when else None, (_matchers(c.any), _plain(c.any))) for c in check.expect)
+    nothing: tuple[Pred, frozenset[str] | None] = (_never, frozenset())
     if len(cases) == 1 and cases[0][0] is None:
         only = cases[0][1]
         return lambda view, i: only
 
-    def pick(view: CaseView, i: int) -> Pred:
+    def pick(view: CaseView, i: int) -> tuple[Pred, frozenset[str] | None]:
         trig = view.events[i]
-        for when, pred in cases:
+        for when, got in cases:
             if when is None or when.matches(trig, view.lookup):
-                return pred
-        return _never
+                return got
+        return nothing
     return pick
 
 
@@ -128,14 +238,18 @@ def _response(rule: Rule, check: Check, params: _Params) -> Run:
     expect_for = _expect(check)
     within = check.within
     counts_before = check.counts_before
-    scan_acts = check.scan_activities
+    scan_of = _index_of(check.scan_activities)
     before = _matchers(check.before) if check.before else None
     lapses = _matchers(check.lapses_on) if check.lapses_on else None
+    # when the ends are tested by activity alone, the forward scan is three set lookups an event
+    before_set, lapses_set = _plain(check.before), _plain(check.lapses_on)
+    plain_ends = before_set is not None and lapses_set is not None
+    scan_set = check.scan_activities
     excused_by = _matchers(check.excused_by) if check.excused_by else None
-    excused_acts = check.excused_activities
+    excused_of = _index_of(check.excused_activities)
     ext_within = check.extension_within
     ext_by = _matchers(check.extension_by) if check.extension_by else None
-    ext_acts = check.extension_activities
+    ext_of = _index_of(check.extension_activities)
     judge_open = check.judge_open
     due_of = params.due
 
@@ -146,7 +260,7 @@ def _response(rule: Rule, check: Check, params: _Params) -> Run:
             return False  # not_in_force
         if met_if is not None and met_if.matches(view.events[i], view.lookup):
             return True  # met
-        expect = expect_for(view, i)
+        expect, exp_set = expect_for(view, i)
         pvs: tuple[ParamValue, ...] = ()
         due = None
         if within:
@@ -159,8 +273,23 @@ def _response(rule: Rule, check: Check, params: _Params) -> Run:
                 if expect(view, k):
                     done = k
                     break
-        if done is None:
-            scan = view.indexes_of(scan_acts)
+        if done is None and exp_set is not None and plain_ends:
+            acts = view.acts  # type: ignore[attr-defined]
+            for k in range(i + 1, len(acts)):  # cases are short: a walk is cheaper than merging index lists
+                a = acts[k]
+                if a not in scan_set:
+                    continue
+                if a in exp_set:
+                    done = k
+                    break
+                if a in before_set:  # type: ignore[operator]
+                    end, end_kind = k, "before"
+                    break
+                if a in lapses_set:  # type: ignore[operator]
+                    end, end_kind = k, "lapse"
+                    break
+        elif done is None:
+            scan = scan_of(view)
             for k in scan[bisect_right(scan, i):]:
                 if expect(view, k):
                     done = k
@@ -174,7 +303,7 @@ def _response(rule: Rule, check: Check, params: _Params) -> Run:
         last = done if done is not None and done > i else end if end is not None else len(days) - 1
         excused = None
         if excused_by is not None:
-            idx = view.indexes_of(excused_acts)
+            idx = excused_of(view)
             for k in idx[bisect_right(idx, i):]:
                 if k > last:
                     break
@@ -182,7 +311,7 @@ def _response(rule: Rule, check: Check, params: _Params) -> Run:
                     excused = k
                     break
         if ext_by is not None and ext_within and due is not None:
-            idx = view.indexes_of(ext_acts)
+            idx = ext_of(view)
             for k in idx[bisect_right(idx, i):]:
                 if k > last:
                     break
@@ -224,15 +353,16 @@ def _precedence(rule: Rule, check: Check, params: _Params) -> Run:
     expect_for = _expect(check)
     since_acts = check.since.activities if check.since is not None else None
     scan_acts = check.scan_activities
+    scan_of = _index_of(scan_acts)
     excused_by = _matchers(check.excused_by) if check.excused_by else None
-    excused_acts = check.excused_activities
+    excused_of = _index_of(check.excused_activities)
 
     def run(view: CaseView, i: int, sink: list) -> bool:
         if dated is not None and not dated(view.days[i]):
             return False  # not_in_force
         if met_if is not None and met_if.matches(view.events[i], view.lookup):
             return True  # met
-        expect = expect_for(view, i)
+        expect, exp_set = expect_for(view, i)
         first = view.episode_start(i)
         start = first
         since = None
@@ -240,12 +370,17 @@ def _precedence(rule: Rule, check: Check, params: _Params) -> Run:
             since = view.latest_before(since_acts, i)
             if since is not None:
                 start = since + 1
-        scan = view.indexes_of(scan_acts)
-        for k in scan[bisect_left(scan, start):bisect_left(scan, i)]:
-            if expect(view, k):
+        scan = scan_of(view)
+        lo, hi = bisect_left(scan, start), bisect_left(scan, i)
+        if exp_set is not None and exp_set >= scan_acts:  # every event scanned is one expected
+            if lo < hi:
                 return True  # met
+        else:
+            for k in scan[lo:hi]:
+                if expect(view, k):
+                    return True  # met
         if excused_by is not None:
-            idx = view.indexes_of(excused_acts)
+            idx = excused_of(view)
             for k in idx[bisect_left(idx, first):bisect_left(idx, i)]:
                 if excused_by(view, k):
                     return False  # excused
@@ -301,11 +436,11 @@ _TEMPLATES: dict[str, Callable[[Rule, Check, _Params], Run]] = {
 class _Compiled:
     """One check, compiled: its code, the activities that trigger it, the trigger test and the run."""
 
-    __slots__ = ("code", "run", "trigger", "trigger_acts")
+    __slots__ = ("code", "run", "trigger", "trigger_of")
 
     def __init__(self, rule: Rule, check: Check, params: _Params):
         self.code = rule.code
-        self.trigger_acts = check.trigger_activities
+        self.trigger_of = _index_of(check.trigger_activities)
         self.trigger: Pred | None = None if check.trigger_plain else _matchers(check.trigger)
         self.run = _TEMPLATES[check.template](rule, check, params)
 
@@ -333,13 +468,13 @@ class CompiledChecker:
         return hit
 
     def __call__(self, steps, as_of: date) -> tuple[list, list, set[str]]:
-        view = CaseView(steps, self.wf, as_of)
+        view = _View(steps, self.wf, as_of)
         sink: list[tuple[Fact, str]] = []
         applied: set[str] = set()
         for c in self._checks_for(view.by_activity):
             trigger, run = c.trigger, c.run
             hit = False
-            for i in view.indexes_of(c.trigger_acts):
+            for i in c.trigger_of(view):
                 if trigger is not None and not trigger(view, i):
                     continue
                 if run(view, i, sink):
