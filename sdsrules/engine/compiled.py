@@ -436,11 +436,13 @@ _TEMPLATES: dict[str, Callable[[Rule, Check, _Params], Run]] = {
 class _Compiled:
     """One check, compiled: its code, the activities that trigger it, the trigger test and the run."""
 
-    __slots__ = ("code", "run", "trigger", "trigger_of")
+    __slots__ = ("code", "one", "run", "trigger", "trigger_acts")
 
     def __init__(self, rule: Rule, check: Check, params: _Params):
         self.code = rule.code
-        self.trigger_of = _index_of(check.trigger_activities)
+        self.trigger_acts = check.trigger_activities
+        #: the trigger activity when there is one (most checks): its index list is the case's own
+        self.one = next(iter(self.trigger_acts)) if len(self.trigger_acts) == 1 else None
         self.trigger: Pred | None = None if check.trigger_plain else _matchers(check.trigger)
         self.run = _TEMPLATES[check.template](rule, check, params)
 
@@ -471,10 +473,12 @@ class CompiledChecker:
         view = _View(steps, self.wf, as_of)
         sink: list[tuple[Fact, str]] = []
         applied: set[str] = set()
-        for c in self._checks_for(view.by_activity):
+        by_activity = view.by_activity
+        for c in self._checks_for(by_activity):
             trigger, run = c.trigger, c.run
             hit = False
-            for i in c.trigger_of(view):
+            one = c.one
+            for i in by_activity.get(one, _EMPTY) if one is not None else view.indexes_of(c.trigger_acts):
                 if trigger is not None and not trigger(view, i):
                     continue
                 if run(view, i, sink):
