@@ -251,3 +251,33 @@ class TestMessyCases:
         _assert_equal(together)
         alone = [_view(check_cases([c], WF, as_of, CHECKERS["compiled"]))[0] for c in cases]
         assert alone == together["compiled"]
+
+
+class TestTheService:
+    def test_the_service_on_the_compiled_engine_answers_as_the_reference_library(self, tmp_path):
+        """``sdsrules serve --engine compiled`` over a real socket: /healthz names the engine, and /v1/check of
+        each of the sample's first cases gives the reference's findings and obligations."""
+        from sdsrules.monitor import EventInputError, assess, event_from
+
+        from .test_service import Server, _sample_records
+
+        by_case: dict[str, list[dict]] = {}
+        for n, rec in enumerate(_sample_records()):
+            try:
+                event_from(rec, n)
+            except EventInputError:
+                continue
+            by_case.setdefault(str(rec["case"]), []).append(rec)
+        server = Server(tmp_path, "--engine", "compiled")
+        try:
+            assert server.client.get("/healthz").json()["engine"] == "compiled"
+            for case in sorted(by_case)[:25]:
+                r = server.client.post("/v1/check", json={"events": by_case[case]})
+                assert r.status_code == 200
+                want = assess(by_case[case], engine="reference")
+                assert want is not None
+                got = r.json()
+                assert got["findings"] == want.to_dict()["findings"], case
+                assert got["obligations"] == want.to_dict()["obligations"], case
+        finally:
+            server.stop()

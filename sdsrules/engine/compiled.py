@@ -7,11 +7,12 @@ The structure mirrors ``semantics.py`` function for function, so a change there 
 
 * ``_response`` / ``_precedence`` / ``_forbid`` / ``_function`` mirror ``semantics._response`` /
   ``_precedence`` / ``derive``'s forbid and function branches, each followed by its branch of ``verdict``;
-* ``_Matchers`` mirrors ``CaseView.any_match``: matchers that test the activity alone (``plain``) become one
-  set membership test; any other matcher (``where``, ``first``, ``preceded_by``) is asked of the case's own
-  ``CaseView.match``, so the reference's matching is used as it is, not copied.
+* ``_matchers`` mirrors ``CaseView.any_match``, ``_matcher`` ``CaseView.match``/``base_match`` (``first`` memoised
+  per case), ``_prior`` ``CaseView.prior``, ``_where`` ``Where.matches`` (a plain equality inline, anything else
+  by ``Where.matches`` itself); matchers that test the activity alone (``plain``) become one set lookup, and a
+  forward scan whose expected, ``before`` and ``lapses_on`` events are all plain walks the case's activities.
 
-Where the time goes instead: no :class:`~sdsrules.engine.semantics.Fact` is made for a trigger whose verdict
+Where the time is saved: no :class:`~sdsrules.engine.semantics.Fact` is made for a trigger whose verdict
 is neither a breach nor open (most of them: met, lapsed, ok), the verdict is decided where the search ends, the
 rule's effective dates are tested before the search (a trigger outside them is ``not_in_force`` whatever the
 search finds), each deadline parameter is looked up once per (parameter, day), and each set of checks a case can
