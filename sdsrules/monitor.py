@@ -29,7 +29,7 @@ from typing import Any
 
 import attrs
 
-from .engine.names import LIVE_DEFAULT, NAMES
+from .engine.names import IN_PROCESS, LIVE_DEFAULT, NAMES
 from .events import ACTIVITIES, EARLIEST, LATEST, ROLES, Event, EventError, ListOf, Number, build_event
 from .findings import Finding, Obligation
 from .replay import CaseResult, check_case
@@ -227,7 +227,7 @@ def _durable_thread() -> _DurableThread:
 
 def _run(setup: Setup, engine: str, events: Sequence[Event], as_of: date, timeout: float | None) -> CaseResult:
     case = events[0].case
-    if engine in ENGINES and engine != "durable":  # pure Python: on the caller's thread
+    if engine in ENGINES and engine in IN_PROCESS:  # pure Python: on the caller's thread
         with _setups_lock:
             checker = _in_process.get((engine, setup.key))
             if checker is None:
