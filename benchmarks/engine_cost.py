@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import gc
 import time
+from typing import Any
 
 from sdsrules.engine import load_rulebook, make_checker
 from sdsrules.events import Event
@@ -40,7 +41,7 @@ def main() -> None:
     gc.collect()
     gc.freeze()
 
-    def timed(fn) -> tuple[float, object]:
+    def timed(fn) -> tuple[float, Any]:
         best, out = float("inf"), None
         for _ in range(args.repeat):
             t = time.process_time()
@@ -52,7 +53,7 @@ def main() -> None:
         return [step_case(order_case(evs)[0], wf)[0] for evs in cases.values()]
 
     us, prepared = timed(step_all)
-    steps: list = prepared  # type: ignore[assignment]
+    steps: list = prepared
     print(f"{n} events, {len(cases)} cases, {len(book.rules)} rules; order+step {us:.2f} us/event")
     results: dict[str, list] = {}
     cost: dict[str, float] = {}
