@@ -1,6 +1,6 @@
 """In-process latency of ``sdsrules.check`` on one 60-event case: p50 and p99 over many calls.
 
-    python benchmarks/check_latency.py [--calls 2000] [--engine durable|reference] [--events 60]
+    python benchmarks/check_latency.py [--calls 2000] [--engine compiled|durable|reference] [--events 60]
 
 The case is ``tests/test_monitor.long_case``: a tier 3 journey to a direct payment and years of reviews,
 complaints and changes, with breaches and open duties. Each call validates the 60 dicts, replays the case
@@ -18,6 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sdsrules import check
+from sdsrules.engine import names as engines
 from tests.test_monitor import long_case
 
 
@@ -28,7 +29,7 @@ def percentile(sorted_values: list[float], q: float) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--calls", type=int, default=2000)
-    ap.add_argument("--engine", choices=["durable", "reference"], default="durable")
+    ap.add_argument("--engine", choices=engines.NAMES, default=engines.LIVE_DEFAULT)
     ap.add_argument("--events", type=int, default=60)
     args = ap.parse_args()
     case = long_case(n=args.events)

@@ -13,6 +13,8 @@ from collections import Counter
 
 import click
 
+from sdsrules.engine import names as engines
+
 from .main import UsageProblem
 from .output import atomic_text
 
@@ -31,7 +33,7 @@ SHOWN = 20  # rejections listed one by one on stderr; the rest are counted
 @click.option("--annotate", is_flag=True, help="Replay the log first and attach its findings to the events (XES: "
               "as event attributes sdsrules:findings and sdsrules:finding:N).")
 @click.option("--workflow", "-w", default=None, help="With --annotate: the workflow design (default: national).")
-@click.option("--engine", type=click.Choice(["durable", "reference", "none"]), default="durable", show_default=True,
+@click.option("--engine", type=click.Choice(engines.WITH_NONE), default=engines.BULK_DEFAULT, show_default=True,
               help="With --annotate: the rule engine, or none (sequence checks only).")
 @click.option("--rejected", "rejected_path", default=None, metavar="FILE",
               help="Write every rejected record here as JSON Lines, with its reason in full and, for a map, the "

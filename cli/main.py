@@ -15,6 +15,7 @@ from datetime import date
 import click
 
 from sdsrules.datafile import DataFileError
+from sdsrules.engine import names as engines
 from sdsrules.readers import ReaderError
 
 from .output import atomic_text
@@ -48,9 +49,10 @@ def cli():
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
 @click.option("--output", "-o", default=None, help="Write here instead of stdout (atomically).")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
-@click.option("--engine", type=click.Choice(["durable", "reference", "none", "dask"]), default="durable",
-              show_default=True, help="durable-rules (default), the plain reference evaluator, none (sequence checks "
-                                      "only), or dask (durable-rules on the Dask cluster at --scheduler).")
+@click.option("--engine", type=click.Choice([*engines.WITH_NONE, "dask"]), default=engines.BULK_DEFAULT,
+              show_default=True, help="compiled (the default: each rule compiled once, fastest), durable-rules, the "
+                                      "plain reference evaluator, none (sequence checks only), or dask (the default "
+                                      "engine on the Dask cluster at --scheduler).")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="Check the cases on this Dask cluster (tcp://host:8786) instead of local workers; its workers "
                    "must see the same paths. Needs sdsrules[dask].")
@@ -73,7 +75,7 @@ def replay(logs, workflow, as_of, fmt, output, jobs, engine, scheduler, rule_pat
     if engine == "dask":  # the name for it: the default engine, on the cluster
         if scheduler is None:
             raise click.UsageError("--engine dask needs --scheduler ADDRESS (a Dask scheduler, tcp://host:8786).")
-        engine = "durable"
+        engine = engines.BULK_DEFAULT
 
     progress = _progress_bar() if sys.stderr.isatty() else None
     try:

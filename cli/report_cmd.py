@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from sdsrules.datafile import DataFileError
+from sdsrules.engine import names as engines
 from sdsrules.readers import ReaderError
 
 from .output import atomic_text
@@ -73,8 +74,9 @@ def _parse_day(ctx, param, value):
 @click.option("--pseudonymise", "key_file", default=None, type=click.Path(dir_okay=False),
               help="Replace case, worker and event ids by keyed hashes (HMAC-SHA256 with this key file).")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
-@click.option("--engine", type=click.Choice(["durable", "reference", "none"]), default="durable", show_default=True,
-              help="durable-rules (default), the plain reference evaluator, or none (sequence checks only).")
+@click.option("--engine", type=click.Choice(engines.WITH_NONE), default=engines.BULK_DEFAULT, show_default=True,
+              help="compiled (the default, fastest), durable-rules, the plain reference evaluator, or none (sequence "
+                   "checks only).")
 @click.option("--rules", "rule_paths", multiple=True, help="Rule pack folder or file (default: the shipped packs).")
 @click.option("--input-format", type=click.Choice(["jsonl", "csv", "xes"]), default=None,
               help="Format of the logs when their names do not say.")

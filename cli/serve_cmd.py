@@ -13,6 +13,7 @@ import sys
 import click
 
 from sdsrules.datafile import DataFileError
+from sdsrules.engine import names as engines
 
 
 class _Unusable(click.ClickException):
@@ -40,7 +41,7 @@ LOG_CONFIG = {
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port (0: any free port, printed on stderr).")
 @click.option("--workflow", "-w", default=None, help="Workflow design file or shipped name (default: national).")
-@click.option("--engine", type=click.Choice(["durable", "reference"]), default="durable", show_default=True)
+@click.option("--engine", type=click.Choice(engines.NAMES), default=engines.LIVE_DEFAULT, show_default=True)
 @click.option("--rules", "rule_paths", multiple=True, help="Rule pack folder or file (default: the shipped packs).")
 @click.option("--token-file", type=click.Path(dir_okay=False), default=None,
               help="File holding the bearer token clients must send (not readable by everyone).")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .duelist import DueItem, due_items
+from .engine.names import BULK_DEFAULT, WITH_NONE
 from .events import Event, Rejection
 from .findings import Summary
 from .maps import ActivityMap, as_map
@@ -16,7 +17,7 @@ from .readers import read_all
 from .replay import CaseResult, Report
 from .workflow import Workflow, load_workflow
 
-ENGINES = ("durable", "reference", "none")
+ENGINES = WITH_NONE  # the registry's names (engine/names.py), and "none"
 
 
 class DueList(list):
@@ -60,7 +61,7 @@ def _options(workflow, engine: str, jobs: int, rules, as_of, progress) -> Option
 
 
 def run(paths: Sequence[str | Path], sink: Sink, workflow: Workflow | str | Path | None = None,
-        as_of: date | None = None, engine: str = "durable", jobs: int = 1, rules: Sequence[str | Path] | None = None,
+        as_of: date | None = None, engine: str = BULK_DEFAULT, jobs: int = 1, rules: Sequence[str | Path] | None = None,
         input_format: str | None = None, progress=None, activity_map: ActivityMap | str | Path | None = None,
         scheduler: str | None = None) -> Summary:
     """Replay case logs into ``sink`` (a streaming formatter, or CollectSink) and return the summary.
@@ -85,7 +86,7 @@ def run(paths: Sequence[str | Path], sink: Sink, workflow: Workflow | str | Path
 
 
 def replay_records(records: Iterable[Event | Rejection], workflow: Workflow | str | Path | None = None,
-                   as_of: date | None = None, engine: str = "durable", jobs: int = 1,
+                   as_of: date | None = None, engine: str = BULK_DEFAULT, jobs: int = 1,
                    rules: Sequence[str | Path] | None = None, progress=None) -> Report:
     """Replay already-read records (events and rejections) and check them."""
     sink = CollectSink()
@@ -94,7 +95,7 @@ def replay_records(records: Iterable[Event | Rejection], workflow: Workflow | st
 
 
 def replay(paths: Sequence[str | Path], workflow: Workflow | str | Path | None = None, as_of: date | None = None,
-           engine: str = "durable", jobs: int = 1, rules: Sequence[str | Path] | None = None,
+           engine: str = BULK_DEFAULT, jobs: int = 1, rules: Sequence[str | Path] | None = None,
            input_format: str | None = None, progress=None, activity_map: ActivityMap | str | Path | None = None
            ) -> Report:
     """Read case logs (JSONL, CSV, XES) and replay them: the main job, as a Report in memory.

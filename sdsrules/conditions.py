@@ -15,7 +15,8 @@ import attrs
 
 OPS = ("eq", "ne", "in", "not_in", "contains", "contains_all", "contains_any", "exists", "gt", "ge", "lt", "le")
 DERIVED = ("weekly_amount", "actor_role", "actor_team")
-_MISSING = object()
+#: what ``field_value`` gives for an attribute the event does not have (distinct from None and "")
+MISSING = object()
 
 #: Resolves a parameter name on a day to its value (supplied by the workflow).
 ParamLookup = Callable[[str, date], Any]
@@ -25,15 +26,15 @@ def field_value(event, name: str) -> Any:
     if name in event.attrs:
         value = event.attrs[name]
         # ``reasons: ""`` records no reasons; an empty text counts as absent
-        return _MISSING if value == "" else value
+        return MISSING if value == "" else value
     if name == "weekly_amount":
         v = event.weekly_amount
-        return _MISSING if v is None else v
+        return MISSING if v is None else v
     if name == "actor_role":
-        return event.actor.role if event.actor and event.actor.role else _MISSING
+        return event.actor.role if event.actor and event.actor.role else MISSING
     if name == "actor_team":
-        return event.actor.team if event.actor and event.actor.team else _MISSING
-    return _MISSING
+        return event.actor.team if event.actor and event.actor.team else MISSING
+    return MISSING
 
 
 @attrs.frozen(slots=True)
@@ -92,7 +93,7 @@ class Where:
         for c in self.clauses:
             fast = c.fast
             if fast is not None:  # equality on a plain attribute: the common case, without the general test
-                if event.attrs.get(c.field, _MISSING) != fast[0] or type(event.attrs.get(c.field)) is not fast[1]:
+                if event.attrs.get(c.field, MISSING) != fast[0] or type(event.attrs.get(c.field)) is not fast[1]:
                     return False
             elif not _test(c, field_value(event, c.field), event, lookup):
                 return False
@@ -112,8 +113,8 @@ def _test(c: Clause, actual: Any, event, lookup: ParamLookup | None) -> bool:
         want = lookup(want.name, event.day)
     op = c.op
     if op == "exists":
-        return (actual is not _MISSING) == want
-    if actual is _MISSING:
+        return (actual is not MISSING) == want
+    if actual is MISSING:
         return op in ("ne", "not_in")
     if op == "eq":
         return _same(actual, want)

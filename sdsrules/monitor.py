@@ -11,8 +11,8 @@ case ids, no attribute values): they are safe to log.
 
 Threads: every call is safe from any number of threads. durable-rules keeps one global host per process and
 is a C extension that is not thread-safe, so all durable-rules work of the process runs on one dedicated
-engine thread that owns the checkers; callers hand it a case and wait on a future. The reference engine is
-pure Python and runs on the caller's thread.
+engine thread that owns the checkers; callers hand it a case and wait on a future. The compiled and reference
+engines are pure Python and run on the caller's thread (their only shared state is caches of pure lookups).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from typing import Any
 
 import attrs
 
+from .engine.names import IN_PROCESS, LIVE_DEFAULT, NAMES
 from .events import ACTIVITIES, EARLIEST, LATEST, ROLES, Event, EventError, ListOf, Number, build_event
 from .findings import Finding, Obligation
 from .replay import CaseResult, check_case
@@ -37,7 +38,7 @@ from .workflow import Workflow, load_workflow
 __all__ = ["ENGINES", "Assessment", "CaseMonitor", "CheckTimeout", "EventInputError", "MonitorUpdate", "Setup",
            "assess", "case_result", "check", "event_from", "load_setup", "safe_reason"]
 
-ENGINES = ("durable", "reference")
+ENGINES = NAMES  # the registry's (engine/names.py)
 SOURCE = "<api>"  # the ``file`` of events built from dicts; their derived ids read "<api>:N"
 
 
@@ -213,7 +214,7 @@ class _DurableThread:
 
 _durable: _DurableThread | None = None
 _durable_lock = threading.Lock()
-_reference: dict[tuple, Any] = {}
+_in_process: dict[tuple, Any] = {}  # (engine, setup key) -> a compiled or reference checker
 
 
 def _durable_thread() -> _DurableThread:
@@ -226,12 +227,12 @@ def _durable_thread() -> _DurableThread:
 
 def _run(setup: Setup, engine: str, events: Sequence[Event], as_of: date, timeout: float | None) -> CaseResult:
     case = events[0].case
-    if engine == "reference":
+    if engine in ENGINES and engine in IN_PROCESS:  # pure Python: on the caller's thread
         with _setups_lock:
-            checker = _reference.get(setup.key)
+            checker = _in_process.get((engine, setup.key))
             if checker is None:
                 from .engine import make_checker
-                checker = _reference[setup.key] = make_checker("reference", setup.wf, setup.book)
+                checker = _in_process[(engine, setup.key)] = make_checker(engine, setup.wf, setup.book)
         return check_case(case, events, setup.wf, as_of, checker)
     if engine != "durable":
         raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
@@ -244,7 +245,7 @@ def _run(setup: Setup, engine: str, events: Sequence[Event], as_of: date, timeou
 
 
 def case_result(events: Sequence[Event], workflow: Workflow | str | Path | None, as_of: date, *,
-                engine: str = "durable", rules: Sequence[str | Path] | None = None,
+                engine: str = LIVE_DEFAULT, rules: Sequence[str | Path] | None = None,
                 timeout: float | None = None) -> CaseResult:
     """The replay's own check of one case's events (as :func:`sdsrules.replay.check_case`, duplicates rejected
     rather than refused), on the engine thread for durable-rules."""
@@ -289,7 +290,7 @@ def _assess(events: Sequence[Event], setup: Setup, engine: str, as_of: date | st
 
 
 def assess(events: Iterable[Event | Mapping[str, Any]], workflow: Workflow | str | Path | None = None,
-           as_of: date | str | None = None, *, engine: str = "durable", rules: Sequence[str | Path] | None = None,
+           as_of: date | str | None = None, *, engine: str = LIVE_DEFAULT, rules: Sequence[str | Path] | None = None,
            timeout: float | None = None) -> Assessment | None:
     """Check one case's events: findings and open obligations, judged at ``as_of`` (a date or an ISO string;
     default today in Europe/London; the answer's ``as_of`` says which). None when there are no events.
@@ -317,7 +318,7 @@ class Findings(list):
 
 
 def check(events: Iterable[Event | Mapping[str, Any]], workflow: Workflow | str | Path | None = None,
-          as_of: date | str | None = None, *, engine: str = "durable", rules: Sequence[str | Path] | None = None
+          as_of: date | str | None = None, *, engine: str = LIVE_DEFAULT, rules: Sequence[str | Path] | None = None
           ) -> Findings:
     """The breaches in one case's history, judged at ``as_of``: a date or an ISO 8601 string, default today's
     date in Scotland (Europe/London), so a review due last month is overdue to someone asking today. The
@@ -357,7 +358,7 @@ class CaseMonitor:
     kept. A monitor may be shared between threads: its steps are taken one at a time.
     """
 
-    def __init__(self, workflow: Workflow | str | Path | None = None, *, engine: str = "durable",
+    def __init__(self, workflow: Workflow | str | Path | None = None, *, engine: str = LIVE_DEFAULT,
                  rules: Sequence[str | Path] | None = None):
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")

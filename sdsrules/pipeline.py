@@ -38,6 +38,7 @@ from typing import Any
 import attrs
 import orjson
 
+from .engine.names import BULK_DEFAULT, IN_PROCESS
 from .events import Event, EventError, Rejection, build_event, parse_at
 from .findings import Summary, Unchecked
 from .readers._io import MAX_LINE
@@ -418,7 +419,7 @@ def _work_groups(groups: list[tuple[str, list[Event]]], as_of: date) -> list[Cas
 @attrs.define
 class Options:
     workflow: Workflow
-    engine: str = "durable"
+    engine: str = BULK_DEFAULT
     jobs: int = 1
     rule_paths: Sequence[str] | None = None
     as_of: date | None = None
@@ -605,7 +606,7 @@ def run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink,
             yield batch
 
     try:
-        if opts.engine in ("reference", "none") and opts.jobs == 1 and pool is None:  # pure Python: no worker
+        if opts.engine in IN_PROCESS and opts.jobs == 1 and pool is None:  # pure Python: no worker
             checker = opts.checker()
             for c, evs in groups():
                 feed.take((check_case(c, evs, opts.workflow, as_of, checker),))

@@ -33,8 +33,8 @@ from .datafile import DataFileError, Problem, load_yaml
 
 FILE_KEYS = frozenset({"rule", "workflow", "given", "cases"})
 CASE_KEYS = frozenset({"name", "as_of", "events", "findings", "note"})
-#: the engines every case runs on (the compiled evaluator joins them where it is installed)
-ENGINES: tuple[str, ...] = ("reference", "durable")
+#: the engines every case runs on: all of the registry's (engine/names.py)
+ENGINES: tuple[str, ...] = ("reference", "compiled", "durable")
 
 
 @attrs.frozen

@@ -39,6 +39,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import __version__
+from .engine.names import LIVE_DEFAULT
 from .events import EARLIEST, LATEST, Rejection
 from .findings import Summary
 from .monitor import CheckTimeout, EventInputError, _one_case, assess, case_result, event_from, load_setup
@@ -56,7 +57,7 @@ class ServiceConfig:
     """How the service runs: workflow, engine, token, and its limits."""
 
     workflow: str | None = None
-    engine: str = "durable"
+    engine: str = LIVE_DEFAULT
     rules: tuple[str, ...] = ()
     token: bytes | None = attrs.field(default=None, repr=False)
     max_body: int = 5 * 1024 * 1024  # bytes in one request body

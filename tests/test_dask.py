@@ -21,7 +21,7 @@ from sdsrules.generate import Settings, write
 distributed = pytest.importorskip("distributed", reason="Dask is not installed: pip install 'sdsrules[dask]'")
 
 SAMPLE = Path(__file__).resolve().parent.parent / "cases" / "sample.jsonl"
-ENGINES = ("reference", "durable")
+ENGINES = ("reference", "durable", "compiled")
 
 
 def _local(log: Path, engine: str, env: dict | None = None) -> subprocess.Popen:
@@ -41,7 +41,7 @@ def _on_cluster(address: str, log: Path, engine: str, monkeypatch) -> str:
     """The same on the cluster, from the log's folder: the workers' working directory is another, so the
     relative path must reach them as an absolute one while the records still name the file as it was given."""
     args = ["replay", log.name, "--format", "json", "--scheduler", address]
-    args += ["--engine", "dask"] if engine == "durable" else ["--engine", engine]  # dask: durable on the cluster
+    args += ["--engine", "dask"] if engine == "compiled" else ["--engine", engine]  # dask: compiled on the cluster
     monkeypatch.chdir(log.parent)
     r = CliRunner().invoke(cli, args, catch_exceptions=False)
     assert r.exit_code in (0, 1), r.output

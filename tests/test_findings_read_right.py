@@ -19,7 +19,7 @@ from sdsrules.workflow import load_workflow, money
 
 ROOT = Path(__file__).resolve().parent.parent
 CASE_FILES = sorted((ROOT / "rules").rglob("*.test.yaml"))
-ENGINES = ("reference", "durable")
+ENGINES = ("reference", "compiled", "durable")
 #: words that only make sense inside the engine
 INTERNAL = ("not this", "None", "{", "}", "[]", "()")
 SNAKE = re.compile(r"\b(" + "|".join(sorted((a for a in ACTIVITIES if "_" in a), key=len, reverse=True)) + r")\b")

@@ -56,16 +56,16 @@ def derive(view: CaseView, book: Rulebook) -> Iterator[Fact]:
             if check.met_if and check.met_if.matches(view.events[i], view.lookup):
                 yield Fact(rule, check, i, met=True)  # the duty applied, and the trigger itself met it
             elif check.template == "response":
-                yield _with_trigger_params(view, check, _response(view, rule, check, i))
+                yield with_trigger_params(view, check, _response(view, rule, check, i))
             elif check.template == "precedence":
-                yield _with_trigger_params(view, check, _precedence(view, rule, check, i))
+                yield with_trigger_params(view, check, _precedence(view, rule, check, i))
             elif check.template == "forbid":
-                yield _with_trigger_params(view, check, Fact(rule, check, i))
+                yield with_trigger_params(view, check, Fact(rule, check, i))
             else:
                 yield from FUNCTIONS[check.function](view, rule, check, i)
 
 
-def _with_trigger_params(view: CaseView, check: Check, fact: Fact) -> Fact:
+def with_trigger_params(view: CaseView, check: Check, fact: Fact) -> Fact:
     """The values in force that the trigger's conditions compared with (SDS-BUD-02's panel threshold), named by
     the finding beside any deadline."""
     names = check.trigger_params()
@@ -144,7 +144,7 @@ def _precedence(view: CaseView, rule: Rule, check: Check, i: int) -> Fact:
             start = since + 1
     done = None
     if check.accumulate:
-        done = _accumulated(view, check, expect, start, i)
+        done = accumulated(view, check, expect, start, i)
     else:
         for k in view.indexes_of(check.scan_activities):
             if k >= i:
@@ -166,7 +166,7 @@ def _precedence(view: CaseView, rule: Rule, check: Check, i: int) -> Fact:
     return Fact(rule, check, i, done=done, excused=excused, since=since)
 
 
-def _accumulated(view: CaseView, check: Check, expect: Sequence[Matcher], start: int, i: int) -> int | None:
+def accumulated(view: CaseView, check: Check, expect: Sequence[Matcher], start: int, i: int) -> int | None:
     """The earlier event at which the union of ``check.accumulate`` over the episode's expected events (from
     ``start``) first satisfies an expected matcher, or None."""
     name = check.accumulate
