@@ -136,9 +136,9 @@ COLUMNS = ("due", "overdue", "case", "code", "title", "team", "worker", "trigger
 
 def write_csv(items: Iterable[DueItem], stream) -> None:
     """The list as CSV, with spreadsheet-safe cells (``reporting.csv_export``'s guard)."""
-    from .reporting.csv_export import _writer
+    from .reporting.csv_export import row_writer
 
-    row = _writer(stream)
+    row = row_writer(stream)
     row(COLUMNS)
     for d in items:
         row([d.due, "yes" if d.overdue else "no", d.case, d.code, d.title, d.team, d.worker, d.trigger])

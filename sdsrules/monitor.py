@@ -126,7 +126,7 @@ def event_from(record: Event | Mapping[str, Any], index: int, file: str = SOURCE
         raise EventInputError(index, e.field, safe_reason(e.field, e.reason, activity)) from None
 
 
-def _one_case(records: Iterable[Event | Mapping[str, Any]], start: int = 0,
+def one_case(records: Iterable[Event | Mapping[str, Any]], start: int = 0,
               known: Sequence[Event] = ()) -> list[Event]:
     """Validate records as one case's events (with ``known`` ones already accepted): same case, unique ids."""
     events: list[Event] = []
@@ -299,7 +299,7 @@ def assess(events: Iterable[Event | Mapping[str, Any]], workflow: Workflow | str
     and for a repeated id; :class:`CheckTimeout` when the engine does not answer within ``timeout`` seconds.
     """
     as_of_day(as_of)  # a bad as_of is refused before any work
-    evs = _one_case(events)
+    evs = one_case(events)
     if not evs:
         return None
     if engine not in ENGINES:
@@ -385,7 +385,7 @@ class CaseMonitor:
         """Record several events (all or none) and re-check the case once."""
         day = as_of_day(as_of)  # a bad as_of is refused before any event is kept
         with self._lock:
-            added = _one_case(events, start=len(self._events), known=self._events)
+            added = one_case(events, start=len(self._events), known=self._events)
             self._events.extend(added)
             return self._update(day)
 

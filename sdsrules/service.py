@@ -42,7 +42,7 @@ from . import __version__
 from .engine.names import LIVE_DEFAULT
 from .events import EARLIEST, LATEST, Rejection
 from .findings import Summary
-from .monitor import CheckTimeout, EventInputError, _one_case, assess, case_result, event_from, load_setup
+from .monitor import CheckTimeout, EventInputError, assess, case_result, event_from, load_setup, one_case
 from .replay import assemble, group, latest_day
 
 log = logging.getLogger("sdsrules.service")
@@ -226,7 +226,7 @@ class Service:
             raise Problem(422, "invalid_request", "$.within must be a period such as 28d, 4w or 3m",
                           [{"path": "$.within", "message": "must be a period such as 28d, 4w or 3m"}]) from None
         try:
-            _one_case(raw)
+            one_case(raw)
             items = due(raw, within, as_of, workflow=self.setup.wf, by=by, engine=self.config.engine,
                         rules=list(self.config.rules) or None)
         except EventInputError as e:

@@ -23,7 +23,7 @@ GROUP_COLUMNS = ("dimension", "value", "cases", "cases_with_findings", "code", "
                  "findings", "breach_rate")
 
 
-def _writer(stream: TextIO):
+def row_writer(stream: TextIO):
     out = csv.writer(stream, lineterminator="\n")
 
     def row(values) -> None:
@@ -36,7 +36,7 @@ def _rate(part: int, whole: int) -> str:
 
 
 def write_findings(report: Report, stream: TextIO) -> None:
-    row = _writer(stream)
+    row = row_writer(stream)
     row(FINDING_COLUMNS)
     for c in report.cases:
         profile = [profile_value(c.profile, d) for d in PROFILE_DIMENSIONS]
@@ -47,7 +47,7 @@ def write_findings(report: Report, stream: TextIO) -> None:
 
 
 def write_rates(agg: Aggregate, stream: TextIO) -> None:
-    row = _writer(stream)
+    row = row_writer(stream)
     row(RATE_COLUMNS)
     for r in agg.rates:
         row([r.code, r.title, r.applied, r.met, r.breached, r.open, r.excused, r.findings,
@@ -56,7 +56,7 @@ def write_rates(agg: Aggregate, stream: TextIO) -> None:
 
 
 def write_cases(report: Report, stream: TextIO) -> None:
-    row = _writer(stream)
+    row = row_writer(stream)
     row(CASE_COLUMNS)
     for c in report.cases:
         row([c.case, *(profile_value(c.profile, d) for d in PROFILE_DIMENSIONS), len(c.findings),
@@ -64,7 +64,7 @@ def write_cases(report: Report, stream: TextIO) -> None:
 
 
 def write_groups(groups: tuple[Group, ...], stream: TextIO) -> None:
-    row = _writer(stream)
+    row = row_writer(stream)
     row(GROUP_COLUMNS)
     for g in groups:
         cases = "" if g.cases is None else g.cases
