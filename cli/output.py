@@ -9,7 +9,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import Any
 
 import click
 
@@ -34,7 +34,7 @@ def _check_target(path: str, target: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_text(path: str | None, binary: bool = False) -> Iterator[TextIO]:
+def atomic_text(path: str | None, binary: bool = False) -> Iterator[Any]:
     """Yield a stream for ``path`` (stdout when None or '-'); the file appears only when complete.
 
     A special file (``/dev/null``, a FIFO, a terminal) is written in place, never replaced."""

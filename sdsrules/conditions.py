@@ -7,7 +7,7 @@ workflow parameter in force on the event's day. A missing field satisfies only `
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from datetime import date
 from typing import Any
 
@@ -153,7 +153,7 @@ class WhereError(ValueError):
         self.key, self.message = key, message
 
 
-def compile_where(raw: Any, key: str = "where", fields: Mapping[str, Any] | None = None) -> Where:
+def compile_where(raw: Any, key: str = "where", fields: Collection[str] | None = None) -> Where:
     """Compile YAML into a Where. ``fields``, when given, is the set of field names allowed."""
     if raw is None:
         return Where()

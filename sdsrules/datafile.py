@@ -49,10 +49,16 @@ class LineDict(dict):
     """A dict from YAML that remembers the line of each key (``lines``) and of itself (``line``)."""
 
     __slots__ = ("line", "lines")
+    line: int | None
+    lines: dict[Any, int | None]
 
 
 class LineList(list):
+    """A list from YAML that remembers the line of each item (``lines``) and of itself (``line``)."""
+
     __slots__ = ("line", "lines")
+    line: int | None
+    lines: list[int | None]
 
 
 class _Loader(yaml.SafeLoader):
@@ -141,9 +147,11 @@ def _load_bounded(text: str) -> list:
     """Compose every document, refuse one whose aliases expand past MAX_NODES, then construct it."""
     loader = _Loader(text)
     try:
-        nodes = []
+        nodes: list[yaml.Node] = []
         while loader.check_node():
-            nodes.append(loader.get_node())
+            node = loader.get_node()
+            if node is not None:
+                nodes.append(node)
         memo: dict[int, int] = {}
         for node in nodes:
             if _expanded(node, memo, 0) > MAX_NODES:

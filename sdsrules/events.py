@@ -509,7 +509,7 @@ def build_event(record: Mapping[str, Any], *, file: str, line: int, seq: int, te
         if not case:
             raise EventError("case", "is required (a non-empty case identifier)")
 
-    activity = record.get("activity")
+    activity: Any = record.get("activity")
     spec = ACTIVITIES.get(activity) if type(activity) is str else None
     if spec is None:
         if activity is None or activity == "":
@@ -567,6 +567,7 @@ _ACTORS: dict[tuple, Actor] = {}  # the same few hundred workers recur in millio
 
 
 def _actor(record: Mapping[str, Any], text_cells: bool) -> Actor | None:
+    raw: Any
     if text_cells:
         raw = {k: record.get(f"actor_{k}") or None for k in ACTOR_FIELDS}
         return _actor_of(raw) if any(raw.values()) else None

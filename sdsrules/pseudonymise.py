@@ -154,22 +154,22 @@ def pseudonymise(report: Report, key: bytes | Pseudonymiser, actor_ids: Iterable
     def finding(f):
         return pseudonymise_finding(f, p, actors)
 
-    def unchecked(u: Unchecked | None) -> Unchecked | None:
-        return Unchecked(p.case(u.case), p.text(u.reason, u.case)) if u is not None else None
+    def unchecked(u: Unchecked) -> Unchecked:
+        return Unchecked(p.case(u.case), p.text(u.reason, u.case))
 
     cases = tuple(sorted(
         (attrs.evolve(c, case=p.case(c.case),
                       findings=tuple(sorted(map(finding, c.findings), key=Finding.sort_key)),
                       rejected=tuple(_rejection(r, p, actors) for r in c.rejected),
                       obligations=tuple(_obligation(o, p, actors) for o in c.obligations),
-                      unchecked=unchecked(c.unchecked))
+                      unchecked=None if c.unchecked is None else unchecked(c.unchecked))
          for c in report.cases), key=lambda c: c.case))
     findings = tuple(sorted(map(finding, report.findings), key=Finding.sort_key))
     return attrs.evolve(
         report, findings=findings, cases=cases,
         rejected=tuple(_rejection(r, p, actors) for r in report.rejected),
         obligations=tuple(_obligation(o, p, actors) for o in report.obligations),
-        unchecked=tuple(sorted(map(unchecked, report.unchecked), key=lambda u: u.case)))
+        unchecked=tuple(sorted((unchecked(u) for u in report.unchecked), key=lambda u: u.case)))
 
 
 #: attributes the contract declares that may still carry a name or identifying text (free text, dates of

@@ -347,7 +347,7 @@ class _Origins:
 
     @classmethod
     def of(cls, wf: Workflow, first: Any = None) -> _Origins:
-        chain = []
+        chain: list[tuple[str, Any]] = []
         path = Path(wf.file)
         for _ in range(6):
             try:
@@ -523,9 +523,9 @@ class _Graph:
         for s in wf.state_names:
             if s in self.closed or s == wf.initial:
                 continue
-            for a in sorted(wf.anywhere):
-                if (s, a) not in unconditional:
-                    self.out[s].append(_Edge(s, a, s, None))
+            for act in sorted(wf.anywhere):
+                if (s, act) not in unconditional:
+                    self.out[s].append(_Edge(s, act, s, None))
         self.allowed = {s: frozenset(e.activity for e in self.out.get(s, ())) for s in wf.state_names}
         self.reach_path = self._paths_from_initial()
 
@@ -869,7 +869,7 @@ def check_ladder(wf: Workflow, origins: _Origins) -> Iterator[DesignProblem]:
         managers = {r: a for r, a in lim.value.items() if r != "panel"}
         if not managers:
             continue
-        top_role = max(managers, key=managers.get)
+        top_role = max(managers, key=lambda r: managers[r])
         top = managers[top_role]
         if top < thr.value and ("gap", lim.since, thr.since) not in reported:
             reported.add(("gap", lim.since, thr.since))

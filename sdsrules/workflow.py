@@ -167,7 +167,8 @@ class Workflow:
         """The ``transitions`` Machine of this design, built once."""
         specs = []
         for t in self.transitions:
-            spec = {"trigger": t.trigger, "source": t.source, "dest": None if t.dest == STAY else t.dest}
+            spec: dict[str, Any] = {"trigger": t.trigger, "source": t.source,
+                                    "dest": None if t.dest == STAY else t.dest}
             if t.conditions or t.unless:
                 spec["conditions"] = [_Guard(t, self.param_value)]
             specs.append(spec)
@@ -317,7 +318,7 @@ def merge_base(raw: Any, path: Path, problems: list[Problem], depth: int = 0) ->
     if problems:
         return raw
     out = LineDict(base)
-    out.line, out.lines = raw.line, {**base.lines, **raw.lines}
+    out.line, out.lines = getattr(raw, "line", None), {**base.lines, **getattr(raw, "lines", {})}
     for key, value in raw.items():
         if key == "parameters":
             params = LineDict(base.get("parameters", {}))

@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import os
 from datetime import date
+from typing import Any
 
 import orjson
 
@@ -79,7 +80,7 @@ class DurableChecker:
             def fire(c):  # pragma: no cover - durable-rules needs an action; _run_actions reads the verdict instead
                 raise AssertionError(f"{name}: verdicts are read by DurableChecker._run_actions, never run")
             fire.__name__ = name
-            fire.verdict = status
+            fire.verdict = status  # type: ignore[attr-defined]
             return fire
 
         with lang.ruleset(self.ruleset):
@@ -121,7 +122,7 @@ class DurableChecker:
         days = view.days
         for f in facts:
             check = f.check
-            d = {"id": str(next(ids)), "check": check.key}
+            d: dict[str, Any] = {"id": str(next(ids)), "check": check.key}
             if self._dated[check.key]:
                 d["day"] = days[f.trigger].toordinal()
             t = check.template

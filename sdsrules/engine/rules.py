@@ -355,8 +355,9 @@ def load_rule(path: str | Path, workflow: Workflow | None = None) -> Rule:
     if not problems:
         has_inline = "template" in raw
         if has_inline == ("checks" in raw):
-            problems.append(Problem(file, raw.line, "", "give either one check inline (template, trigger, ...) "
-                                                      "or a list under 'checks', not both or neither"))
+            problems.append(Problem(file, getattr(raw, "line", None), "",
+                                    "give either one check inline (template, trigger, ...) or a list under 'checks', "
+                                    "not both or neither"))
     if problems:
         raise DataFileError(problems)
     check_raws = raw["checks"] if "checks" in raw else [{k: v for k, v in raw.items() if k in _CHECK_PROPS}]

@@ -62,7 +62,7 @@ def derive(view: CaseView, book: Rulebook) -> Iterator[Fact]:
             elif check.template == "forbid":
                 yield with_trigger_params(view, check, Fact(rule, check, i))
             else:
-                yield from FUNCTIONS[check.function](view, rule, check, i)
+                yield from FUNCTIONS[check.function or ""](view, rule, check, i)
 
 
 def with_trigger_params(view: CaseView, check: Check, fact: Fact) -> Fact:
@@ -267,12 +267,14 @@ def explain(view: CaseView, f: Fact, status: str) -> tuple[date, str, str, str, 
     expected = f"{words} by {f.due}" if f.due else f"{words} after the {trig}"
     cap = words[:1].upper() + words[1:]
     if status == "late":
+        assert f.done is not None and f.due is not None  # a late verdict has both
         done = view.events[f.done]
         late = (done.day - f.due).days
         return (done.day, f"{cap} was due by {f.due} ({since}) and happened on {done.said}, "
                           f"{late} day{'s' if late != 1 else ''} late.{values}",
                 expected, f"on {done.day}", ((f.trigger, "trigger"), (f.done, "late")))
     if status == "missing":
+        assert f.end is not None  # a missing verdict is ended by a 'before' event
         end = view.events[f.end]
         ended = activity_words(end.activity)
         due = f" It was due by {f.due} ({since})." if f.due else ""
@@ -281,12 +283,14 @@ def explain(view: CaseView, f: Fact, status: str) -> tuple[date, str, str, str, 
                 expected if f.due else f"{words} before the {ended}", f"no {words} before the {ended} of {end.day}",
                 ((f.trigger, "trigger"), (f.end, "deadline event")))
     if status == "overdue" and f.end is not None:
+        assert f.due is not None  # only a deadline can be overdue
         end = view.events[f.end]
         return (f.due + timedelta(days=1),
                 f"{cap} was due by {f.due} ({since}) and had not happened when the {activity_words(end.activity)} "
                 f"of {end.said} ended the duty.{values}",
                 expected, f"no {words} by {end.day}", ((f.trigger, "trigger"), (f.end, "ended by")))
     if status == "overdue":
+        assert f.due is not None  # only a deadline can be overdue
         return (f.due + timedelta(days=1),
                 f"{cap} was due by {f.due} ({since}) and had not happened by {view.as_of}.{values}",
                 expected, f"no {words} by {view.as_of}", ((f.trigger, "trigger"),))

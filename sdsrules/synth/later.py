@@ -13,6 +13,8 @@ class LaterStages(CaseBase):
     def transition(self, begin: date, end: date) -> None:
         """Transition planning soon after support starts (or late), then adult services at 18."""
         born, w = self.born, self.worker
+        if born is None:  # only children with a date of birth get transition planning (support.py)
+            return
         eighteen = nth_birthday(born, int(self.wf.param_value("adult_age", begin)))
         planned = self.gap(begin, 7, 60)
         if age_on(born, begin) <= 16 and self.hit("SDS-TRN-01"):

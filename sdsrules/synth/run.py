@@ -180,13 +180,13 @@ def _ordered(cases: Iterable[CaseOut], settings: Settings, out: BinaryIO) -> Ite
     exhausted = False
     while True:
         while not exhausted and len(window) < settings.window:
-            case = next(it, None)
-            if case is None:
+            got = next(it, None)
+            if got is None:
                 exhausted = True
-            elif case.lines:
-                window.append([case, 0, []])
+            elif got.lines:
+                window.append([got, 0, []])
             else:
-                yield case, []
+                yield got, []
         if not window:
             return
         slot = window[rng.randrange(len(window))]
