@@ -18,17 +18,27 @@ from sdsrules.cli.main import cli
 from sdsrules import pipeline
 from sdsrules.generate import Settings, write
 
+from . import faults
+
 distributed = pytest.importorskip("distributed", reason="Dask is not installed: pip install 'sdsrules[dask]'")
 
 SAMPLE = Path(__file__).resolve().parent.parent / "cases" / "sample.jsonl"
 ENGINES = ("reference", "durable")
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
 def _local(log: Path, engine: str, env: dict | None = None) -> subprocess.Popen:
-    """``sdsrules replay --format json`` in its own process (started now, read later), in the log's folder."""
-    return subprocess.Popen([sys.executable, "-c", "from sdsrules.cli.main import main; main()", "replay", log.name,
+    """``sdsrules replay --format json`` in its own process (started now, read later), in the log's folder (with
+    ``env`` naming cases to crash on, the test-only fault hook of tests/faults.py loaded first)."""
+    code = "from sdsrules.cli.main import main; main()"
+    if env:
+        code = "import tests.faults; " + code
+    pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return subprocess.Popen([sys.executable, "-c", code, "replay", log.name,
                              "--format", "json", "--engine", engine], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, **(env or {})}, cwd=log.parent)
+                            env={**os.environ, "PYTHONPATH": pythonpath, **(env or {})}, cwd=log.parent)
 
 
 def _output(proc: subprocess.Popen) -> str:
@@ -76,15 +86,32 @@ def cluster(expected):
         yield c, client
 
 
+def _cases(log: Path) -> list[str]:
+    """The case ids of the readable lines (a generated log has broken ones too)."""
+    out = []
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and isinstance(rec.get("case"), str) and rec["case"].strip():
+            out.append(rec["case"].strip())
+    return out
+
+
+def _sorted(log: Path) -> bool:
+    cases = _cases(log)
+    return cases == sorted(cases)
+
+
 class TestOnACluster:
     @pytest.mark.parametrize("engine", ENGINES)
     def test_every_log_gives_the_same_json_as_the_local_replay(self, cluster, logs, expected, engine, monkeypatch):
         """The sample and the generated log (cut into about thirty ranges read by the workers) and its shuffled
         copy (sorted here, sent in batches) give byte-identical JSON on the cluster and locally."""
         c, client = cluster
-        size = logs["generated"].stat().st_size
-        assert pipeline.prescan(str(logs["generated"]), 0, size).sorted  # so the ranges path is taken
-        assert not pipeline.prescan(str(logs["shuffled"]), 0, size).sorted  # and here the external sort
+        assert _sorted(logs["generated"])  # so the ranges path is taken
+        assert not _sorted(logs["shuffled"])  # and here the external sort
         monkeypatch.setattr(pipeline, "RANGE_BYTES", 100_000)
         for name, log in logs.items():
             got = _on_cluster(c.scheduler_address, log, engine, monkeypatch)
@@ -104,12 +131,12 @@ class TestCrashes:
 
         log = tmp_path / "few.jsonl"
         log.write_bytes(b"".join(SAMPLE.read_bytes().splitlines(keepends=True)[:400]))  # about 30 cases
-        bad = pipeline.prescan(str(log), 0, 4000).last_case  # one of the first cases
-        env = {pipeline.FAULT_ENV: bad}
+        bad = _cases(log)[3]  # one of the first cases
+        env = {faults.ENV: bad, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         local = _output(_local(log, "durable", env))
         with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
                 distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                         host="127.0.0.1", env=env) as c:
+                                         host="127.0.0.1", env=env, preload=["tests.faults"]) as c:
             got = _on_cluster(c.scheduler_address, log, "durable", monkeypatch)
         assert got == local
         (unchecked,) = json.loads(got)["unchecked"]

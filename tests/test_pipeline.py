@@ -71,16 +71,13 @@ class TestRanges:
         p = tmp_path / "log.jsonl"
         p.write_text(_lines(cases, rnd, junk=0.2))
         raw = pipeline.cut(str(p), size=97)
-        scans = [pipeline.prescan(str(p), s, e) for s, e in raw]
-        line, prev, seen, read = 1, None, [], 0
-        for (s, e), sc in zip(raw, scans, strict=True):
-            for kind, item in pipeline.iter_range(pipeline.Range(str(p), s, e, line, prev)):
+        seen, read = [], 0
+        for s, e, line in pipeline._numbered(str(p), raw):
+            for kind, item in pipeline.iter_range(pipeline.Range(str(p), s, e, line)):
                 if kind == "case":
                     seen.append((item[0], [ev.line for ev in item[1]]))
                 elif kind == "read":
                     read += item
-            line += sc.lines
-            prev = sc.last_case or prev
         assert [c for c, _ in seen] == [f"K{c:02d}" for c in range(30)]
         records = sum(1 for ln in p.read_text().splitlines() if ln.strip())
         assert read == records
