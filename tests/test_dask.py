@@ -154,3 +154,17 @@ class TestUsage:
         monkeypatch.setattr(ours, "CONNECT_TIMEOUT", 1)
         r = CliRunner().invoke(cli, ["replay", str(SAMPLE), "--scheduler", "tcp://127.0.0.1:9"])
         assert r.exit_code == 2 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in r.output
+
+
+class TestAsOf:
+    def test_a_rejected_line_never_moves_the_as_of_date_on_the_cluster(self, cluster, tmp_path, monkeypatch):
+        """The one as-of rule (the latest accepted event) on the cluster too, on both paths."""
+        from .test_as_of import AS_OF, BAD, GOOD, _jsonl
+
+        c, _client = cluster
+        monkeypatch.setattr(pipeline, "RANGE_BYTES", 60)
+        for name, records in (("sorted.jsonl", GOOD + BAD), ("unsorted.jsonl", list(reversed(GOOD + BAD)))):
+            log = tmp_path / name
+            log.write_text(_jsonl(records))
+            s = json.loads(_on_cluster(c.scheduler_address, log, "reference", monkeypatch))["summary"]
+            assert s["as_of"] == AS_OF and s["events_rejected"] == 2, name
