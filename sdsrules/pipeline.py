@@ -396,7 +396,12 @@ def _init_worker(engine: str, wf_file: str, rule_paths: list[str] | None) -> Non
 
 
 def _init_local_worker(engine: str, wf_file: str, rule_paths: list[str] | None) -> None:
+    """A local worker: it dies with the parent; SIGTERM ends it (not the parent's handler it was forked with, which
+    would send a KeyboardInterrupt back as its result); Ctrl-C is for the parent, which then stops the workers."""
+    import signal
     die_with_parent()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _init_worker(engine, wf_file, rule_paths)
 
 
@@ -639,7 +644,7 @@ def _wants_obligations(sink: Sink) -> bool:
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+def sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM raises KeyboardInterrupt in the main thread while a run is on, so it ends as Ctrl-C does: workers
     stopped, temporary files (``--output`` is written to one first) removed."""
     import signal
@@ -677,7 +682,7 @@ def run_ranges(path: str, opts: Options, sink: Sink, pool=None) -> Summary | Non
     rejected = Spill(rejection_key, REJECTION_RUN)
     total_bytes = max(1, os.path.getsize(path))
     clean = False
-    with _sigterm_as_interrupt():
+    with sigterm_as_interrupt():
         pool = pool if pool is not None else _Pool(opts)
         try:
             raw = cut(path)
@@ -744,7 +749,7 @@ def run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink,
     """The general path: any records, in any order, sorted by case in bounded memory (``pool``: see run_ranges).
 
     The as-of date (unless given) is the latest day of an accepted event, as on the fast path."""
-    with _sigterm_as_interrupt():
+    with sigterm_as_interrupt():
         return _run_records(records, opts, sink, pool)
 
 
