@@ -168,3 +168,40 @@ class TestAsOf:
             log.write_text(_jsonl(records))
             s = json.loads(_on_cluster(c.scheduler_address, log, "reference", monkeypatch))["summary"]
             assert s["as_of"] == AS_OF and s["events_rejected"] == 2, name
+
+
+class TestKilledDaskWorkers:
+    """Issue 18 H4 on the cluster: a Dask worker SIGKILLed at a random point of a replay is restarted by its nanny,
+    its tasks run again elsewhere, and the output is the local one; never a hang (each run bounded)."""
+
+    def _kill_runs(self, cluster, logs, expected, monkeypatch, tries: int, seed: int) -> None:
+        import signal
+        import threading
+        import time
+
+        c, client = cluster
+        rnd = random.Random(seed)
+        monkeypatch.setattr(pipeline, "RANGE_BYTES", 100_000)
+        for n in range(tries):
+            name = rnd.choice(["generated", "shuffled"])
+            pids = list(client.run(os.getpid).values())
+            victim = rnd.choice(pids)
+            timer = threading.Timer(rnd.uniform(0.2, 2.0), lambda v=victim: os.kill(v, signal.SIGKILL))
+            timer.start()
+            got: dict = {}
+            runner = threading.Thread(target=lambda got=got, log=logs[name]: got.update(out=_on_cluster(
+                c.scheduler_address, log, "reference", monkeypatch)), daemon=True)
+            runner.start()
+            runner.join(180)
+            timer.cancel()
+            assert not runner.is_alive(), f"try {n}: the replay on the cluster hung"
+            assert got["out"] == expected[(name, "reference")], f"try {n}: {name} differs after a killed worker"
+            client.wait_for_workers(2, timeout=60)
+            time.sleep(0.2)
+
+    def test_a_killed_worker(self, cluster, logs, expected, monkeypatch):
+        self._kill_runs(cluster, logs, expected, monkeypatch, tries=1, seed=3)
+
+    @pytest.mark.slow
+    def test_many_killed_workers(self, cluster, logs, expected, monkeypatch):
+        self._kill_runs(cluster, logs, expected, monkeypatch, tries=10, seed=11)

@@ -90,9 +90,11 @@ def clean(logs, tmp_path_factory):
     out = {}
     for name, log in logs.items():
         p = d / f"{name}.json"
+        t0 = time.monotonic()
         rc, err = _finish(_start(log, p))
         assert rc in (0, 1), err
         out[name] = p.read_text()
+        out[f"{name} seconds"] = time.monotonic() - t0
     assert json.loads(out["ranges"]) == json.loads(out["sorted-gz"].replace(".jsonl.gz", ".jsonl"))
     return out
 
@@ -103,10 +105,12 @@ def _kill_loop(logs, clean, tmp_path, path: str, tries: int, seed: int) -> list[
     for n in range(tries):
         out = tmp_path / f"out{n}.json"
         proc = _start(logs[path], out)
-        deadline = time.monotonic() + rnd.uniform(0.3, 4.0)
         killed = 0
-        while time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(0.05)
+        deadline = time.monotonic() + 60
+        while not _workers(proc.pid) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # anywhere from the workers' start-up to near the end of a clean run
+        time.sleep(rnd.uniform(0.0, 0.8) * clean[f"{path} seconds"])
         workers = _workers(proc.pid)
         for w in rnd.sample(workers, k=min(len(workers), rnd.choice([1, 1, 2]))):
             os.kill(w, signal.SIGKILL)
