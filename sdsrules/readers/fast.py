@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 import orjson
+from msgspec.structs import astuple as _astuple
 
 from .. import events as _events
 from ..events import Actor, Event, EventError, Rejection, build_event, parse_at
@@ -138,9 +139,9 @@ class _Fast:
                        ("role", Literal[tuple(_events.ROLES)] | None, None),  # type: ignore[valid-type]
                        ("team", _INT | str | None, None)],
             forbid_unknown_fields=True)
-        structs = []
+        structs: list[Any] = []
         #: Struct class -> (activity, attribute names, their quoted bytes, post-conversions)
-        self.plan: dict[type, tuple[str, tuple[str, ...], tuple[bytes, ...], tuple]] = {}
+        self.plan: dict[type, tuple[str, tuple[str, ...], tuple[bytes, ...], tuple | None]] = {}
         for activity, spec in activities.items():
             fields: list[tuple] = [("id", _INT | str | None, None), ("case", _INT | str), ("at", str),
                                    ("actor", actor_t | None, None)]
@@ -157,17 +158,16 @@ class _Fast:
             if not ok or not isinstance(activity, str):
                 continue
             try:
-                cls = msgspec.defstruct(f"A_{len(structs)}", [f for f in fields if len(f) == 2]
-                                        + [f for f in fields if len(f) == 3],
-                                        tag_field="activity", tag=activity, forbid_unknown_fields=True,
-                                        kw_only=True)
+                cls = msgspec.defstruct(f"A_{len(structs)}", fields, tag_field="activity", tag=activity,
+                                        forbid_unknown_fields=True, kw_only=True)
             except (TypeError, ValueError):
                 continue
             structs.append(cls)
-            self.plan[cls] = (activity, tuple(names), tuple(f'"{n}"'.encode() for n in names), tuple(post))
+            self.plan[cls] = (activity, tuple(names), tuple(f'"{n}"'.encode() for n in names),
+                              tuple(post) if any(p is not None for p in post) else None)
         self.decode: Callable[[bytes], Any] | None = None
         if structs:
-            union = structs[0]
+            union: Any = structs[0]
             for s in structs[1:]:
                 union = union | s
             self.decode = msgspec.json.Decoder(union).decode
@@ -207,27 +207,26 @@ class _Fast:
                 self.actors[key] = hit
             actor = hit
         values: dict[str, Any] = {}
-        present = []
-        for i, attr in enumerate(names):
-            v = getattr(s, attr)
+        for attr, v in zip(names, _astuple(s)[4:], strict=True):  # the fields after id, case, at, actor
             if v is not None:
+                values[attr] = v
+        if post is not None:
+            for i, attr in enumerate(names):
                 conv = post[i]
-                if conv is not None:
+                if conv is not None and attr in values:
                     try:
-                        v = conv(v)
+                        values[attr] = conv(values[attr])
                     except ValueError:
                         return None
-                values[attr] = v
-                present.append(i)
-        if len(present) > 1:
+        if len(values) > 1:
             # build_event keeps the record's order: order by where each name is in the line, when each name is
             # there exactly once as written (not escaped, not repeated, not also a value)
             where = []
-            for i in present:
-                k = keys[i]
-                if raw.count(k) != 1:
-                    return None
-                where.append((raw.find(k), names[i]))
+            for attr, k in zip(names, keys, strict=True):
+                if attr in values:
+                    if raw.count(k) != 1:
+                        return None
+                    where.append((raw.find(k), attr))
             where.sort()
             values = {n: values[n] for _, n in where}
         return Event(eid, case, at, day, activity, values, actor, name, number, seq, date_only)
