@@ -58,11 +58,12 @@ def tree_rss_kb(pid: int) -> int:
     return total
 
 
-def measure(cmd: list[str]) -> dict:
+def measure(cmd: list[str], env: dict | None = None) -> dict:
     """Run a command; wall time, CPU time of it and its children, peak RSS of its process tree."""
     before = os.times()
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=None if env is None else {**os.environ, **env})
     peak = 0
     stop = threading.Event()
 
@@ -198,6 +199,9 @@ def main() -> None:
                     help="comma-separated engines; unknown ones are skipped")
     ap.add_argument("--floor", default="/work/shared/tools/floor.py", help="the floor script (LOG as argument)")
     ap.add_argument("--skip-pm4py", action="store_true")
+    ap.add_argument("--baseline", metavar="DIR",
+                    help="also time another sdsrules source tree (its package importable from DIR, e.g. an older "
+                         "commit's sdsrules/ with cli/ as sdsrules/cli) with each engine it knows, same log, same run")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="sdsrules-bench-"))
@@ -229,6 +233,19 @@ def main() -> None:
         rows.append((f"sdsrules {engine} (jobs {args.jobs})", r, summary))
         if not ok:
             print(f"  {engine} failed: exit {r['exit']}: {r['stderr']}")
+    if args.baseline:
+        for engine in engines:
+            out = tmp / f"baseline-{engine}.json"
+            r = measure([*SDSRULES, "replay", str(log), "--engine", engine, "--jobs", str(args.jobs), "--format",
+                         "json", "--output", str(out)], env={"PYTHONPATH": args.baseline})
+            if r["exit"] == 2 and "engine" in r["stderr"]:
+                continue  # an engine the baseline does not have
+            ok = r["exit"] in (0, 1) and out.exists()
+            same = ok and (tmp / f"out-{engine}.json").exists() and \
+                out.read_bytes() == (tmp / f"out-{engine}.json").read_bytes()
+            rows.append((f"sdsrules {engine} baseline (jobs {args.jobs})", r,
+                         json.loads(out.read_text())["summary"] if ok else {}))
+            print(f"baseline {engine}: report {'byte-identical to' if same else 'DIFFERS from'} this tree's")
     agree = _agreement([tmp / f"out-{engine}.json" for engine in engines])
     floor_py = Path(args.floor)
     if not floor_py.is_file():

@@ -139,6 +139,23 @@ def rejection_key(r: Rejection) -> tuple:
     return (r.file, r.line)
 
 
+# ------------------------------------------------------------------------------------------ the as-of date
+
+AS_OF_GIVEN = "given"
+AS_OF_LATEST = "latest accepted event"
+AS_OF_TODAY = "today (no event accepted)"
+
+
+def choose_as_of(given: date | None, latest: date | None) -> tuple[date, str]:
+    """The one as-of rule of every way in (issue 13): the date given, else the latest day of an accepted event
+    (a record rejected by the reader never counts), else today; with the words that say which."""
+    if given is not None:
+        return given, AS_OF_GIVEN
+    if latest is not None:
+        return latest, AS_OF_LATEST
+    return date.today(), AS_OF_TODAY
+
+
 # ------------------------------------------------------------------------------------------ reading a range
 
 def _case_of(record: Any) -> str | None:
@@ -718,7 +735,7 @@ def run_ranges(path: str, opts: Options, sink: Sink, pool=None) -> Summary | Non
                 if opts.progress:
                     opts.progress(summary.events_read, max(summary.events_read,
                                                            summary.events_read * total_bytes // done_bytes))
-            as_of = opts.as_of or latest or date.today()
+            as_of, summary.as_of_rule = choose_as_of(opts.as_of, latest)
             summary.as_of = as_of.isoformat()
             redo = [i for i, at in enumerate(judged) if at != as_of]
             for task, res in _ordered(pool, ((_work_range, (ranges[i], as_of, True, keep)) for i in redo),
@@ -766,7 +783,7 @@ def _run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink
             events.add(r)
             if latest is None or r.day > latest:
                 latest = r.day
-    as_of = opts.as_of or latest or date.today()
+    as_of, summary.as_of_rule = choose_as_of(opts.as_of, latest)
     summary.as_of = as_of.isoformat()
     feed = _Feed(summary, sink, events.count, opts.progress, rejected)  # the records' rejections, the cases' to come
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+from datetime import date
 
 import pytest
 from click.testing import CliRunner
@@ -38,7 +39,7 @@ def _summary(paths, **kw) -> dict:
 
 
 def _check(s: dict) -> None:
-    assert s["as_of"] == AS_OF
+    assert s["as_of"] == AS_OF and s["as_of_rule"] == "latest accepted event"
     assert s["events_rejected"] == 2 and s["events_replayed"] == 3
 
 
@@ -101,4 +102,23 @@ class TestOneRule:
         _check(_summary([p]))
 
     def test_a_given_date_wins(self, log):
-        assert _summary([log], as_of=__import__("datetime").date(2030, 1, 1))["as_of"] == "2030-01-01"
+        s = _summary([log], as_of=date(2030, 1, 1))
+        assert s["as_of"] == "2030-01-01" and s["as_of_rule"] == "given"
+
+    def test_no_accepted_event_today(self, tmp_path):
+        p = tmp_path / "bad.jsonl"
+        p.write_text(_jsonl(BAD))
+        s = _summary([p])
+        assert s["as_of"] == date.today().isoformat() and s["as_of_rule"] == "today (no event accepted)"
+
+    def test_the_service_says_the_same(self):
+        """POST /v1/replay judges with the same rule and says so."""
+        from starlette.testclient import TestClient
+
+        from sdsrules.service import ServiceConfig, create_app
+
+        client = TestClient(create_app(ServiceConfig(engine="reference")))
+        r = client.post("/v1/replay", json={"events": GOOD + BAD})
+        assert r.status_code == 200, r.text
+        s = r.json()["summary"]
+        assert s["as_of"] == AS_OF and s["as_of_rule"] == "latest accepted event"

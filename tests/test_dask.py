@@ -184,7 +184,11 @@ class TestKilledDaskWorkers:
         monkeypatch.setattr(pipeline, "RANGE_BYTES", 100_000)
         for n in range(tries):
             name = rnd.choice(["generated", "shuffled"])
+            client.wait_for_workers(1, timeout=60)
             pids = list(client.run(os.getpid).values())
+            if len(pids) < 2:  # a nanny that has not brought its worker back yet: never kill the last one
+                time.sleep(1)
+                continue
             victim = rnd.choice(pids)
             timer = threading.Timer(rnd.uniform(0.2, 2.0), lambda v=victim: os.kill(v, signal.SIGKILL))
             timer.start()
@@ -196,12 +200,12 @@ class TestKilledDaskWorkers:
             timer.cancel()
             assert not runner.is_alive(), f"try {n}: the replay on the cluster hung"
             assert got["out"] == expected[(name, "reference")], f"try {n}: {name} differs after a killed worker"
-            client.wait_for_workers(2, timeout=60)
             time.sleep(0.2)
 
     def test_a_killed_worker(self, cluster, logs, expected, monkeypatch):
         self._kill_runs(cluster, logs, expected, monkeypatch, tries=1, seed=3)
 
     @pytest.mark.slow
+    @pytest.mark.skipif("'slow' not in config.getoption('-m')", reason="a long run: pytest -m slow")
     def test_many_killed_workers(self, cluster, logs, expected, monkeypatch):
         self._kill_runs(cluster, logs, expected, monkeypatch, tries=10, seed=11)

@@ -138,6 +138,7 @@ class TestKilledWorkers:
         _kill_loop(logs, clean, tmp_path, path, tries=2, seed=1)
 
     @pytest.mark.slow
+    @pytest.mark.skipif("'slow' not in config.getoption('-m')", reason="a long run: pytest -m slow")
     @pytest.mark.parametrize("path", ["ranges", "sorted-gz"])
     def test_many_random_kills(self, logs, clean, tmp_path, path):
         outcomes = _kill_loop(logs, clean, tmp_path, path, tries=25, seed=7)
