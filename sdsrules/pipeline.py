@@ -15,6 +15,15 @@ Either way results come back in case order and go to a sink (a formatter that st
 keeps a Report), so ``--jobs N`` gives byte-identical output to ``--jobs 1``. A worker that dies (durable-rules
 is a C extension with known crashes at scale) is replaced; its unfinished cases are retried one at a time, and
 a case that still cannot be checked gets its sequence checks and an explicit ``Unchecked`` record.
+
+Supervision (all of it here): a broken pool is seen at submit and when results come; a watchdog treats a pool
+with a dead worker and no result for WATCHDOG seconds as broken (a worker killed while writing its result would
+otherwise leave the pool waiting for ever); local workers die with the parent (PR_SET_PDEATHSIG) and leave
+Ctrl-C and SIGTERM to it; SIGTERM ends a run as Ctrl-C does (``sigterm_as_interrupt``), so temporary outputs are
+removed. Fault injection for the tests lives in tests/faults.py, not here.
+
+The as-of date is ``choose_as_of``: the date given, else the latest day of an accepted event (a record the reader
+rejected never counts), else today; the summary's ``as_of_rule`` says which.
 """
 
 from __future__ import annotations
