@@ -138,7 +138,7 @@ class _Fast:
             "ActorS", [("id", _INT | str | None, None),
                        ("role", Literal[tuple(_events.ROLES)] | None, None),  # type: ignore[valid-type]
                        ("team", _INT | str | None, None)],
-            forbid_unknown_fields=True)
+            forbid_unknown_fields=True, gc=False)
         structs: list[Any] = []
         #: Struct class -> (activity, attribute names, their quoted bytes, post-conversions)
         self.plan: dict[type, tuple[str, tuple[str, ...], tuple[bytes, ...], tuple | None]] = {}
@@ -159,7 +159,7 @@ class _Fast:
                 continue
             try:
                 cls = msgspec.defstruct(f"A_{len(structs)}", fields, tag_field="activity", tag=activity,
-                                        forbid_unknown_fields=True, kw_only=True)
+                                        forbid_unknown_fields=True, kw_only=True, gc=False)
             except (TypeError, ValueError):
                 continue
             structs.append(cls)
@@ -222,11 +222,13 @@ class _Fast:
             # build_event keeps the record's order: order by where each name is in the line, when each name is
             # there exactly once as written (not escaped, not repeated, not also a value)
             where = []
+            find = raw.find
             for attr, k in zip(names, keys, strict=True):
                 if attr in values:
-                    if raw.count(k) != 1:
+                    pos = find(k)
+                    if pos < 0 or find(k, pos + 1) >= 0:
                         return None
-                    where.append((raw.find(k), attr))
+                    where.append((pos, attr))
             where.sort()
             values = {n: values[n] for _, n in where}
         return Event(eid, case, at, day, activity, values, actor, name, number, seq, date_only)
