@@ -465,9 +465,14 @@ def _compact(results: list[CaseResult], keep_obligations: bool) -> list[CaseResu
     return [attrs.evolve(r, obligations=()) if r.obligations else r for r in results]
 
 
+_NONE = pickle.dumps([], protocol=pickle.HIGHEST_PROTOCOL)
+
+
 @attrs.frozen(slots=True)
 class RangeResult:
-    results: list[CaseResult]
+    #: the range's CaseResults, pickled by the worker: the driver keeps them on disk as they are until the as-of
+    #: date is known, and unpickles them once, on their way to the sink
+    results: bytes
     rejected: list[Rejection]
     scan: RangeScan
     as_of: date | None  # the date the cases were judged at (None: not judged, the file is not sorted)
@@ -485,14 +490,14 @@ def _work_range(r: Range, hint: date | None, forced: bool, keep_obligations: boo
         elif kind == "rejection":
             rejected.append(item)
     if not scan.sorted:
-        return RangeResult([], [], scan, None)
+        return RangeResult(_NONE, [], scan, None)
     as_of = hint if forced or scan.latest is None or (hint is not None and hint >= scan.latest) else scan.latest
     if as_of is None:
         as_of = date.today()
     results: list[CaseResult] = []
     for i in range(0, len(groups), BATCH):
         results.extend(_compact(_check(groups[i:i + BATCH], as_of), keep_obligations))
-    return RangeResult(results, rejected, scan, as_of)
+    return RangeResult(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL), rejected, scan, as_of)
 
 
 def _work_groups(groups: list[tuple[str, list[Event]]], as_of: date,
@@ -646,18 +651,25 @@ def _isolated(pool, groups: Iterable[tuple[str, list[Event]]], as_of: date, opts
 
 
 class _Store:
-    """Pickled items in a temporary file, read back once in the order they were put."""
+    """Pickles (bytes) in a temporary file, read back once in the order they were put. Each item is pickled on its
+    own (a Pickler kept across items would keep every item alive in its memo: memory growing with the log)."""
 
     def __init__(self) -> None:
         self.f = tempfile.TemporaryFile(prefix="sdsrules-results-")  # noqa: SIM115 - closed in close()
-        self.dump = pickle.Pickler(self.f, protocol=pickle.HIGHEST_PROTOCOL).dump
 
-    def put(self, item: Any) -> None:
-        self.dump(item)
+    def put(self, data: bytes) -> None:
+        self.f.write(len(data).to_bytes(8, "little"))
+        self.f.write(data)
 
-    def __iter__(self) -> Iterator[Any]:
-        self.f.seek(0)
-        return Spill._read(self.f)
+    def __iter__(self) -> Iterator[bytes]:
+        f = self.f
+        f.flush()
+        f.seek(0)
+        while True:
+            head = f.read(8)
+            if len(head) < 8:
+                return
+            yield f.read(int.from_bytes(head, "little"))
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -730,7 +742,7 @@ def run_ranges(path: str, opts: Options, sink: Sink, pool=None) -> Summary | Non
                     for kind, item in iter_range(r, scan):
                         if kind == "rejection":
                             rej.append(item)
-                    res = RangeResult([], rej, scan, None)
+                    res = RangeResult(_NONE, rej, scan, None)
                 if not res.scan.sorted:
                     return None
                 summary.events_read += res.scan.read
@@ -751,14 +763,15 @@ def run_ranges(path: str, opts: Options, sink: Sink, pool=None) -> Summary | Non
                                       pool.window):
                 if isinstance(res, BaseException):  # a worker died: the range's cases one at a time
                     groups = [item for kind, item in iter_range(task[1][0]) if kind == "case"]
-                    again.put(list(_isolated(pool, groups, as_of, opts, keep)))
+                    again.put(pickle.dumps(list(_isolated(pool, groups, as_of, opts, keep)),
+                                           protocol=pickle.HIGHEST_PROTOCOL))
                 else:
                     again.put(res.results)
             feed = _Feed(summary, sink, summary.events_read, None, rejected)
             redone = set(redo)
             later = iter(again)
             for i, results in enumerate(store):
-                feed.take(next(later) if i in redone else results)
+                feed.take(pickle.loads(next(later) if i in redone else results))
             clean = True
             return feed.close()
         finally:
