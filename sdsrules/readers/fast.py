@@ -67,7 +67,8 @@ def _depth_over(value: Any, limit: int) -> bool:
     return False
 
 
-def decode_slow(raw: bytes, name: str, number: int, seq: int, activity_map=None) -> Event | Rejection:
+def decode_slow(raw: bytes, name: str, number: int, seq: int, activity_map=None,
+                vocabulary: Mapping | None = None) -> Event | Rejection:
     """orjson and ``build_event``: the reference reading of a line (without its newline, byte-order mark dropped)."""
     try:
         record = orjson.loads(raw)
@@ -79,7 +80,10 @@ def decode_slow(raw: bytes, name: str, number: int, seq: int, activity_map=None)
     try:
         if activity_map is not None:
             activity_map.apply(record)  # in place: their names to ours, before validation
-        event = build_event(record, file=name, line=number, seq=seq)
+        if vocabulary is None:
+            event = build_event(record, file=name, line=number, seq=seq)
+        else:  # a design's own vocabulary (build_event's ``vocabulary``)
+            event = build_event(record, file=name, line=number, seq=seq, vocabulary=vocabulary)  # type: ignore[call-arg]
     except EventError as e:
         return Rejection(name, number, f"'{e.field}' {e.reason}", e.field, _case(record), _id(record))
     for key, value in event.attrs.items():
@@ -235,23 +239,36 @@ class _Fast:
 
 
 _FAST: _Fast | None = None
+_OTHERS: dict[int, _Fast] = {}  # decoders of other activity tables (a design's vocabulary), by identity
 
 
-def _fast() -> _Fast:
+def _fast(table: Mapping | None = None) -> _Fast:
     global _FAST
-    table = _events.ACTIVITIES
-    if _FAST is None or _FAST.source is not table:
-        _FAST = _Fast(table)
-    return _FAST
+    if table is None or table is _events.ACTIVITIES:
+        table = _events.ACTIVITIES
+        if _FAST is None or _FAST.source is not table:
+            _FAST = _Fast(table)
+        return _FAST
+    hit = _OTHERS.get(id(table))
+    if hit is None or hit.source is not table:
+        if len(_OTHERS) >= 8:
+            _OTHERS.clear()
+        hit = _OTHERS[id(table)] = _Fast(table)
+    return hit
 
 
-def decode_line(raw: bytes, name: str, number: int, seq: int, activity_map=None) -> Event | Rejection:
+def decode_line(raw: bytes, name: str, number: int, seq: int, activity_map=None,
+                vocabulary: Mapping | None = None) -> Event | Rejection:
     """One line (without its newline; a byte-order mark on line 1 dropped; not blank) as an Event or a Rejection,
-    exactly as ``build_event`` judges the JSON object in it."""
+    exactly as ``build_event`` judges the JSON object in it. ``vocabulary``: an activity table of the same shape as
+    ``events.ACTIVITIES`` to judge by instead (passed on to ``build_event``)."""
     if activity_map is None:
-        fast = _FAST if _FAST is not None and _FAST.source is _events.ACTIVITIES else _fast()
+        if vocabulary is None:
+            fast = _FAST if _FAST is not None and _FAST.source is _events.ACTIVITIES else _fast()
+        else:
+            fast = _fast(vocabulary)
         if fast.decode is not None:
             event = fast.event(raw, name, number, seq)
             if event is not None:
                 return event
-    return decode_slow(raw, name, number, seq, activity_map)
+    return decode_slow(raw, name, number, seq, activity_map, vocabulary)
