@@ -134,3 +134,17 @@ class TestNesting:
             f.write('{"case":"C1","at":"2024-01-02","activity":"signposted","x":' + deep + "}\n")
         out = list(read_all([p]))
         assert isinstance(out[0], Event) and isinstance(out[1], Rejection) and out[1].line == 2
+
+    def test_the_replay_of_a_deep_gz_log_ends_with_a_rejection_not_a_traceback(self, tmp_path):
+        from click.testing import CliRunner
+        from sdsrules.cli.main import cli
+
+        deep = "[" * 1000 + "]" * 1000
+        p = tmp_path / "deep.jsonl.gz"
+        with gzip.open(p, "wt") as f:
+            f.write('{"case":"C1","at":"2024-01-01","activity":"referral_received"}\n')
+            f.write('{"case":"C1","at":"2024-01-02","activity":"signposted","x":' + deep + "}\n")
+        r = CliRunner().invoke(cli, ["replay", str(p), "--format", "json", "--engine", "reference", "--jobs", "2"])
+        assert r.exception is None or isinstance(r.exception, SystemExit), r.exception
+        doc = json.loads(r.stdout)
+        assert [x["field"] for x in doc["rejected"]] == ["x"]
