@@ -60,7 +60,6 @@ SORT_RUN = 200_000  # records held before a sorted run is spilled to disk
 #: rejections held before a sorted run is spilled: fewer, so that a log with many bad lines (the 10M-event benchmark
 #: log has 40k) does not hold them all until the end (about 14 MB there)
 REJECTION_RUN = 10_000
-FAULT_ENV = "SDSRULES_FAULT_CASES"  # testing only: comma-separated case ids whose worker aborts
 
 
 class Sink:
