@@ -193,12 +193,18 @@ class TestKilledDaskWorkers:
             timer = threading.Timer(rnd.uniform(0.2, 2.0), lambda v=victim: os.kill(v, signal.SIGKILL))
             timer.start()
             got: dict = {}
-            runner = threading.Thread(target=lambda got=got, log=logs[name]: got.update(out=_on_cluster(
-                c.scheduler_address, log, "reference", monkeypatch)), daemon=True)
+            def run(got=got, log=logs[name]):
+                try:
+                    got["out"] = _on_cluster(c.scheduler_address, log, "reference", monkeypatch)
+                except BaseException as e:  # reported below, in the test's thread
+                    got["error"] = e
+
+            runner = threading.Thread(target=run, daemon=True)
             runner.start()
             runner.join(180)
             timer.cancel()
             assert not runner.is_alive(), f"try {n}: the replay on the cluster hung"
+            assert "error" not in got, f"try {n}: {got.get('error')!r}"
             assert got["out"] == expected[(name, "reference")], f"try {n}: {name} differs after a killed worker"
             time.sleep(0.2)
 
