@@ -69,6 +69,7 @@ def replay(logs, workflow, as_of, fmt, output, jobs, engine, scheduler, rule_pat
     from sdsrules import api
     from sdsrules.distributed import ClusterError
     from sdsrules.formats import writer
+    from sdsrules.pipeline import sigterm_as_interrupt  # SIGTERM like Ctrl-C: no half-written output left
 
     if fail_on is not None:
         fail_on.check_known(rule_paths)
@@ -79,7 +80,7 @@ def replay(logs, workflow, as_of, fmt, output, jobs, engine, scheduler, rule_pat
 
     progress = _progress_bar() if sys.stderr.isatty() else None
     try:
-        with atomic_text(output) as stream:  # findings stream out as cases finish; the file appears when whole
+        with sigterm_as_interrupt(), atomic_text(output) as stream:  # findings stream out as cases finish
             sink = writer(fmt, stream) if fail_on is None else fail_on.watch(writer(fmt, stream))
             summary = api.run(logs, sink, workflow=workflow, as_of=as_of, engine=engine, jobs=jobs,
                               rules=list(rule_paths) or None, input_format=input_format, progress=progress,

@@ -2,10 +2,10 @@
 as the replay on this machine.
 
 Nothing here decides anything: ``pipeline.run_ranges`` and ``pipeline.run_records`` drive the run exactly as
-they do locally (the pre-scan, the ranges or the external sort, the accounting, the order of results, the
+they do locally (the ranges or the external sort, the accounting, the order of results, the
 sink) and only the pool they submit tasks to is the cluster's. So:
 
-* **Ranges**: for one case-sorted JSON Lines file the pre-scan and every range are Dask tasks, and a worker
+* **Ranges**: for one case-sorted JSON Lines file every range is a Dask task, and a worker
   reads its range straight from the file. The workers must see the log at the same absolute path as this
   machine (on a remote cluster: a shared filesystem); records still name it as it was given.
 * **Groups**: anything else is read and sorted by case here, and the cases travel to the workers in batches.
@@ -72,9 +72,6 @@ def _task(setup: tuple[str, str, tuple[str, ...] | None], fn: Callable, *args: A
 
 def _what(fn: Callable, args: tuple) -> str:
     """The task in words, for errors."""
-    if fn is pipeline.prescan:
-        path, start, end = args
-        return f"the pre-scan of {path} (bytes {start} to {end})"
     if fn is pipeline._work_range:
         r = args[0]
         return f"the range of {r.path} from byte {r.start} to {r.end} (line {r.first_line} on)"
@@ -103,15 +100,10 @@ class DaskPool:
         out: cf.Future = cf.Future()
         out.set_running_or_notify_cancel()
         what = _what(fn, args)
-        if fn is pipeline.prescan:
-            args = (os.path.abspath(args[0]), *args[1:])
-        elif fn is pipeline._work_range:  # records still name the file as it was given
+        if fn is pipeline._work_range:  # records still name the file as it was given
             r = args[0]
             args = (attrs.evolve(r, path=os.path.abspath(r.path), name=r.name or r.path), *args[1:])
-        if fn is pipeline.prescan:  # pure reading: no rules needed
-            fut = self.client.submit(fn, *args, pure=False)
-        else:
-            fut = self.client.submit(_task, self.setup, fn, *args, pure=False)
+        fut = self.client.submit(_task, self.setup, fn, *args, pure=False)
         with self.guard:
             self.live.add(fut)
 

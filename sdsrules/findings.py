@@ -123,6 +123,8 @@ class Summary:
     events_rejected: int = 0
     findings_by_code: Counter = attrs.Factory(Counter)
     as_of: str = ""
+    #: which rule chose ``as_of``: "given", "latest accepted event" or "today (no event accepted)"
+    as_of_rule: str = ""
     workflow: str = ""
     rules: int = 0
     engine: str = ""
@@ -145,7 +147,8 @@ class Summary:
             "cases": self.cases, "events_read": self.events_read, "events_replayed": self.events_replayed,
             "events_rejected": self.events_rejected,
             "findings_by_code": dict(sorted(self.findings_by_code.items())),
-            "findings": self.findings, "as_of": self.as_of, "workflow": self.workflow,
+            "findings": self.findings, "as_of": self.as_of, "as_of_rule": self.as_of_rule,
+            "workflow": self.workflow,
             "engine": self.engine, "rules": self.rules, "cases_unchecked": self.cases_unchecked,
         }
 

@@ -3,8 +3,8 @@ number of cases.
 
 Two ways cases reach the workers:
 
-* **Ranges** (the fast path): one uncompressed JSON Lines file whose cases are sorted by case id (a parallel
-  pre-scan checks this, counts lines and finds the latest day). The file is cut into byte ranges; a worker
+* **Ranges** (the fast path): one uncompressed JSON Lines file whose cases are sorted by case id (each worker
+  checks the order of what it reads; no pre-scan). The file is cut into byte ranges; a worker
   reads its own range straight from disk and owns exactly the cases whose first line lies in it: it skips the
   leading lines of a case that began before its range and reads on past its end to finish its last case.
 * **Groups** (everything else: CSV, XES, several files, compressed or unsorted input): records are read once,
@@ -15,6 +15,15 @@ Either way results come back in case order and go to a sink (a formatter that st
 keeps a Report), so ``--jobs N`` gives byte-identical output to ``--jobs 1``. A worker that dies (durable-rules
 is a C extension with known crashes at scale) is replaced; its unfinished cases are retried one at a time, and
 a case that still cannot be checked gets its sequence checks and an explicit ``Unchecked`` record.
+
+Supervision (all of it here): a broken pool is seen at submit and when results come; a watchdog treats a pool
+with a dead worker and no result for WATCHDOG seconds as broken (a worker killed while writing its result would
+otherwise leave the pool waiting for ever); local workers die with the parent (PR_SET_PDEATHSIG) and leave
+Ctrl-C and SIGTERM to it; SIGTERM ends a run as Ctrl-C does (``sigterm_as_interrupt``), so temporary outputs are
+removed. Fault injection for the tests lives in tests/faults.py, not here.
+
+The as-of date is ``choose_as_of``: the date given, else the latest day of an accepted event (a record the reader
+rejected never counts), else today; the summary's ``as_of_rule`` says which.
 """
 
 from __future__ import annotations
@@ -39,10 +48,10 @@ import attrs
 import orjson
 
 from .engine.names import BULK_DEFAULT, IN_PROCESS
-from .events import Event, EventError, Rejection, build_event, parse_at
+from .events import Event, Rejection
 from .findings import Summary, Unchecked
 from .readers._io import MAX_LINE
-from .readers.jsonl import _case, _id, _kind, _short
+from .readers.fast import decode_line, too_long
 from .replay import CaseResult, check_case, check_cases
 from .workflow import Workflow
 
@@ -52,7 +61,6 @@ SORT_RUN = 200_000  # records held before a sorted run is spilled to disk
 #: rejections held before a sorted run is spilled: fewer, so that a log with many bad lines (the 10M-event benchmark
 #: log has 40k) does not hold them all until the end (about 14 MB there)
 REJECTION_RUN = 10_000
-FAULT_ENV = "SDSRULES_FAULT_CASES"  # testing only: comma-separated case ids whose worker aborts
 
 
 class Sink:
@@ -140,7 +148,24 @@ def rejection_key(r: Rejection) -> tuple:
     return (r.file, r.line)
 
 
-# ------------------------------------------------------------------------------------------ the pre-scan
+# ------------------------------------------------------------------------------------------ the as-of date
+
+AS_OF_GIVEN = "given"
+AS_OF_LATEST = "latest accepted event"
+AS_OF_TODAY = "today (no event accepted)"
+
+
+def choose_as_of(given: date | None, latest: date | None) -> tuple[date, str]:
+    """The one as-of rule of every way in (issue 13): the date given, else the latest day of an accepted event
+    (a record rejected by the reader never counts), else today; with the words that say which."""
+    if given is not None:
+        return given, AS_OF_GIVEN
+    if latest is not None:
+        return latest, AS_OF_LATEST
+    return date.today(), AS_OF_TODAY
+
+
+# ------------------------------------------------------------------------------------------ reading a range
 
 def _case_of(record: Any) -> str | None:
     """The case id a record would have as an Event (see events.build_event), or None."""
@@ -157,17 +182,6 @@ def _case_of(record: Any) -> str | None:
     if isinstance(case, float):
         return format(case, "g")
     return None
-
-
-@attrs.frozen(slots=True)
-class Scan:
-    """What the pre-scan learned of one raw range."""
-
-    lines: int
-    latest: date | None
-    sorted: bool
-    first_case: str | None
-    last_case: str | None
 
 
 def _bounded_lines(f, start: int) -> Iterator[tuple[int, bytes | None]]:
@@ -195,49 +209,6 @@ def _bounded_lines(f, start: int) -> Iterator[tuple[int, bytes | None]]:
         pos += len(line)
 
 
-def _lines_in(f, start: int, end: int) -> Iterator[tuple[int, bytes | None]]:
-    """(offset, line) for lines starting in [start, end)."""
-    for pos, line in _bounded_lines(f, start):
-        if pos >= end:
-            return
-        yield pos, line
-
-
-def prescan(path: str, start: int, end: int) -> Scan:
-    lines = 0
-    latest_text = ""
-    ok = True
-    first = last = None
-    with open(path, "rb") as f:
-        for pos, line in _lines_in(f, start, end):
-            lines += 1
-            if line is None:
-                continue
-            if pos == 0 and line.startswith(b"\xef\xbb\xbf"):
-                line = line[3:]
-            try:
-                rec = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
-            case = _case_of(rec)
-            if case is not None:
-                if last is not None and case < last:
-                    ok = False
-                if first is None:
-                    first = case
-                last = case
-                at = rec.get("at")
-                if isinstance(at, str) and at[:10] >= latest_text[:10]:
-                    with contextlib.suppress(ValueError):
-                        parse_at(at)  # only a valid time can be the latest
-                        if at[:10] > latest_text[:10] or latest_text == "":
-                            latest_text = at
-    latest = None
-    if latest_text:
-        latest = parse_at(latest_text)[1]
-    return Scan(lines, latest, ok, first, last)
-
-
 def cut(path: str, size: int | None = None) -> list[tuple[int, int]]:
     """Raw byte ranges of about RANGE_BYTES, each starting at the start of a line."""
     total = os.path.getsize(path)
@@ -261,95 +232,167 @@ def cut(path: str, size: int | None = None) -> list[tuple[int, int]]:
     return list(itertools.pairwise(bounds))
 
 
-# ---------------------------------------------------------------------------------------- reading a range
+def _numbered(path: str, raw: Sequence[tuple[int, int]]) -> Iterator[tuple[int, int, int]]:
+    """(start, end, line number at start) of each range, counting newlines as the ranges are handed out (a plain
+    byte count at memory speed, not a parse: this is all the driver reads of the file)."""
+    line = 1
+    with open(path, "rb") as f:
+        for start, end in raw:
+            yield start, end, line
+            f.seek(start)
+            left = end - start
+            while left > 0:
+                chunk = f.read(min(left, 1 << 20))
+                if not chunk:
+                    break
+                line += chunk.count(b"\n")
+                left -= len(chunk)
+
 
 @attrs.frozen(slots=True)
 class Range:
-    """A range of a case-sorted JSONL file and what a worker needs to own its cases exactly."""
+    """A range of a JSONL file (perhaps sorted by case): the worker owns the cases whose first line lies in it."""
 
     path: str
     start: int
     end: int
     first_line: int  # the line number of the line at ``start``
-    prev_case: str | None  # the case of the last readable line before ``start`` (None: no such line)
     name: str | None = None  # the file's name in records (default: ``path``; differs where a Dask worker opens it)
 
 
-def iter_range(r: Range) -> Iterator[tuple[str, Any]]:
+def _raw_case(raw: bytes) -> str | None:
+    """The case id of a line (without its newline) that was not accepted as an event, or None."""
+    try:
+        rec = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return _case_of(rec) if type(rec) is dict else None
+
+
+def _line_case(line: bytes | None, offset: int) -> Any:
+    """What a raw line is for ownership: _BLANK, or the case id of a readable line (None if it has none)."""
+    if line is None:
+        return None
+    try:
+        rec = orjson.loads(line)  # JSON allows the line's own whitespace and newline around it
+    except orjson.JSONDecodeError:
+        raw = line.rstrip(b"\r\n")
+        if offset == 0 and raw.startswith(b"\xef\xbb\xbf"):
+            raw = raw[3:]
+        if not raw.strip():
+            return _BLANK
+        try:
+            rec = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return None
+    return _case_of(rec) if type(rec) is dict else None
+
+
+def _prev_case(f, start: int) -> str | None:
+    """The case of the last readable line before ``start`` (None: no such line), read backwards in chunks."""
+    pos, tail = start, b""
+    while pos > 0:
+        step = min(pos, 64 * 1024)
+        pos -= step
+        f.seek(pos)
+        data = f.read(step) + tail
+        parts = data.split(b"\n")
+        # parts[0] may be a partial line (unless pos is 0); the last part is empty (start is a line start)
+        first_whole = 0 if pos == 0 else 1
+        offsets = []
+        at = pos
+        for p in parts:
+            offsets.append(at)
+            at += len(p) + 1
+        for i in range(len(parts) - 1, first_whole - 1, -1):
+            if i == len(parts) - 1 and not parts[i]:
+                continue
+            p = parts[i]
+            if len(p) + 1 > MAX_LINE + 1:
+                continue  # too long to read: not a readable line
+            case = _line_case(p + b"\n", offsets[i])
+            if case is not None and case is not _BLANK:
+                return case
+        tail = parts[0] if pos > 0 else b""
+        if len(tail) > MAX_LINE + 1:
+            tail = tail[: MAX_LINE + 2]  # over the limit either way: unreadable; keep it bounded
+    return None
+
+
+@attrs.define
+class RangeScan:
+    """What reading a range learned besides its cases: for the order check and the as-of date."""
+
+    read: int = 0
+    latest: date | None = None  # the latest day of an accepted event of the cases the range owns
+    first_case: str | None = None
+    last_case: str | None = None
+    sorted: bool = True
+
+
+def iter_range(r: Range, scan: RangeScan | None = None) -> Iterator[tuple[str, Any]]:
     """("case", (case, events)) and ("rejection", Rejection) items of the cases the range owns, in file order;
-    then ("read", n): the number of records read."""
+    then ("read", n): the number of records read. ``scan`` (if given) is filled in as it goes; reading stops early
+    when the file is found not sorted by case."""
+    scan = scan if scan is not None else RangeScan()
     name = r.name or r.path
     number = r.first_line - 1
     read = 0
     current: str | None = None
     events: list[Event] = []
+    latest = scan.latest
     with open(r.path, "rb") as f:
+        prev = _prev_case(f, r.start) if r.start > 0 else None
+        last_seen = prev
         # every range but the first skips what belongs to the case before it: that case's lines, and the blank or
         # unreadable lines among and after them (the owner of a case reads on over those; see the module doc)
         skipping = r.start > 0
         for offset, line in _bounded_lines(f, r.start):
             number += 1
+            item: Event | Rejection
             if line is None:
-                rec: Any = _TOO_LONG
+                item, case = too_long(name, number), None
             else:
-                try:
-                    rec = orjson.loads(line)  # JSON allows the line's own whitespace and newline around it
-                except orjson.JSONDecodeError:
-                    rec = _unparsed(line, number)
-            case = _case_of(rec) if type(rec) is dict else None
+                raw = line.rstrip(b"\r\n")
+                if offset == 0 and raw.startswith(b"\xef\xbb\xbf"):
+                    raw = raw[3:]
+                if not raw.strip():
+                    continue  # a blank line is not a record (nor a case's end)
+                item = decode_line(raw, name, number, offset)
+                case = item.case if type(item) is Event else _raw_case(raw)
+            if case is not None:
+                if last_seen is not None and case < last_seen:
+                    scan.sorted = False
+                    break
+                last_seen = case
             if skipping:
-                if rec is _BLANK or case is None or case == r.prev_case:
+                if case is None or case == prev:
                     continue  # a line of the case that began before this range (or between its lines)
                 skipping = False
-            if offset >= r.end and (rec is not _BLANK and case is not None and case != current):
+            if offset >= r.end and case is not None and case != current:
                 break  # past the end, and the last case is finished
-            if rec is _BLANK:
-                continue  # a blank line is not a record
             read += 1
-            item = _record(rec, name, number, offset)
-            if isinstance(item, Rejection):
+            if type(item) is not Event:
                 yield "rejection", item
                 continue
-            if item.case != current:
+            if case != current:
                 if events:
                     yield "case", (current, events)
-                current, events = item.case, []
+                current, events = case, []
+                if scan.first_case is None:
+                    scan.first_case = current
+                scan.last_case = current
+            if latest is None or item.day > latest:
+                latest = item.day
             events.append(item)
-    if events:
+    scan.latest = latest
+    scan.read = read
+    if events and scan.sorted:
         yield "case", (current, events)
     yield "read", read
 
 
 _BLANK = object()  # a blank line: not a record
-_TOO_LONG = object()  # a line over MAX_LINE: a record, rejected
-
-
-def _unparsed(line: bytes, number: int) -> Any:
-    """What a line orjson refused is: blank (not a record), JSON after a byte-order mark on line 1, or the error
-    (from the line without its newline, so the message is the one the JSONL reader gives)."""
-    raw = line.rstrip(b"\r\n")
-    if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
-    if not raw.strip():
-        return _BLANK
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as e:
-        return e
-
-
-def _record(rec: Any, name: str, number: int, offset: int) -> Event | Rejection:
-    if rec is _TOO_LONG:
-        return Rejection(name, number, f"the line is longer than {MAX_LINE // 1024} KiB")
-    if isinstance(rec, orjson.JSONDecodeError):
-        reason = "is not UTF-8 text" if "utf-8" in str(rec).lower() else f"is not valid JSON ({_short(rec)})"
-        return Rejection(name, number, f"the line {reason}")
-    if not isinstance(rec, dict):
-        return Rejection(name, number, f"the line must be a JSON object (got a {_kind(rec)})")
-    try:
-        return build_event(rec, file=name, line=number, seq=offset)
-    except EventError as e:
-        return Rejection(name, number, f"'{e.field}' {e.reason}", e.field, _case(rec), _id(rec))
 
 
 # ------------------------------------------------------------------------------------------- the workers
@@ -370,12 +413,40 @@ def _init_worker(engine: str, wf_file: str, rule_paths: list[str] | None) -> Non
     checker = None
     if engine != "none":
         checker = make_checker(engine, wf, book or load_rulebook(rule_paths, wf))
-    _W.update(wf=wf, checker=checker, faults=set(filter(None, os.environ.get(FAULT_ENV, "").split(","))))
+    _W.update(wf=wf, checker=checker)
     # A worker makes millions of short-lived objects, freed by reference counting; the cyclic collector, run
     # every 700 allocations by default and every so often over the whole heap, cost it about a tenth of its
     # time (benchmarks/replay_bench.py). What init loaded is frozen out of its sight and it runs less often.
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+
+
+def _init_local_worker(engine: str, wf_file: str, rule_paths: list[str] | None) -> None:
+    """A local worker: it dies with the parent; SIGTERM ends it (not the parent's handler it was forked with, which
+    would send a KeyboardInterrupt back as its result); Ctrl-C is for the parent, which then stops the workers."""
+    import signal
+    die_with_parent()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _init_worker(engine, wf_file, rule_paths)
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (PR_SET_PDEATHSIG), so a killed replay leaves no
+    orphaned workers blocked on a pipe. Elsewhere (or without libc) nothing happens; the parent's pipes closing
+    still ends an idle worker."""
+    import sys
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() == 1:  # the parent died before the call: the signal will never come
+        os._exit(1)
 
 
 #: cases a worker checks together (one durable-rules batch): large enough to spread each engine call's fixed
@@ -384,34 +455,54 @@ BATCH = BATCH_CASES
 
 
 def _check(groups: list[tuple[str, list[Event]]], as_of: date) -> list[CaseResult]:
-    faults = _W["faults"]
-    if faults and any(case in faults for case, _ in groups):  # fault injection for the supervision tests
-        import faulthandler
-        faulthandler.disable()  # the abort is deliberate: no stack dump in the test output
-        os.abort()
     return check_cases(groups, _W["wf"], as_of, _W["checker"])
 
 
-def _work_range(r: Range, as_of: date) -> tuple[list[CaseResult], list[Rejection], int]:
-    results, rejected, read = [], [], 0
+def _compact(results: list[CaseResult], keep_obligations: bool) -> list[CaseResult]:
+    """What goes back to the parent: without the open obligations when the output never shows them."""
+    if keep_obligations:
+        return results
+    return [attrs.evolve(r, obligations=()) if r.obligations else r for r in results]
+
+
+_NONE = pickle.dumps([], protocol=pickle.HIGHEST_PROTOCOL)
+
+
+@attrs.frozen(slots=True)
+class RangeResult:
+    #: the range's CaseResults, pickled by the worker: the driver keeps them on disk as they are until the as-of
+    #: date is known, and unpickles them once, on their way to the sink
+    results: bytes
+    rejected: list[Rejection]
+    scan: RangeScan
+    as_of: date | None  # the date the cases were judged at (None: not judged, the file is not sorted)
+
+
+def _work_range(r: Range, hint: date | None, forced: bool, keep_obligations: bool = True) -> RangeResult:
+    """Read a range, then judge its cases at ``hint`` (``forced``) or at the later of ``hint`` and the range's own
+    latest day (a guess at the log's as-of date: the driver redoes the range if the guess was wrong)."""
+    scan = RangeScan()
     groups: list[tuple[str, list[Event]]] = []
-    for kind, item in iter_range(r):
+    rejected: list[Rejection] = []
+    for kind, item in iter_range(r, scan):
         if kind == "case":
             groups.append(item)
-            if len(groups) >= BATCH:
-                results.extend(_check(groups, as_of))
-                groups = []
         elif kind == "rejection":
             rejected.append(item)
-        else:
-            read = item
-    if groups:
-        results.extend(_check(groups, as_of))
-    return results, rejected, read
+    if not scan.sorted:
+        return RangeResult(_NONE, [], scan, None)
+    as_of = hint if forced or scan.latest is None or (hint is not None and hint >= scan.latest) else scan.latest
+    if as_of is None:
+        as_of = date.today()
+    results: list[CaseResult] = []
+    for i in range(0, len(groups), BATCH):
+        results.extend(_compact(_check(groups[i:i + BATCH], as_of), keep_obligations))
+    return RangeResult(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL), rejected, scan, as_of)
 
 
-def _work_groups(groups: list[tuple[str, list[Event]]], as_of: date) -> list[CaseResult]:
-    return _check(groups, as_of)
+def _work_groups(groups: list[tuple[str, list[Event]]], as_of: date,
+                 keep_obligations: bool = True) -> list[CaseResult]:
+    return _compact(_check(groups, as_of), keep_obligations)
 
 
 # ------------------------------------------------------------------------------------------- the driver
@@ -444,7 +535,7 @@ class _Pool:
     def _new(self) -> ProcessPoolExecutor:
         o = self.opts
         _PRELOADED[(o.workflow.file, tuple(o.rule_paths or ()))] = (o.workflow, o.book)
-        return ProcessPoolExecutor(max_workers=o.jobs, mp_context=self.ctx, initializer=_init_worker,
+        return ProcessPoolExecutor(max_workers=o.jobs, mp_context=self.ctx, initializer=_init_local_worker,
                                    initargs=(o.engine, o.workflow.file, list(o.rule_paths) if o.rule_paths else None))
 
     @property
@@ -453,25 +544,65 @@ class _Pool:
         return 2 * self.opts.jobs
 
     def submit(self, fn, *args) -> Future:
-        return self.ex.submit(fn, *args)
+        try:
+            return self.ex.submit(fn, *args)
+        except (BrokenProcessPool, RuntimeError) as e:  # broken (or shut down after breaking) before the submit
+            fut: Future = Future()
+            fut.set_exception(BrokenProcessPool(f"the worker pool broke: {e}"))
+            return fut
+
+    def healthy(self) -> bool:
+        """Whether every worker process is alive (a killed one can leave the pool waiting on a half-written
+        result for ever; the watchdog in ``_ordered`` asks this when results are slow to come)."""
+        procs = getattr(self.ex, "_processes", None) or {}
+        return all(p.is_alive() for p in list(procs.values()))
+
+    def _kill(self) -> None:
+        procs = getattr(self.ex, "_processes", None) or {}
+        for proc in list(procs.values()):
+            with contextlib.suppress(OSError, AttributeError, ValueError):
+                proc.kill()
+        for proc in list(procs.values()):
+            with contextlib.suppress(OSError, AttributeError, ValueError, AssertionError):
+                proc.join(5)
+        # the pool's result reader may be stuck in the middle of a message a killed worker never finished: with
+        # every worker gone, closing our copy of the pipe's writing end makes that read end (EOFError), so the
+        # pool's manager thread ends instead of blocking the interpreter's exit
+        queue = getattr(self.ex, "_result_queue", None)
+        with contextlib.suppress(OSError, AttributeError):
+            queue._writer.close()  # type: ignore[union-attr]
 
     def renew(self) -> None:
-        self.ex.shutdown(wait=False, cancel_futures=True)
+        self._kill()
+        with contextlib.suppress(Exception):
+            self.ex.shutdown(wait=False, cancel_futures=True)
         self.ex = self._new()
 
-    def close(self) -> None:
+    def close(self, kill: bool = False) -> None:
+        if kill:
+            self._kill()
+            with contextlib.suppress(Exception):
+                self.ex.shutdown(wait=False, cancel_futures=True)
+            return
         self.ex.shutdown(wait=True, cancel_futures=True)
 
 
-def _ordered(pool: _Pool, tasks: Iterator[tuple[Callable, tuple]], window: int):
+#: seconds without any result before the watchdog checks that every worker is still alive
+WATCHDOG = 2.0
+
+
+def _ordered(pool, tasks: Iterator[tuple[Callable, tuple]], window: int):
     """Run tasks with at most ``window`` in flight; yield (task, result or BrokenProcessPool) in task order.
 
-    A broken pool fails every task in flight: each is yielded with the exception, and the pool is replaced."""
+    A broken pool fails every task in flight: each is yielded with the exception, and the pool is replaced. A
+    watchdog: when no result comes for WATCHDOG seconds and a worker is dead, the pool counts as broken (a worker
+    killed while writing its result can otherwise leave the pool waiting for ever)."""
     pending: dict[int, tuple[tuple, Future]] = {}
     results: dict[int, Any] = {}
     next_out = 0
     numbered = enumerate(tasks)
     exhausted = False
+    healthy = getattr(pool, "healthy", None)
     while True:
         while not exhausted and len(pending) + len(results) < window:
             try:
@@ -486,8 +617,9 @@ def _ordered(pool: _Pool, tasks: Iterator[tuple[Callable, tuple]], window: int):
             yield results.pop(next_out)
             next_out += 1
             continue
-        done, _ = wait([f for _, f in pending.values()], return_when=FIRST_COMPLETED)
-        broken = False
+        done, _ = wait([f for _, f in pending.values()], timeout=WATCHDOG if healthy else None,
+                       return_when=FIRST_COMPLETED)
+        broken = not done and healthy is not None and not healthy()
         for n, (task, fut) in list(pending.items()):
             if fut in done:
                 try:
@@ -503,75 +635,164 @@ def _ordered(pool: _Pool, tasks: Iterator[tuple[Callable, tuple]], window: int):
             pool.renew()
 
 
-def _isolated(pool: _Pool, groups: Iterable[tuple[str, list[Event]]], as_of: date,
-              opts: Options) -> Iterator[CaseResult]:
+def _isolated(pool, groups: Iterable[tuple[str, list[Event]]], as_of: date, opts: Options,
+              keep_obligations: bool = True) -> Iterator[CaseResult]:
     """Check cases one at a time after a crash; a case that crashes again is checked without rules."""
     for case, events in groups:
-        try:
-            (result,) = pool.submit(_work_groups, [(case, events)], as_of).result()
-        except BrokenProcessPool:
-            pool.renew()
+        (_task, res), = _ordered(pool, iter([(_work_groups, ([(case, events)], as_of, keep_obligations))]), 1)
+        if isinstance(res, BaseException):
             base = check_case(case, events, opts.workflow, as_of, None)
             result = attrs.evolve(base, obligations=(), unchecked=Unchecked(
                 case, f"the {opts.engine} rule engine crashed on this case twice; only its sequence and data "
                       "checks were made"))
+        else:
+            (result,) = res
         yield result
+
+
+class _Store:
+    """Pickles (bytes) in a temporary file, read back once in the order they were put. Each item is pickled on its
+    own (a Pickler kept across items would keep every item alive in its memo: memory growing with the log)."""
+
+    def __init__(self) -> None:
+        self.f = tempfile.TemporaryFile(prefix="sdsrules-results-")  # noqa: SIM115 - closed in close()
+
+    def put(self, data: bytes) -> None:
+        self.f.write(len(data).to_bytes(8, "little"))
+        self.f.write(data)
+
+    def __iter__(self) -> Iterator[bytes]:
+        f = self.f
+        f.flush()
+        f.seek(0)
+        while True:
+            head = f.read(8)
+            if len(head) < 8:
+                return
+            yield f.read(int.from_bytes(head, "little"))
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.f.close()
+
+
+def _wants_obligations(sink: Sink) -> bool:
+    from .formats.base import Writer
+    return getattr(sink, "wants_obligations", not isinstance(sink, Writer))
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt in the main thread while a run is on, so it ends as Ctrl-C does: workers
+    stopped, temporary files (``--output`` is written to one first) removed."""
+    import signal
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, interrupt)
+    except (ValueError, OSError):
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 def run_ranges(path: str, opts: Options, sink: Sink, pool=None) -> Summary | None:
     """The fast path. Returns None (having sent nothing to the sink) when the file is not sorted by case.
 
+    There is no pre-scan: each worker reads its range, checks the order of its cases and judges them at a guess of
+    the as-of date (the latest day known so far, or the range's own); results are kept on disk until the whole
+    log is read and the as-of date known (the latest day of an accepted event); a range judged at another date
+    is judged again; then everything goes to the sink in case order.
+
     ``pool``: where tasks run (default: local worker processes; ``sdsrules.distributed`` passes a Dask cluster)."""
-    raw = cut(path)
     summary = Summary(workflow=opts.workflow.describe(), engine=opts.engine, rules=_rules(opts))
-    pool = pool if pool is not None else _Pool(opts)
-    try:
-        scans = [res for _, res in _ordered(pool, ((prescan, (path, s, e)) for s, e in raw), pool.window)]
-        if any(isinstance(s, BaseException) for s in scans):
-            raise RuntimeError("the pre-scan's worker died")
-        ok = all(s.sorted for s in scans)
-        last = None
-        for s in scans:
-            if s.first_case is not None:
-                if last is not None and s.first_case < last:
-                    ok = False
-                last = s.last_case
-        if not ok:
-            return None
-        as_of = opts.as_of or max((s.latest for s in scans if s.latest), default=None) or date.today()
-        summary.as_of = as_of.isoformat()
-        ranges = []
-        line, prev = 1, None
-        for (s, e), sc in zip(raw, scans, strict=True):
-            ranges.append(Range(path, s, e, line, prev))
-            line += sc.lines
-            if sc.last_case is not None:
-                prev = sc.last_case
-        feed = _Feed(summary, sink, sum(sc.lines for sc in scans), opts.progress)
-        for task, res in _ordered(pool, ((_work_range, (r, as_of)) for r in ranges), pool.window):
-            if isinstance(res, BaseException):  # the range's worker died: redo it here, a case at a time
-                groups = []
-                for kind, item in iter_range(task[1][0]):
-                    if kind == "case":
-                        groups.append(item)
-                    elif kind == "rejection":
-                        feed.rejected.add(item)
-                    else:
-                        summary.events_read += item
-                feed.take(_isolated(pool, groups, as_of, opts))
+    keep = _wants_obligations(sink)
+    store, again = _Store(), _Store()
+    rejected = Spill(rejection_key, REJECTION_RUN)
+    total_bytes = max(1, os.path.getsize(path))
+    clean = False
+    with sigterm_as_interrupt():
+        pool = pool if pool is not None else _Pool(opts)
+        try:
+            raw = cut(path)
+            ranges: list[Range] = []
+            judged: list[date | None] = []
+            latest: date | None = None
+
+            def first_pass() -> Iterator[tuple[Callable, tuple]]:
+                for start, end, line in _numbered(path, raw):
+                    r = Range(path, start, end, line)
+                    ranges.append(r)
+                    yield _work_range, (r, opts.as_of or latest, opts.as_of is not None, keep)
+
+            done_bytes = 0
+            for task, res in _ordered(pool, first_pass(), pool.window):
+                r = task[1][0]
+                if isinstance(res, BaseException):  # the worker died: read it here; judge it in the second pass
+                    scan, rej = RangeScan(), []
+                    for kind, item in iter_range(r, scan):
+                        if kind == "rejection":
+                            rej.append(item)
+                    res = RangeResult(_NONE, rej, scan, None)
+                if not res.scan.sorted:
+                    return None
+                summary.events_read += res.scan.read
+                for x in res.rejected:
+                    rejected.add(x)
+                if res.scan.latest is not None and (latest is None or res.scan.latest > latest):
+                    latest = res.scan.latest
+                judged.append(res.as_of)
+                store.put(res.results)
+                done_bytes += r.end - r.start
+                if opts.progress:
+                    opts.progress(summary.events_read, max(summary.events_read,
+                                                           summary.events_read * total_bytes // done_bytes))
+            as_of, summary.as_of_rule = choose_as_of(opts.as_of, latest)
+            summary.as_of = as_of.isoformat()
+            redo = [i for i, at in enumerate(judged) if at != as_of]
+            for task, res in _ordered(pool, ((_work_range, (ranges[i], as_of, True, keep)) for i in redo),
+                                      pool.window):
+                if isinstance(res, BaseException):  # a worker died: the range's cases one at a time
+                    groups = [item for kind, item in iter_range(task[1][0]) if kind == "case"]
+                    again.put(pickle.dumps(list(_isolated(pool, groups, as_of, opts, keep)),
+                                           protocol=pickle.HIGHEST_PROTOCOL))
+                else:
+                    again.put(res.results)
+            feed = _Feed(summary, sink, summary.events_read, None, rejected)
+            redone = set(redo)
+            later = iter(again)
+            for i, results in enumerate(store):
+                feed.take(pickle.loads(next(later) if i in redone else results))
+            clean = True
+            return feed.close()
+        finally:
+            store.close()
+            again.close()
+            rejected.close()
+            if isinstance(pool, _Pool):
+                pool.close(kill=not clean)
             else:
-                results, rej, read = res
-                summary.events_read += read
-                for x in rej:
-                    feed.rejected.add(x)
-                feed.take(results)
-        return feed.close()
-    finally:
-        pool.close()
+                pool.close()
 
 
 def run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink, pool=None) -> Summary:
-    """The general path: any records, in any order, sorted by case in bounded memory (``pool``: see run_ranges)."""
+    """The general path: any records, in any order, sorted by case in bounded memory (``pool``: see run_ranges).
+
+    The as-of date (unless given) is the latest day of an accepted event, as on the fast path."""
+    with sigterm_as_interrupt():
+        return _run_records(records, opts, sink, pool)
+
+
+def _run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink, pool=None) -> Summary:
     summary = Summary(workflow=opts.workflow.describe(), engine=opts.engine, rules=_rules(opts))
     events = Spill(lambda e: (e.case, e.seq))
     rejected = Spill(rejection_key, REJECTION_RUN)
@@ -584,7 +805,7 @@ def run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink,
             events.add(r)
             if latest is None or r.day > latest:
                 latest = r.day
-    as_of = opts.as_of or latest or date.today()
+    as_of, summary.as_of_rule = choose_as_of(opts.as_of, latest)
     summary.as_of = as_of.isoformat()
     feed = _Feed(summary, sink, events.count, opts.progress, rejected)  # the records' rejections, the cases' to come
 
@@ -605,6 +826,8 @@ def run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink,
                 return
             yield batch
 
+    keep = _wants_obligations(sink)
+    clean = False
     try:
         if opts.engine in IN_PROCESS and opts.jobs == 1 and pool is None:  # pure Python: no worker
             checker = opts.checker()
@@ -613,10 +836,16 @@ def run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink,
         else:
             pool = pool if pool is not None else _Pool(opts)
             try:
-                for task, res in _ordered(pool, ((_work_groups, (b, as_of)) for b in batches()), pool.window):
-                    feed.take(_isolated(pool, task[1][0], as_of, opts) if isinstance(res, BaseException) else res)
+                for task, res in _ordered(pool, ((_work_groups, (b, as_of, keep)) for b in batches()),
+                                          pool.window):
+                    feed.take(_isolated(pool, task[1][0], as_of, opts, keep)
+                              if isinstance(res, BaseException) else res)
+                clean = True
             finally:
-                pool.close()
+                if isinstance(pool, _Pool):
+                    pool.close(kill=not clean)
+                else:
+                    pool.close()
         feed.close()
     finally:
         events.close()

@@ -43,6 +43,7 @@ from .engine.names import LIVE_DEFAULT
 from .events import EARLIEST, LATEST, Rejection
 from .findings import Summary
 from .monitor import CheckTimeout, EventInputError, assess, case_result, event_from, load_setup, one_case
+from .pipeline import choose_as_of
 from .replay import assemble, group, latest_day
 
 log = logging.getLogger("sdsrules.service")
@@ -246,7 +247,7 @@ class Service:
         wf, book = self.setup.wf, self.setup.book
         summary = Summary(workflow=wf.describe(), engine=self.config.engine, rules=len(book.rules))
         cases, rejected = group(records, summary)
-        day = as_of or latest_day(cases) or date.today()
+        day, summary.as_of_rule = choose_as_of(as_of, latest_day(cases))
         summary.as_of = day.isoformat()
         deadline = time.monotonic() + self.config.timeout
 
@@ -556,7 +557,8 @@ def openapi(config: ServiceConfig) -> dict:
     error = _obj({"error": _STR, "message": _STR, "problems": _arr(_ref("ProblemDetail"))}, ["error", "message"])
     summary = _obj({"cases": _INT, "events_read": _INT, "events_replayed": _INT, "events_rejected": _INT,
                     "findings_by_code": {"type": "object", "additionalProperties": _INT}, "findings": _INT,
-                    "as_of": _STR, "workflow": _STR, "engine": _STR, "rules": _INT, "cases_unchecked": _INT})
+                    "as_of": _STR, "as_of_rule": _STR, "workflow": _STR, "engine": _STR, "rules": _INT,
+                    "cases_unchecked": _INT})
     rejection = _obj({"code": _STR, "index": _INT, "field": {"type": ["string", "null"]}, "reason": _STR})
     basis = {"enum": ["given", "today (Europe/London)"],
              "description": "why this as-of date: given in the request, or today's date in Scotland"}

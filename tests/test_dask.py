@@ -18,17 +18,27 @@ from sdsrules.cli.main import cli
 from sdsrules import pipeline
 from sdsrules.generate import Settings, write
 
+from . import faults
+
 distributed = pytest.importorskip("distributed", reason="Dask is not installed: pip install 'sdsrules[dask]'")
 
 SAMPLE = Path(__file__).resolve().parent.parent / "cases" / "sample.jsonl"
 ENGINES = ("reference", "durable", "compiled")
 
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
 def _local(log: Path, engine: str, env: dict | None = None) -> subprocess.Popen:
-    """``sdsrules replay --format json`` in its own process (started now, read later), in the log's folder."""
-    return subprocess.Popen([sys.executable, "-c", "from sdsrules.cli.main import main; main()", "replay", log.name,
+    """``sdsrules replay --format json`` in its own process (started now, read later), in the log's folder (with
+    ``env`` naming cases to crash on, the test-only fault hook of tests/faults.py loaded first)."""
+    code = "from sdsrules.cli.main import main; main()"
+    if env:
+        code = "import tests.faults; " + code
+    pythonpath = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return subprocess.Popen([sys.executable, "-c", code, "replay", log.name,
                              "--format", "json", "--engine", engine], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env={**os.environ, **(env or {})}, cwd=log.parent)
+                            env={**os.environ, "PYTHONPATH": pythonpath, **(env or {})}, cwd=log.parent)
 
 
 def _output(proc: subprocess.Popen) -> str:
@@ -76,15 +86,32 @@ def cluster(expected):
         yield c, client
 
 
+def _cases(log: Path) -> list[str]:
+    """The case ids of the readable lines (a generated log has broken ones too)."""
+    out = []
+    for line in log.read_text(errors="replace").splitlines():
+        try:
+            rec = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(rec, dict) and isinstance(rec.get("case"), str) and rec["case"].strip():
+            out.append(rec["case"].strip())
+    return out
+
+
+def _sorted(log: Path) -> bool:
+    cases = _cases(log)
+    return cases == sorted(cases)
+
+
 class TestOnACluster:
     @pytest.mark.parametrize("engine", ENGINES)
     def test_every_log_gives_the_same_json_as_the_local_replay(self, cluster, logs, expected, engine, monkeypatch):
         """The sample and the generated log (cut into about thirty ranges read by the workers) and its shuffled
         copy (sorted here, sent in batches) give byte-identical JSON on the cluster and locally."""
         c, client = cluster
-        size = logs["generated"].stat().st_size
-        assert pipeline.prescan(str(logs["generated"]), 0, size).sorted  # so the ranges path is taken
-        assert not pipeline.prescan(str(logs["shuffled"]), 0, size).sorted  # and here the external sort
+        assert _sorted(logs["generated"])  # so the ranges path is taken
+        assert not _sorted(logs["shuffled"])  # and here the external sort
         monkeypatch.setattr(pipeline, "RANGE_BYTES", 100_000)
         for name, log in logs.items():
             got = _on_cluster(c.scheduler_address, log, engine, monkeypatch)
@@ -104,12 +131,12 @@ class TestCrashes:
 
         log = tmp_path / "few.jsonl"
         log.write_bytes(b"".join(SAMPLE.read_bytes().splitlines(keepends=True)[:400]))  # about 30 cases
-        bad = pipeline.prescan(str(log), 0, 4000).last_case  # one of the first cases
-        env = {pipeline.FAULT_ENV: bad}
+        bad = _cases(log)[3]  # one of the first cases
+        env = {faults.ENV: bad, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
         local = _output(_local(log, "durable", env))
         with dask.config.set({"distributed.scheduler.allowed-failures": 0}), \
                 distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0",
-                                         host="127.0.0.1", env=env) as c:
+                                         host="127.0.0.1", env=env, preload=["tests.faults"]) as c:
             got = _on_cluster(c.scheduler_address, log, "durable", monkeypatch)
         assert got == local
         (unchecked,) = json.loads(got)["unchecked"]
@@ -127,3 +154,64 @@ class TestUsage:
         monkeypatch.setattr(ours, "CONNECT_TIMEOUT", 1)
         r = CliRunner().invoke(cli, ["replay", str(SAMPLE), "--scheduler", "tcp://127.0.0.1:9"])
         assert r.exit_code == 2 and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in r.output
+
+
+class TestAsOf:
+    def test_a_rejected_line_never_moves_the_as_of_date_on_the_cluster(self, cluster, tmp_path, monkeypatch):
+        """The one as-of rule (the latest accepted event) on the cluster too, on both paths."""
+        from .test_as_of import AS_OF, BAD, GOOD, _jsonl
+
+        c, _client = cluster
+        monkeypatch.setattr(pipeline, "RANGE_BYTES", 60)
+        for name, records in (("sorted.jsonl", GOOD + BAD), ("unsorted.jsonl", list(reversed(GOOD + BAD)))):
+            log = tmp_path / name
+            log.write_text(_jsonl(records))
+            s = json.loads(_on_cluster(c.scheduler_address, log, "reference", monkeypatch))["summary"]
+            assert s["as_of"] == AS_OF and s["events_rejected"] == 2, name
+
+
+class TestKilledDaskWorkers:
+    """Issue 18 H4 on the cluster: a Dask worker SIGKILLed at a random point of a replay is restarted by its nanny,
+    its tasks run again elsewhere, and the output is the local one; never a hang (each run bounded)."""
+
+    def _kill_runs(self, cluster, logs, expected, monkeypatch, tries: int, seed: int) -> None:
+        import signal
+        import threading
+        import time
+
+        c, client = cluster
+        rnd = random.Random(seed)
+        monkeypatch.setattr(pipeline, "RANGE_BYTES", 100_000)
+        for n in range(tries):
+            name = rnd.choice(["generated", "shuffled"])
+            client.wait_for_workers(1, timeout=60)
+            pids = list(client.run(os.getpid).values())
+            if len(pids) < 2:  # a nanny that has not brought its worker back yet: never kill the last one
+                time.sleep(1)
+                continue
+            victim = rnd.choice(pids)
+            timer = threading.Timer(rnd.uniform(0.2, 2.0), lambda v=victim: os.kill(v, signal.SIGKILL))
+            timer.start()
+            got: dict = {}
+            def run(got=got, log=logs[name]):
+                try:
+                    got["out"] = _on_cluster(c.scheduler_address, log, "reference", monkeypatch)
+                except BaseException as e:  # reported below, in the test's thread
+                    got["error"] = e
+
+            runner = threading.Thread(target=run, daemon=True)
+            runner.start()
+            runner.join(180)
+            timer.cancel()
+            assert not runner.is_alive(), f"try {n}: the replay on the cluster hung"
+            assert "error" not in got, f"try {n}: {got.get('error')!r}"
+            assert got["out"] == expected[(name, "reference")], f"try {n}: {name} differs after a killed worker"
+            time.sleep(0.2)
+
+    def test_a_killed_worker(self, cluster, logs, expected, monkeypatch):
+        self._kill_runs(cluster, logs, expected, monkeypatch, tries=1, seed=3)
+
+    @pytest.mark.slow
+    @pytest.mark.skipif("'slow' not in config.getoption('-m')", reason="a long run: pytest -m slow")
+    def test_many_killed_workers(self, cluster, logs, expected, monkeypatch):
+        self._kill_runs(cluster, logs, expected, monkeypatch, tries=10, seed=11)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from sdsrules import api
+from sdsrules import api, pipeline
 from sdsrules.datafile import DataFileError
 from sdsrules.engine import load_rulebook
-from sdsrules.pipeline import FAULT_ENV
 from sdsrules.workflow import load_workflow
 
+from .faults import faulty
 from .helpers import write_jsonl
 
 JOURNEY = [("referral_received", {}), ("triaged", {"tier": 1}), ("case_closed", {})]
@@ -27,7 +27,7 @@ class TestSupervision:
         checked again; the case that crashes every time gets its sequence checks and an explicit Unchecked."""
         log = _log(tmp_path, 450)
         clean = api.replay([log], engine="durable", jobs=2)
-        monkeypatch.setenv(FAULT_ENV, "C007")
+        monkeypatch.setattr(pipeline, "_check", faulty({"C007"}))
         crashed = api.replay([log], engine="durable", jobs=2)
         assert crashed.summary.cases == 450 and crashed.summary.events_replayed == 1350
         assert [u.case for u in crashed.unchecked] == ["C007"]

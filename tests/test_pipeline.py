@@ -71,16 +71,13 @@ class TestRanges:
         p = tmp_path / "log.jsonl"
         p.write_text(_lines(cases, rnd, junk=0.2))
         raw = pipeline.cut(str(p), size=97)
-        scans = [pipeline.prescan(str(p), s, e) for s, e in raw]
-        line, prev, seen, read = 1, None, [], 0
-        for (s, e), sc in zip(raw, scans, strict=True):
-            for kind, item in pipeline.iter_range(pipeline.Range(str(p), s, e, line, prev)):
+        seen, read = [], 0
+        for s, e, line in pipeline._numbered(str(p), raw):
+            for kind, item in pipeline.iter_range(pipeline.Range(str(p), s, e, line)):
                 if kind == "case":
                     seen.append((item[0], [ev.line for ev in item[1]]))
                 elif kind == "read":
                     read += item
-            line += sc.lines
-            prev = sc.last_case or prev
         assert [c for c, _ in seen] == [f"K{c:02d}" for c in range(30)]
         records = sum(1 for ln in p.read_text().splitlines() if ln.strip())
         assert read == records
@@ -183,3 +180,22 @@ class TestLongLines:
         (rej,) = report.rejected
         assert rej.line == 4 and "longer than" in rej.reason
 
+
+
+class TestNoPreScan:
+    def test_ranges_judged_at_an_early_guess_are_judged_again_at_the_log_s_date(self, tmp_path, monkeypatch):
+        """Only the last case reaches the log's latest day, so every other range first judges its cases at its own
+        (earlier) latest day: those ranges are judged again, and the report is the general path's, byte for byte
+        (open duties that the later date makes overdue included)."""
+        recs = []
+        for c in range(12):
+            recs += [{"id": f"{c}a", "case": f"K{c:02d}", "at": "2023-01-02", "activity": "referral_received"},
+                     {"id": f"{c}b", "case": f"K{c:02d}", "at": "2023-01-03", "activity": "support_started",
+                      "option": 1}]
+        recs.append({"id": "z", "case": "K99", "at": "2025-06-30", "activity": "referral_received"})
+        p = tmp_path / "log.jsonl"
+        p.write_text("".join(json.dumps(r) + "\n" for r in recs))
+        whole = dumps(api.replay_records(read_all([p]), workflow=WF, engine="reference"))
+        assert json.loads(whole)["summary"]["as_of"] == "2025-06-30"
+        for jobs in (1, 2):
+            assert _stream(p, monkeypatch, 300, engine="reference", jobs=jobs) == whole
