@@ -121,15 +121,15 @@ class DaskPool:
                 out.set_exception(ClusterError(f"{what} was cancelled on the Dask cluster (was the scheduler "
                                                "lost?)", what))
                 return
-            e = f.exception()
-            if isinstance(e, KilledWorker):  # it killed every worker it was tried on: a crash, as locally
-                out.set_exception(BrokenProcessPool(f"{what} killed its Dask workers: {e}"))
-            elif isinstance(e, OSError | DataFileError):
+            err = f.exception()
+            if isinstance(err, KilledWorker):  # it killed every worker it was tried on: a crash, as locally
+                out.set_exception(BrokenProcessPool(f"{what} killed its Dask workers: {err}"))
+            elif isinstance(err, OSError | DataFileError):
                 out.set_exception(ClusterError(
-                    f"{what} failed on the Dask cluster: {e}. The cluster's workers must see the same paths as "
+                    f"{what} failed on the Dask cluster: {err}. The cluster's workers must see the same paths as "
                     "this machine (the log, the workflow design and the rule packs).", what))
             else:
-                out.set_exception(ClusterError(f"{what} failed on the Dask cluster: {type(e).__name__}: {e}",
+                out.set_exception(ClusterError(f"{what} failed on the Dask cluster: {type(err).__name__}: {err}",
                                                what))
 
         fut.add_done_callback(done)

@@ -163,7 +163,7 @@ def _rows(name: str, numbered, seq: Iterator[int], activity_map: ActivityMap | N
         if header_problem is not None:
             yield Rejection(name, number, header_problem, "header")
             continue
-        if cells is None:
+        if cells is None or header is None:
             yield Rejection(name, number, problem or "unreadable row")
             continue
         if len(cells) != len(header):

@@ -121,7 +121,7 @@ def _strict_type(kind: Any) -> tuple[Any, Callable[[Any], Any] | None] | None:
         choices = kind.choices
         if not choices or not (all(type(c) is str for c in choices) or all(type(c) is int for c in choices)):
             return None
-        return Literal[tuple(choices)], None  # type: ignore[valid-type]
+        return Literal[tuple(choices)], None
     if k is _events.ListOf:
         inner = _strict_type(kind.item)
         if inner is None or inner[1] is not None:
@@ -140,7 +140,7 @@ class _Fast:
         self.source = activities
         actor_t = msgspec.defstruct(
             "ActorS", [("id", _INT | str | None, None),
-                       ("role", Literal[tuple(_events.ROLES)] | None, None),  # type: ignore[valid-type]
+                       ("role", Literal[tuple(_events.ROLES)] | None, None),
                        ("team", _INT | str | None, None)],
             forbid_unknown_fields=True, gc=False)
         structs: list[Any] = []
