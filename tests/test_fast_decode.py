@@ -101,7 +101,7 @@ class TestFastPathAgreesWithBuildEvent:
         want = decode_slow(line, "f", 1, 0)
         if isinstance(want, Event) and not any(type(v) is float and v == int(v) for v in want.attrs.values()):
             got = fast._fast().event(line, "f", 1, 0)
-            assert got is not None
+            assert got is not None, line
         _same(line)
 
     def test_the_fast_path_is_built_from_the_activity_table(self, monkeypatch):

@@ -31,14 +31,18 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
+from ..attribution import Applied, holder
 from ..conditions import MISSING, Where
 from ..workflow import ParamValue, Workflow
 from .caseview import BREACH, CaseView, Fact
 from .rules import Check, Matcher, Rule, Rulebook
 from .semantics import accumulated, decide
 
-#: a compiled check: (view, trigger index, sink of (fact, status) for breaches and open duties) -> applied?
-Run = Callable[[CaseView, int, list], bool]
+#: a compiled check: (view, trigger index, sink of (fact, status) for breaches and open duties) -> the index that
+#: attributes the duty (the event that met it, else the trigger), or NOT_APPLIED / EXCUSED
+Run = Callable[[CaseView, int, list], int]
+NOT_APPLIED = -1  # not in force (the duty did not apply)
+EXCUSED = -2  # a recorded exception excused it
 #: a compiled set of matchers: (view, index) -> does any match
 Pred = Callable[[CaseView, int], bool]
 
@@ -272,13 +276,13 @@ def _response(rule: Rule, check: Check, params: _Params) -> Run:
     due_of = params.due
     trigger_params = _trigger_params(check, params)
 
-    def run(view: CaseView, i: int, sink: list) -> bool:
+    def run(view: CaseView, i: int, sink: list) -> int:
         days = view.days
         day = days[i]
         if dated is not None and not dated(day):
-            return False  # not_in_force
+            return NOT_APPLIED
         if met_if is not None and met_if.matches(view.events[i], view.lookup):
-            return True  # met
+            return i  # met
         expect, exp_set = expect_for(view, i)
         pvs: tuple[ParamValue, ...] = ()
         due = None
@@ -343,28 +347,28 @@ def _response(rule: Rule, check: Check, params: _Params) -> Run:
                     break
         # the verdict (semantics.verdict, response branch)
         if excused is not None:
-            return False  # excused
+            return EXCUSED
         if done is not None:
             if due is not None and days[done] > due:
                 status = "late"
             else:
-                return True  # met
+                return done  # met
         elif end is not None:
             if due is not None and days[end] > due:
                 if not judge_open:
-                    return True  # lapsed
+                    return i  # lapsed
                 status = "overdue"
             elif end_kind == "before":
                 status = "missing"
             else:
-                return True  # lapsed
+                return i  # lapsed
         elif due is not None and view.as_of > due and judge_open:
             status = "overdue"
         else:
             status = "open"
         sink.append((Fact(rule, check, i, due=due, params=trigger_params(view, i) + pvs, done=done, end=end,
                           end_kind=end_kind, excused=excused), status))
-        return True
+        return done if done is not None else i
     return run
 
 
@@ -388,11 +392,11 @@ def _precedence(rule: Rule, check: Check, params: _Params) -> Run:
                 return case.any
         return ()
 
-    def run(view: CaseView, i: int, sink: list) -> bool:
+    def run(view: CaseView, i: int, sink: list) -> int:
         if dated is not None and not dated(view.days[i]):
-            return False  # not_in_force
+            return NOT_APPLIED
         if met_if is not None and met_if.matches(view.events[i], view.lookup):
-            return True  # met
+            return i  # met
         expect, exp_set = expect_for(view, i)
         first = view.episode_start(i)
         start = first
@@ -402,18 +406,19 @@ def _precedence(rule: Rule, check: Check, params: _Params) -> Run:
             if since is not None:
                 start = since + 1
         if accumulate:
-            if accumulated(view, check, expect_ms(view, i), start, i) is not None:
-                return True  # met
+            got = accumulated(view, check, expect_ms(view, i), start, i)
+            if got is not None:
+                return got  # met
         else:
             scan = scan_of(view)
             lo, hi = bisect_left(scan, start), bisect_left(scan, i)
             if exp_set is not None and exp_set >= scan_acts:  # every event scanned is one expected
                 if lo < hi:
-                    return True  # met
+                    return scan[lo]  # met
             else:
                 for k in scan[lo:hi]:
                     if expect(view, k):
-                        return True  # met
+                        return k  # met
         if excused_by is not None:
             # earlier in the episode, or on the trigger's own day in any order (spec 1.1)
             idx = excused_of(view)
@@ -423,9 +428,9 @@ def _precedence(rule: Rule, check: Check, params: _Params) -> Run:
                 if k >= stop or (k > i and days[k] != day):
                     break
                 if k != i and excused_by(view, k):
-                    return False  # excused
+                    return EXCUSED
         sink.append((Fact(rule, check, i, since=since, params=trigger_params(view, i)), "missing"))
-        return True
+        return i
     return run
 
 
@@ -435,13 +440,13 @@ def _forbid(rule: Rule, check: Check, params: _Params) -> Run:
     met_if = check.met_if if check.met_if else None
     trigger_params = _trigger_params(check, params)
 
-    def run(view: CaseView, i: int, sink: list) -> bool:
+    def run(view: CaseView, i: int, sink: list) -> int:
         if dated is not None and not dated(view.days[i]):
-            return False  # not_in_force
+            return NOT_APPLIED
         if met_if is not None and met_if.matches(view.events[i], view.lookup):
-            return True  # met
+            return i  # met
         sink.append((Fact(rule, check, i, params=trigger_params(view, i)), "breach"))
-        return True
+        return i
     return run
 
 
@@ -453,10 +458,10 @@ def _function(rule: Rule, check: Check, params: _Params) -> Run:
     dated = _in_force(rule)
     met_if = check.met_if if check.met_if else None
 
-    def run(view: CaseView, i: int, sink: list) -> bool:
+    def run(view: CaseView, i: int, sink: list) -> int:
         if met_if is not None and met_if.matches(view.events[i], view.lookup):
-            return dated is None or dated(view.days[i])  # met, or not_in_force
-        applied = False
+            return i if dated is None or dated(view.days[i]) else NOT_APPLIED  # met, or not_in_force
+        applied = NOT_APPLIED
         in_force = dated is None or dated(view.days[i])
         for f in fn(view, rule, check, i):  # run even out of force, as the reference does (it may raise)
             if not in_force:
@@ -464,8 +469,10 @@ def _function(rule: Rule, check: Check, params: _Params) -> Run:
             status = f.status
             if status in BREACH or status == "open":
                 sink.append((f, status))
-            if status not in _NOT_APPLIED:
-                applied = True
+            if status == "excused":
+                applied = EXCUSED if applied == NOT_APPLIED else applied
+            elif status not in _NOT_APPLIED and applied < 0:
+                applied = f.done if f.done is not None else f.trigger
         return applied
     return run
 
@@ -513,23 +520,32 @@ class CompiledChecker:
     def __call__(self, steps, as_of: date) -> tuple[list, list, set[str]]:
         view = _View(steps, self.wf, as_of)
         sink: list[tuple[Fact, str]] = []
-        applied: set[str] = set()
+        # attribution.applied_codes over every trigger, as the reference gives it: a code applied, with the
+        # teams of its first duty (trigger, and the event that met it), and codes whose every duty was excused
+        applied = Applied()
+        applied.teams = {}
+        excused: set[str] = set()
+        steps = view.steps
         by_activity = view.by_activity
         for c in self._checks_for(by_activity):
-            trigger, run = c.trigger, c.run
-            hit = False
+            trigger, run, code = c.trigger, c.run, c.code
             one = c.one
             for i in by_activity.get(one, _EMPTY) if one is not None else view.indexes_of(c.trigger_acts):
                 if trigger is not None and not trigger(view, i):
                     continue
-                if run(view, i, sink):
-                    hit = True
-            if hit:
-                applied.add(c.code)
+                got = run(view, i, sink)
+                if got == EXCUSED:
+                    excused.add(code)
+                    applied.teams.setdefault(code, (holder(steps, i)[0],) * 2)
+                elif got >= 0 and code not in applied:
+                    applied.add(code)
+                    team = holder(steps, i)[0]
+                    applied.teams[code] = (team, holder(steps, got)[0] if got < len(steps) else team)
+        applied.excused = frozenset(excused - applied)
         if not sink:
             return [], [], applied
-        findings, obligations, more = decide(view, [f for f, _ in sink], [s for _, s in sink])
-        return findings, obligations, applied | more
+        findings, obligations, _ = decide(view, [f for f, _ in sink], [s for _, s in sink])
+        return findings, obligations, applied
 
     def many(self, items: Sequence[tuple[Any, date]]) -> list[tuple[list, list, set[str]]]:
         return [self(steps, as_of) for steps, as_of in items]
