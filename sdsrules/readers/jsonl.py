@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from ..events import Event, Rejection
 from ..maps import ActivityMap
 from ._io import lines, open_bytes
-from .fast import _case, _id, _kind, _short, decode_line, too_long
+from .fast import decode_line, too_long
 
-__all__ = ["_case", "_id", "_kind", "_short", "read"]
+__all__ = ["read"]
 
 
 def read(path: str, seq: Iterator[int],
