@@ -516,7 +516,7 @@ def build_event(record: Mapping[str, Any], *, file: str, line: int, seq: int, te
             raise EventError("activity", "is required")
         if not isinstance(activity, str):
             raise EventError("activity", f"must be text (got {_show(activity)})")
-        raise EventError("activity", f"{_show(activity)} is not a known activity (see events.md)")
+        raise EventError("activity", f"{_show(activity)} is not a known activity (see docs/contract.md)")
 
     raw_at = record.get("at")
     if raw_at is None or raw_at == "":

@@ -194,7 +194,7 @@ def load_map(path: str | Path) -> ActivityMap:
         attrs_spec = ACTIVITIES.get(target.activity)
         if attrs_spec is None:
             problems.append(Problem(file, line_of(raw, where), f"activities.{theirs}",
-                                    f"{target.activity!r} is not an activity of events.md"))
+                                    f"{target.activity!r} is not an activity of the event contract (docs/contract.md)"))
             continue
         for attr in target.set:
             if attr in CORE_FIELDS:

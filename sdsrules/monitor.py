@@ -82,7 +82,7 @@ def _kind_words(kind) -> str:
 
 _CORE_WORDS = {
     "case": "must be a non-empty text or number (the case identifier)",
-    "activity": "must be one of the activities of events.md",
+    "activity": "must be one of the activities of the event contract (docs/contract.md)",
     "at": f"must be an ISO 8601 date or date-time between {EARLIEST} and {LATEST}",
     "id": "must be text or a whole number",
     "actor": "must be an object with only id, role and team",
@@ -105,7 +105,7 @@ def safe_reason(field: str | None, reason: str, activity: str | None = None) -> 
     spec = ACTIVITIES.get(activity or "", {})
     if field in spec:
         return f"must be {_kind_words(spec[field][0])} for {activity}"
-    return "does not meet the contract of events.md"
+    return "does not meet the event contract (docs/contract.md)"
 
 
 # ------------------------------------------------------------------------------------------------ events

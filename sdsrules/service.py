@@ -548,7 +548,7 @@ def openapi(config: ServiceConfig) -> dict:
                       description="A duty open at the as-of date: what is due, by when, and why.")
     actor = _obj({"id": {"type": ["string", "integer"]}, "role": {"enum": list(ROLES)},
                   "team": {"type": ["string", "integer"]}}, [])
-    event = {"description": "One recorded step of a case (shared/spec/events.md): the activity's attributes sit "
+    event = {"description": "One recorded step of a case (docs/contract.md): the activity's attributes sit "
                             "flat at the top level, as the contract types them.",
              "oneOf": [_ref(f"Event_{name}") for name in sorted(ACTIVITIES)]}
     events_body = _obj({"events": {**_arr(_ref("Event")), "minItems": 1, "maxItems": config.max_events},

@@ -57,7 +57,7 @@ CHECKS: dict[str, Check] = {c.code: c for c in (
           "A key the design format does not know (often a misspelling); loading would reject the design."),
     Check("WF-KEY-02", "duplicated key", "the workflow design format",
           "A key written twice in one mapping; YAML would silently keep only the last, so it is refused."),
-    Check("WF-ACT-01", "unknown activity", "shared/spec/events.md",
+    Check("WF-ACT-01", "unknown activity", "the event contract (docs/contract.md)",
           "A transition or anywhere list names an activity that is not in the event contract."),
     Check("WF-LOAD-01", "design does not load", "the workflow design format",
           "Any other loading problem: a bad value, a state that does not exist, a missing key."),

@@ -366,7 +366,8 @@ def build_design(raw: dict, file: str, problems: list[Problem]) -> Workflow:
             sources = [n for n, s in zip(names, states_raw, strict=True) if not s.get("closed") and n != initial]
         for trig in triggers:
             if trig not in ACTIVITIES:
-                problem(["transitions", i, "trigger"], f"{trig!r} is not an activity of events.md")
+                problem(["transitions", i, "trigger"],
+                        f"{trig!r} is not an activity of the event contract (docs/contract.md)")
         for src in sources:
             if src not in seen:
                 problem(["transitions", i, "source"], f"{src!r} is not a state")
@@ -389,7 +390,7 @@ def build_design(raw: dict, file: str, problems: list[Problem]) -> Workflow:
     anywhere = list(raw.get("anywhere") or [])
     for i, a in enumerate(anywhere):
         if a not in ACTIVITIES:
-            problem(["anywhere", i], f"{a!r} is not an activity of events.md")
+            problem(["anywhere", i], f"{a!r} is not an activity of the event contract (docs/contract.md)")
 
     parameters: dict[str, Parameter] = {}
     for pname, pdef in (raw.get("parameters") or {}).items():

@@ -35,3 +35,22 @@ class TestDidYouMean:
         out = CliRunner().invoke(cli, ["rules", "explain", "SDS-REV-1"])
         assert out.exit_code == 2
         assert "did you mean SDS-REV-01?" in out.output
+
+
+class TestContract:
+    """docs/contract.md, the event contract users read (every error message points at it), stays in step."""
+
+    TEXT = (ROOT / "docs" / "contract.md").read_text(encoding="utf-8")
+
+    def test_every_activity_and_attribute_the_code_knows_is_documented(self):
+        from sdsrules.events import ACTIVITIES
+
+        missing = [a for a in ACTIVITIES if f"`{a}`" not in self.TEXT]
+        missing += [f"{a}.{n}" for a, spec in ACTIVITIES.items() for n in spec if f"`{n}`" not in self.TEXT]
+        assert missing == []
+
+    def test_it_is_the_shared_spec(self):
+        spec = ROOT.parent / "shared" / "spec" / "events.md"
+        if not spec.exists():
+            pytest.skip("the shared spec is not beside this checkout")
+        assert spec.read_text(encoding="utf-8") in self.TEXT

@@ -42,7 +42,8 @@ class TestLoadMap:
         p.write_text("map: x\nactivities:\n  Foo: not_an_activity\n", encoding="utf-8")
         with pytest.raises(DataFileError) as e:
             load_map(p)
-        assert "bad.yaml:3: activities.Foo: 'not_an_activity' is not an activity of events.md" in e.value.report()
+        assert ("bad.yaml:3: activities.Foo: 'not_an_activity' is not an activity of the event contract "
+                "(docs/contract.md)") in e.value.report()
 
     def test_set_may_not_give_core_fields(self, tmp_path):
         """A step may imply attributes, not the case or the date."""

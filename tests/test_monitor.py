@@ -110,7 +110,8 @@ class TestCheckErrors:
     @pytest.mark.parametrize(("record", "field", "words"), [
         ({"at": "2024-01-01", "activity": "triaged", "tier": 1}, "case", "is required"),
         ({"case": SECRET, "at": SECRET, "activity": "triaged", "tier": 1}, "at", "ISO 8601"),
-        ({"case": SECRET, "at": "2024-01-01", "activity": SECRET}, "activity", "activities of events.md"),
+        ({"case": SECRET, "at": "2024-01-01", "activity": SECRET}, "activity",
+         "activities of the event contract (docs/contract.md)"),
         ({"case": SECRET, "at": "2024-01-01", "activity": "triaged", "tier": SECRET}, "tier", "one of 1, 2, 3"),
         ({"case": SECRET, "at": "2024-01-01", "activity": "triaged"}, "tier", "is required for triaged"),
         ({"case": SECRET, "at": "2024-01-01", "activity": "budget_approved", "amount": -5,

@@ -392,7 +392,7 @@ def _check(key: str, c: Mapping, raw: dict, prefix: list, file: str, problems: l
         acts = [m["activity"]] if isinstance(m["activity"], str) else list(m["activity"])
         for a in acts:
             if a not in ACTIVITIES:
-                problem([*path, "activity"], f"{a!r} is not an activity of events.md")
+                problem([*path, "activity"], f"{a!r} is not an activity of the event contract (docs/contract.md)")
         fields = set().union(*(ACTIVITIES.get(a, {}).keys() for a in acts))
         try:
             where = compile_where(m.get("where"), "where", fields)

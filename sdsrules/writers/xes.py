@@ -30,7 +30,7 @@ from ._common import WriteError, codes, findings_by_event
 
 SPOOL = 32 * 1024 * 1024
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>
-<!-- written by sdsrules: one trace per case; see shared/spec/events.md -->
+<!-- written by sdsrules: one trace per case; see docs/contract.md -->
 <log xes.version="1849-2016" xes.features="nested-attributes" xmlns="http://www.xes-standard.org/">
   <extension name="Concept" prefix="concept" uri="http://www.xes-standard.org/concept.xesext"/>
   <extension name="Time" prefix="time" uri="http://www.xes-standard.org/time.xesext"/>
