@@ -56,6 +56,10 @@ LOG_CONFIG = {
               help="Seconds allowed to read a body, and to check or validate it (the work is stopped past it).")
 @click.option("--engine-processes", type=click.IntRange(1, 64), default=2, show_default=True,
               help="Supervised processes (per server process) that run checks and replays.")
+@click.option("--max-waiting", type=click.IntRange(0), default=64, show_default=True,
+              help="Requests that may wait for a busy engine process; past it, 503 with Retry-After.")
+@click.option("--max-answer", type=click.IntRange(1024), default=1024 * 1024, show_default=True,
+              help="Largest /v1/validate answer in bytes (problems past it are left out and counted).")
 @click.option("--validate-memory", type=click.IntRange(64), default=1024, show_default=True,
               help="Megabytes of memory the process that validates posted designs may use.")
 @click.option("--header-timeout", type=click.FloatRange(0.1), default=10.0, show_default=True,
@@ -65,7 +69,8 @@ LOG_CONFIG = {
 @click.option("--max-connections-per-client", type=click.IntRange(1), default=128, show_default=True,
               help="Open connections from one address; over it, that address's oldest idle one is closed.")
 def serve(host, port, workflow, engine, rule_paths, token_file, max_body, max_events, timeout, workers,
-          engine_processes, validate_memory, header_timeout, max_connections, max_connections_per_client):
+          engine_processes, max_waiting, max_answer, validate_memory, header_timeout, max_connections,
+          max_connections_per_client):
     """Serve the checks over HTTP: POST /v1/check, /v1/replay, /v1/validate; GET /v1/rules, /healthz;
     the OpenAPI document at /openapi.json."""
     from sdsrules.monitor import ENGINES
@@ -86,7 +91,8 @@ def serve(host, port, workflow, engine, rule_paths, token_file, max_body, max_ev
     max_connections = min(max_connections, _fd_room())
     config = ServiceConfig(workflow=workflow, engine=engine, rules=tuple(rule_paths), token=token,
                            max_body=max_body, max_events=max_events, timeout=timeout,
-                           engine_processes=engine_processes, validate_memory=validate_memory * 1024 * 1024,
+                           engine_processes=engine_processes, waiting=max_waiting, max_answer=max_answer,
+                           validate_memory=validate_memory * 1024 * 1024,
                            header_timeout=header_timeout, max_connections=max_connections,
                            max_connections_per_client=min(max_connections_per_client, max_connections))
     if workers == 1:

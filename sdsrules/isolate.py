@@ -176,6 +176,7 @@ class Pool:
         self.workers = [Worker(name, factory, arg, memory) for _ in range(size)]
         self.free = list(self.workers)
         self.lock = threading.Lock()
+        self.ready = threading.Condition(self.lock)  # notified when a worker goes back on the free list
         self.pending = 0
         self.executor = ThreadPoolExecutor(size, thread_name_prefix=f"sdsrules-{name}")
         self.replaced = 0  # processes stopped or found dead (and so replaced), for tests and the log
@@ -200,32 +201,64 @@ class Pool:
                 self.pending -= 1
 
     def _call(self, payload: Any, deadline: float) -> Any:
+        with self.ready:
+            while not self.free:  # every child busy, or being replaced after a stop
+                left = deadline - time.monotonic()
+                if left <= 0 or self.closed:
+                    raise WorkTimeout  # waited past the caller's time: nothing to stop
+                self.ready.wait(left)
+            worker = self.free.pop()
         if time.monotonic() >= deadline:
-            raise WorkTimeout  # waited in the queue past the caller's time: nothing to stop
-        with self.lock:
-            worker = self.free.pop()  # one thread per child, so one is always free here
+            self._give_back(worker)
+            raise WorkTimeout
         pid = worker.pid
+        if worker.proc is not None and not worker.alive():  # died while idle: said here, replaced by call()
+            self.replaced += 1
+            log.error("the %s process (pid %s) died (%s); a new process replaces it", self.name, pid, worker.stop())
         try:
-            return worker.call(payload, deadline)
+            answer = worker.call(payload, deadline)
         except WorkTimeout:
             self.replaced += 1
             log.warning("the %s process (pid %s) was stopped: its work outlived the time limit; a new process "
                         "replaces it", self.name, pid)
+            self._replace(worker)
             raise
         except WorkerDied as e:
             self.replaced += 1
             log.error("the %s process (pid %s) died (%s); a new process replaces it", self.name, pid, e.how)
+            self._replace(worker)
             raise
-        finally:
-            with self.lock:
-                self.free.append(worker)
+        except BaseException:
+            self._replace(worker)
+            raise
+        self._give_back(worker)
+        return answer
+
+    def _give_back(self, worker: Worker) -> None:
+        with self.ready:
+            self.free.append(worker)
+            self.ready.notify()
+
+    def _replace(self, worker: Worker) -> None:
+        """Start a new child for ``worker`` in the background; back on the free list when it is ready (or,
+        should it fail to start, to be started by the next call)."""
+        def start() -> None:
+            if not self.closed:
+                try:
+                    worker.start()
+                except WorkerDied as e:
+                    log.error("%s", e.how)
+            self._give_back(worker)
+        worker.stop()
+        threading.Thread(target=start, name=f"sdsrules-{self.name}-replace", daemon=True).start()
 
     def pids(self) -> list[int]:
         return [w.pid for w in self.workers if w.pid is not None and w.alive()]
 
     def close(self) -> None:
-        with self.lock:
+        with self.ready:
             self.closed = True
+            self.ready.notify_all()
         for w in self.workers:
             w.stop()
         self.executor.shutdown(wait=False, cancel_futures=True)
