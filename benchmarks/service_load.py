@@ -31,10 +31,12 @@ from benchmarks.replay_bench import tree_rss_kb as rss_kb  # noqa: E402  (RSS of
 from tests.test_monitor import long_case  # noqa: E402  (after the path is set)
 
 
-def start_server(engine: str, log: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
+def start_server(engine: str, log: Path, workers: int = 1, engine_processes: int = 2
+                 ) -> tuple[subprocess.Popen, str]:
     out = log.open("w")
     proc = subprocess.Popen([sys.executable, "-c", "from sdsrules.cli.main import main; main()", "serve",
-                             "--host", "127.0.0.1", "--port", "0", "--engine", engine, "--workers", str(workers)],
+                             "--host", "127.0.0.1", "--port", "0", "--engine", engine, "--workers", str(workers),
+                             "--engine-processes", str(engine_processes)],
                             stdout=subprocess.DEVNULL, stderr=out, cwd=ROOT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -104,11 +106,12 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--events", type=int, default=60)
     ap.add_argument("--in-flight", type=int, default=64)
-    ap.add_argument("--engine", choices=["durable", "reference"], default="durable")
+    ap.add_argument("--engine", default="durable", help="any engine `sdsrules serve --engine` takes")
+    ap.add_argument("--engine-processes", type=int, default=2, help="sdsrules serve --engine-processes")
     ap.add_argument("--workers", type=int, default=1, help="server processes (sdsrules serve --workers)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        proc, url = start_server(args.engine, Path(tmp) / "serve.log", args.workers)
+        proc, url = start_server(args.engine, Path(tmp) / "serve.log", args.workers, args.engine_processes)
         try:
             res = asyncio.run(run(url, proc.pid, args.rate, args.seconds, args.events, args.in_flight))
         finally:
@@ -119,7 +122,8 @@ def main() -> None:
     def pct(q: float) -> float:
         return lat[min(len(lat) - 1, int(q * len(lat)))] if lat else float("nan")
 
-    print(f"POST /v1/check, {args.events}-event cases, engine {args.engine}, {args.workers} server process(es): "
+    print(f"POST /v1/check, {args.events}-event cases, engine {args.engine} ({args.engine_processes} engine "
+          f"process(es)), {args.workers} server process(es): "
           f"target {args.rate:g} req/s for "
           f"{args.seconds:g} s, open loop, at most {args.in_flight} in flight")
     print(f"  sent {res['sent']} in {res['elapsed']:.1f} s ({res['sent'] / res['elapsed']:.1f} req/s), "

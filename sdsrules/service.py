@@ -17,6 +17,8 @@ was allowed, never the value that came; the access log holds method, route, stat
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import hmac
 import json
 import logging
@@ -25,7 +27,8 @@ import tempfile
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -42,6 +45,7 @@ from . import __version__
 from .engine.names import LIVE_DEFAULT
 from .events import EARLIEST, LATEST, Rejection
 from .findings import Summary
+from .isolate import Busy, Pool, WorkerDied, WorkTimeout
 from .monitor import CheckTimeout, EventInputError, assess, case_result, event_from, load_setup, one_case
 from .pipeline import choose_as_of
 from .replay import assemble, group, latest_day
@@ -64,6 +68,13 @@ class ServiceConfig:
     max_body: int = 5 * 1024 * 1024  # bytes in one request body
     max_events: int = 10_000  # events in one request
     timeout: float = 30.0  # seconds to read a body, and to check it
+    engine_processes: int = 2  # supervised processes that run checks and replays (each with its own engine)
+    waiting: int = 64  # requests that may wait for a busy engine or validator before the service answers 503
+    validate_memory: int = 1024 * 1024 * 1024  # bytes of address space for the process that checks designs
+    max_answer: int = 1024 * 1024  # bytes in a /v1/validate answer: problems past it are left out and counted
+    header_timeout: float = 10.0  # seconds for a connection to deliver a request head
+    max_connections: int = 1024  # open connections in all (idle ones make way for new ones)
+    max_connections_per_client: int = 128  # open connections from one address
 
 
 class Problem(Exception):
@@ -75,26 +86,28 @@ class Problem(Exception):
         self.status, self.error, self.message = status, error, message
         self.problems, self.headers = problems or [], headers
 
-    def response(self) -> JSONResponse:
+    def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"error": self.error, "message": self.message}
         if self.problems:
             body["problems"] = self.problems
-        return JSONResponse(body, status_code=self.status, headers=self.headers)
+        return body
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.to_dict(), status_code=self.status, headers=self.headers)
 
 
 def _json(data: Any, status: int = 200) -> Response:
-    try:
-        body = orjson.dumps(data)
-    except TypeError:  # text orjson will not write (a lone surrogate read from YAML): escaped by the stdlib
-        body = json.dumps(data).encode()
-    return Response(body, status_code=status, media_type="application/json")
+    return Response(_dumps(data), status_code=status, media_type="application/json")
 
 
 def log_failure(e: BaseException, method: str | None, route: str) -> None:
     """Log an unexpected error by type and place only: exception texts can quote case data."""
-    frames = "; ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}"
-                       for f in traceback.extract_tb(e.__traceback__)[-4:])
-    log.error("unhandled %s on %s %s (%s)", type(e).__name__, method, route, frames)
+    log.error("unhandled %s on %s %s (%s)", type(e).__name__, method, route, _where(e))
+
+
+def _where(e: BaseException) -> str:
+    return "; ".join(f"{Path(f.filename).name}:{f.lineno} in {f.name}"
+                     for f in traceback.extract_tb(e.__traceback__)[-4:])
 
 
 INTERNAL = "the service failed on this request; the log says where"
@@ -105,6 +118,11 @@ INTERNAL = "the service failed on this request; the log says where"
 
 async def read_json(request: Request, config: ServiceConfig) -> Any:
     """The request's JSON body, within the size limit and the time limit."""
+    return parse_json(await read_body(request, config))
+
+
+async def read_body(request: Request, config: ServiceConfig) -> bytes:
+    """The request's body, said to be JSON, within the size limit and the time limit (not yet parsed)."""
     ctype = request.headers.get("content-type", "")
     if ctype.split(";")[0].strip().lower() != "application/json":
         raise Problem(415, "unsupported_media_type", "the body must be JSON (Content-Type: application/json)")
@@ -125,9 +143,12 @@ async def read_json(request: Request, config: ServiceConfig) -> Any:
         return b"".join(chunks)
 
     try:
-        body = await asyncio.wait_for(receive(), config.timeout)
+        return await asyncio.wait_for(receive(), config.timeout)
     except TimeoutError:
         raise Problem(408, "request_timeout", f"the body did not arrive within {config.timeout:g} s") from None
+
+
+def parse_json(body: bytes) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as e:
@@ -184,13 +205,12 @@ def _event_path(e: EventInputError) -> str:
 class Service:
     """The loaded workflow and rules, and the answers to each endpoint (plain calls, run off the event loop)."""
 
-    def __init__(self, config: ServiceConfig):
+    def __init__(self, config: ServiceConfig, warm: bool = True):
         self.config = config
         self.setup = load_setup(config.workflow, list(config.rules) or None)
-        self.validate_lock = threading.Lock()  # one design check at a time: they can be long and are CPU-bound
-        # warm the engine (durable-rules compiles its ruleset on first use) so the first request is not slow
-        assess([{"case": "warm-up", "at": "2024-01-01", "activity": "referral_received"}], self.setup.wf,
-               engine=config.engine, rules=list(config.rules) or None)
+        if warm:  # durable-rules compiles its ruleset on first use: done now, so the first request is not slow
+            assess([{"case": "warm-up", "at": "2024-01-01", "activity": "referral_received"}], self.setup.wf,
+                   engine=config.engine, rules=list(config.rules) or None)
 
     def check(self, body: Any) -> dict:
         raw, as_of = events_request(body, self.config)
@@ -201,6 +221,7 @@ class Service:
             raise Problem(422, "invalid_event", f"{_event_path(e)} {e.reason}",
                           [{"path": _event_path(e), "message": e.reason}]) from None
         # judged at today's date in Scotland unless as_of is given; the answer says which
+        assert result is not None  # events_request refuses an empty list
         return dict(result.to_dict(), as_of_basis="given" if as_of else "today (Europe/London)")
 
     def due(self, body: Any) -> dict:
@@ -266,30 +287,7 @@ class Service:
         return out
 
     def validate(self, body: Any) -> dict:
-        from .validate import validate_file
-        from .validate_formats import to_json
-
-        if not isinstance(body, dict) or set(body) - {"design"} or "design" not in body:
-            raise Problem(422, "invalid_request", "the body must be an object with only 'design'",
-                          [{"path": "$", "message": "must be an object with only 'design'"}])
-        design = body["design"]
-        if isinstance(design, dict):
-            text = json.dumps(design, ensure_ascii=False)  # YAML reads JSON (escapes would split surrogate pairs)
-        elif isinstance(design, str) and design.strip():
-            text = design
-        else:
-            raise Problem(422, "invalid_request", "$.design must be YAML text or a JSON object",
-                          [{"path": "$.design", "message": "must be non-empty YAML text or an object"}])
-        folder = tempfile.mkdtemp(prefix="sdsrules-design-")
-        try:
-            path = Path(folder) / "design.yaml"  # alone in its folder: 'extends' can reach only shipped designs
-            path.write_text(text, encoding="utf-8")
-            with self.validate_lock:
-                result = validate_file(path)
-            out = to_json([result])
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        return json.loads(json.dumps(out).replace(str(path), "design.yaml").replace(folder, "."))
+        return validate_design(body, self.config.max_answer)
 
     def rules(self) -> dict:
         book = self.setup.book
@@ -308,11 +306,115 @@ class Service:
                 "workflow": self.setup.wf.describe(), "rules": len(self.setup.book.rules)}
 
 
+def validate_design(body: Any, max_answer: int) -> dict:
+    """``{"design": ...}`` -> the ``validate --format json`` result, at most ``max_answer`` bytes of it."""
+    from .validate import validate_file
+    from .validate_formats import to_json
+
+    if not isinstance(body, dict) or set(body) - {"design"} or "design" not in body:
+        raise Problem(422, "invalid_request", "the body must be an object with only 'design'",
+                      [{"path": "$", "message": "must be an object with only 'design'"}])
+    design = body["design"]
+    if isinstance(design, dict):
+        text = json.dumps(design, ensure_ascii=False)  # YAML reads JSON (escapes would split surrogate pairs)
+    elif isinstance(design, str) and design.strip():
+        text = design
+    else:
+        raise Problem(422, "invalid_request", "$.design must be YAML text or a JSON object",
+                      [{"path": "$.design", "message": "must be non-empty YAML text or an object"}])
+    folder = tempfile.mkdtemp(prefix="sdsrules-design-")
+    try:
+        path = Path(folder) / "design.yaml"  # alone in its folder: 'extends' can reach only shipped designs
+        path.write_text(text, encoding="utf-8")
+        out = to_json([validate_file(path)])
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    out = json.loads(json.dumps(out).replace(str(path), "design.yaml").replace(folder, "."))
+    return cap_answer(out, max_answer)
+
+
+def cap_answer(out: dict, max_answer: int) -> dict:
+    """``out`` (a validate result) within ``max_answer`` bytes of JSON: each design keeps the problems that fit,
+    in order, and says how many it left out (``problems_omitted``); the summary still counts them all."""
+    size = len(_dumps(out))
+    if size <= max_answer:
+        return out
+    designs = out["designs"]
+    kept_size = len(_dumps({**out, "designs": [{**d, "problems": []} for d in designs]}))
+    for d in designs:
+        kept = []
+        for p in d["problems"]:
+            cost = len(_dumps(p)) + 1
+            if kept_size + cost + 32 <= max_answer:  # 32: room for ', "problems_omitted": N'
+                kept.append(p)
+                kept_size += cost
+        if len(kept) < len(d["problems"]):
+            d["problems_omitted"] = len(d["problems"]) - len(kept)
+            d["problems"] = kept
+            kept_size += 32
+    return out
+
+
+def _dumps(data: Any) -> bytes:
+    try:
+        return orjson.dumps(data)
+    except TypeError:  # text orjson will not write (a lone surrogate read from YAML): escaped by the stdlib
+        return json.dumps(data).encode()
+
+
 def _rejection(r: Rejection) -> dict:
     """A rejection as the service reports it: by position in the request, never with the case's data."""
     reason = r.reason if r.id is None else (f"$.events[{r.line - 1}].id repeats an earlier event's id in the "
                                             "same case; the repeat is not replayed")
     return {"code": r.code, "index": r.line - 1, "field": r.field, "reason": reason}
+
+
+# -------------------------------------------------------------------------------------------- processes
+#
+# Checks, replays and design validation run in supervised child processes (sdsrules/isolate.py), not on the
+# server's threads: work that outlives the time limit is stopped with its process, which is replaced, so a
+# 10,000-event case on durable-rules or a design with thousands of states holds up no one past its own 503.
+# The validator also runs under a memory limit (RLIMIT_AS). A child answers ("answer", status, JSON bytes,
+# headers), or ("failed", exception type, code location) for the server to log; never the request's content.
+
+
+def engine_handler(config: ServiceConfig) -> Callable[[tuple[str, bytes]], tuple]:
+    """In an engine process: the service with its engine warmed up; ``(method, body)`` -> answer."""
+    service = Service(config)
+    methods: dict[str, Callable[[Any], dict]] = {"check": service.check, "replay": service.replay}
+
+    def handle(payload: tuple[str, bytes]) -> tuple:
+        method, raw = payload
+        return _answer(methods[method], raw)
+    return handle
+
+
+def validate_handler(config: ServiceConfig) -> Callable[[bytes], tuple]:
+    """In the validator process (under its memory limit): body -> answer."""
+    from . import validate, validate_formats  # noqa: F401  (imported once, before the first request)
+
+    def handle(raw: bytes) -> tuple:
+        try:
+            return _answer(lambda body: validate_design(body, config.max_answer), raw)
+        except MemoryError:
+            return _problem(Problem(422, "design_too_complex", "checking this design needs more memory than the "
+                                    f"service allows ({config.validate_memory // 2**20} MB)"))
+    return handle
+
+
+def _answer(work: Callable[[Any], dict], raw: bytes) -> tuple:
+    try:
+        return ("answer", 200, _dumps(work(parse_json(raw))), None)
+    except Problem as p:
+        return _problem(p)
+    except (TimeoutError, MemoryError):  # the process is replaced: what timed out may still hold it
+        raise
+    except Exception as e:
+        return ("failed", type(e).__name__, _where(e))
+
+
+def _problem(p: Problem) -> tuple:
+    return ("answer", p.status, _dumps(p.to_dict()), p.headers)
 
 
 # -------------------------------------------------------------------------------------------- ASGI
@@ -324,6 +426,7 @@ class Guard:
 
     def __init__(self, app: ASGIApp, token: bytes | None):
         self.app, self.token = app, token
+        self.pools: dict[str, Pool] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -365,16 +468,52 @@ class Guard:
 
 
 def create_app(config: ServiceConfig | None = None) -> ASGIApp:
-    """The ASGI app for ``config`` (defaults: national workflow, durable engine, no token)."""
+    """The ASGI app for ``config`` (defaults: national workflow, durable engine, no token), with its engine and
+    validator processes started."""
     config = config or ServiceConfig()
-    service = Service(config)
+    service = Service(config, warm=False)  # health and rules here; the engines work in their own processes
     document = openapi(config)
+    child = attrs.evolve(config, token=None)
+    engines = Pool("engine", "sdsrules.service:engine_handler", child, size=max(1, config.engine_processes),
+                   waiting=config.waiting)
+    validator = Pool("validator", "sdsrules.service:validate_handler", child, size=1,
+                     memory=config.validate_memory, waiting=min(8, config.waiting))
+    pools = (engines, validator)
+    try:
+        start_all(pools)
+    except WorkerDied as e:
+        close_all(pools)
+        raise RuntimeError(e.how) from None
+    atexit.register(close_all, pools)
+    local = ThreadPoolExecutor(4, thread_name_prefix="sdsrules-service")  # in-process endpoints, if any
+
+    def isolated(pool: Pool, method: str | None, what: str):
+        async def handle(request: Request) -> Response:
+            try:
+                raw = await read_body(request, config)
+                answer = await pool.call(raw if method is None else (method, raw), config.timeout)
+            except Problem as p:
+                return p.response()
+            except Busy:
+                return Problem(503, "busy", f"the service is busy (every {pool.name} process at work and "
+                               f"{pool.waiting} requests waiting); retry shortly",
+                               headers={"Retry-After": "1"}).response()
+            except WorkTimeout:
+                return Problem(503, "timeout", f"the {what} did not finish within {config.timeout:g} s").response()
+            except WorkerDied:  # logged by the pool, which replaces the process
+                return Problem(500, "internal_error", INTERNAL).response()
+            if answer[0] == "answer":
+                _, status, body, headers = answer
+                return Response(body, status_code=status, headers=headers, media_type="application/json")
+            log.error("unhandled %s on %s %s (%s)", answer[1], request.method, request.url.path, answer[2])
+            return Problem(500, "internal_error", INTERNAL).response()
+        return handle
 
     def endpoint(work: Callable[[Any], dict], status: int = 200):
         async def handle(request: Request) -> Response:
             try:
                 body = await read_json(request, config)
-                return _json(await asyncio.to_thread(work, body), status)
+                return _json(await asyncio.get_running_loop().run_in_executor(local, work, body), status)
             except Problem as p:
                 return p.response()
             except CheckTimeout:
@@ -426,16 +565,48 @@ def create_app(config: ServiceConfig | None = None) -> ASGIApp:
     async def not_allowed(request: Request, exc: Exception) -> Response:
         return Problem(405, "method_not_allowed", "this endpoint does not take that method").response()
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        close_all(pools)
+        local.shutdown(wait=False)
+
     app = Starlette(routes=[
         Route("/healthz", healthz, methods=["GET"]),
         Route("/openapi.json", spec, methods=["GET"]),
         Route("/v1/rules", rules, methods=["GET"]),
-        Route("/v1/check", endpoint(service.check), methods=["POST"]),
+        Route("/v1/check", isolated(engines, "check", "check"), methods=["POST"]),
         Route("/v1/due", due, methods=["GET", "POST"]),
-        Route("/v1/replay", endpoint(service.replay), methods=["POST"]),
-        Route("/v1/validate", endpoint(service.validate), methods=["POST"]),
-    ], exception_handlers={404: not_found, 405: not_allowed})
-    return Guard(app, config.token)
+        Route("/v1/replay", isolated(engines, "replay", "replay"), methods=["POST"]),
+        Route("/v1/validate", isolated(validator, None, "validation"), methods=["POST"]),
+    ], exception_handlers={404: not_found, 405: not_allowed}, lifespan=lifespan)
+    guard = Guard(app, config.token)
+    guard.pools = {p.name: p for p in pools}
+    return guard
+
+
+def start_all(pools: Sequence[Pool]) -> None:
+    """Start every process of ``pools`` at once (each imports and loads for about half a second)."""
+    errors: list[WorkerDied] = []
+
+    def start(w: Any) -> None:
+        try:
+            w.start()
+        except WorkerDied as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=start, args=(w,)) for p in pools for w in p.workers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+def close_all(pools: Sequence[Pool]) -> None:
+    for p in pools:
+        p.close()
 
 
 def is_loopback(host: str) -> bool:
@@ -581,7 +752,10 @@ def openapi(config: ServiceConfig) -> dict:
                            "path": _arr({"type": "object"}), "counterexample": _STR})
     validate_result = _obj({
         "designs": _arr(_obj({"file": _STR, "workflow": _STR, "usable": _BOOL, "clean": _BOOL, "states": _INT,
-                              "transitions": _INT, "problems": _arr(design_problem)})),
+                              "transitions": _INT, "problems": _arr(design_problem),
+                              "problems_omitted": {**_INT, "description": "problems left out to keep the answer "
+                                                   "within the service's size limit (the summary counts them)"}},
+                             ["file", "workflow", "usable", "clean", "states", "transitions", "problems"])),
         "summary": _obj({"designs": _INT, "clean": _INT, "problems": _INT, "exit_code": _INT}),
     })
     rule = _obj({"code": _STR, "title": _STR, "severity": _STR, "version": _STR, "sources": _arr(_STR),
@@ -598,7 +772,7 @@ def openapi(config: ServiceConfig) -> dict:
     def ok(text: str, schema: dict) -> dict:
         return {"description": text, "content": {"application/json": {"schema": schema}}}
 
-    secured = {"security": [{"bearer": []}] if config.token else [{}, {"bearer": []}]}
+    secured: dict[str, Any] = {"security": [{"bearer": []}] if config.token else [{}, {"bearer": []}]}
     auth = {"401": err("A bearer token is required and was missing or wrong.")} if config.token else {}
     body_errors = {
         "400": err("The body is not valid JSON."),
@@ -608,10 +782,10 @@ def openapi(config: ServiceConfig) -> dict:
         "422": err("The request breaks its schema or the event contract (problems name each JSON path)."),
     }
 
-    def post(summary_text: str, body: dict, answer: dict, timeout: bool = True) -> dict:
+    def post(summary_text: str, body: dict, answer: dict, work: str = "check") -> dict:
         responses = {"200": answer, **body_errors, **auth}
-        if timeout:
-            responses["503"] = err("The check did not finish within the service's time limit.")
+        responses["503"] = err(f"The {work} did not finish within the service's time limit, or the service is "
+                               "busy (`busy`, with Retry-After).")
         return {"post": {"summary": summary_text, **secured,
                          "requestBody": {"required": True, "content": {"application/json": {"schema": body}}},
                          "responses": responses}}
@@ -644,7 +818,7 @@ def openapi(config: ServiceConfig) -> dict:
                                ok("The report, as `sdsrules replay --format json`.", _ref("ReplayResult"))),
             "/v1/validate": post("Validate a workflow design", _ref("DesignRequest"),
                                  ok("The design's problems, as `sdsrules validate --format json`.",
-                                    _ref("ValidateResult")), timeout=False),
+                                    _ref("ValidateResult")), work="validation"),
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
