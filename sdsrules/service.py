@@ -501,6 +501,10 @@ def create_app(config: ServiceConfig | None = None) -> ASGIApp:
             except WorkTimeout:
                 return Problem(503, "timeout", f"the {what} did not finish within {config.timeout:g} s").response()
             except WorkerDied:  # logged by the pool, which replaces the process
+                if pool is validator:  # under its memory limit, the allocator can fail where Python cannot catch it
+                    return Problem(422, "design_too_complex", "checking this design stopped the validator: it needs "
+                                   f"more memory than the service allows ({config.validate_memory // 2**20} MB)"
+                                   ).response()
                 return Problem(500, "internal_error", INTERNAL).response()
             if answer[0] == "answer":
                 _, status, body, headers = answer

@@ -262,11 +262,11 @@ class TestValidation:
             s.stop()
 
     def test_a_design_past_the_memory_limit_is_a_422_and_the_service_goes_on(self, tmp_path):
-        """A 2,000-state chain needs more than --validate-memory 256 (MB): a JSON 422 naming the limit, and the
-        validator answers the next design."""
+        """A 20,000-state chain (2.4 MB of YAML; answers are bounded now, but reading and checking it still takes
+        more than --validate-memory 256 MB): a JSON 422 naming the limit, and the validator answers the next design."""
         s = Server(tmp_path, "--validate-memory", "256")
         try:
-            r = s.client.post("/v1/validate", json={"design": chain_design(2000)})
+            r = s.client.post("/v1/validate", json={"design": chain_design(20_000)})
             assert r.status_code == 422 and r.json()["error"] == "design_too_complex"
             assert "256 MB" in r.json()["message"]
             r = s.client.post("/v1/validate", json={"design": chain_design(20)})
@@ -281,7 +281,7 @@ class TestValidation:
         try:
             answers: list[httpx.Response] = []
             threads = [threading.Thread(target=lambda: answers.append(httpx.post(
-                f"{s.url}/v1/validate", json={"design": chain_design(1500)}, timeout=30))) for _ in range(6)]
+                f"{s.url}/v1/validate", json={"design": chain_design(8000)}, timeout=30))) for _ in range(6)]
             for t in threads:
                 t.start()
             time.sleep(0.3)
