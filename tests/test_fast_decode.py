@@ -95,11 +95,16 @@ class TestFastPathAgreesWithBuildEvent:
 
     @SETTINGS
     @given(good_record())
+    @example({"case": "C1", "at": "2000-01-01", "activity": "referral_received", "source": "age", "age": 0})
     def test_good_records_take_the_fast_path(self, rec):
         """Records without extras, duplicates or odd numbers are decoded by msgspec (not just agreed on)."""
         line = _dumps(rec)
         want = decode_slow(line, "f", 1, 0)
-        if isinstance(want, Event) and not any(type(v) is float and v == int(v) for v in want.attrs.values()):
+        # the fast path hands on (by design) a line where an attribute's name also appears as a value, since it
+        # orders attributes by where their names are in the line: {"source": "age", "age": 0}
+        names_as_values = any(isinstance(v, str) and v in rec for v in rec.values())
+        if isinstance(want, Event) and not names_as_values and \
+                not any(type(v) is float and v == int(v) for v in want.attrs.values()):
             got = fast._fast().event(line, "f", 1, 0)
             assert got is not None, line
         _same(line)
