@@ -5,16 +5,16 @@ they produce, on every engine, and check the sequence and data findings of the r
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from sdsrules.calendar import Duration
-from sdsrules.datafile import load_yaml
 from sdsrules.engine import load_rulebook, make_checker
 from sdsrules.events import ACTIVITIES, build_event
 from sdsrules.replay import check_case
+from sdsrules.ruletest import load_cases
 from sdsrules.workflow import load_workflow, money
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,32 +25,20 @@ INTERNAL = ("not this", "None", "{", "}", "[]", "()")
 SNAKE = re.compile(r"\b(" + "|".join(sorted((a for a in ACTIVITIES if "_" in a), key=len, reverse=True)) + r")\b")
 
 
-def _text(value):
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, list):
-        return [_text(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _text(v) for k, v in value.items()}
-    return value
-
-
 def _findings_of_every_case():
     wf = load_workflow(None)
     book = load_rulebook(None, wf)
     checkers = {name: make_checker(name, wf, book) for name in ENGINES}
     for path in CASE_FILES:
-        raw = load_yaml(path)
-        if raw.get("workflow"):
-            continue  # the shipped cases all run on the national design; another design would need its own book
-        for case in raw["cases"]:
-            records = [*(raw.get("given") or []), *case.get("events", [])]
-            events = [build_event({"case": "T", "id": f"e{n + 1}", **_text(dict(r))}, file=str(path), line=0, seq=n)
-                      for n, r in enumerate(records)]
-            as_of = case.get("as_of") or max(e.day for e in events)
+        for case in load_cases(path):
+            if case.workflow:
+                continue  # the shipped cases all run on the national design; another would need its own book
+            events = [build_event({"case": "T", "id": f"e{n + 1}", **r}, file=str(path), line=0, seq=n)
+                      for n, r in enumerate(case.records)]
+            as_of = case.as_of or max(e.day for e in events)
             for name, checker in checkers.items():
                 for f in check_case("T", events, wf, as_of, checker).findings:
-                    yield path.name, case.get("name"), name, f, wf
+                    yield path.name, case.name, name, f, wf
 
 
 FINDINGS = list(_findings_of_every_case())
