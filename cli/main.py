@@ -69,7 +69,7 @@ def replay(logs, workflow, as_of, fmt, output, jobs, engine, scheduler, rule_pat
     from sdsrules import api
     from sdsrules.distributed import ClusterError
     from sdsrules.formats import writer
-    from sdsrules.pipeline import sigterm_as_interrupt  # SIGTERM like Ctrl-C: no half-written output left
+    from sdsrules.supervise import sigterm_as_interrupt  # SIGTERM like Ctrl-C: no half-written output left
 
     if fail_on is not None:
         fail_on.check_known(rule_paths)

@@ -12,9 +12,8 @@ from .engine.names import BULK_DEFAULT, WITH_NONE
 from .events import Event, Rejection
 from .findings import Summary
 from .maps import ActivityMap, as_map
-from .pipeline import Options, Sink, fast_path_ok, run_ranges, run_records
-from .readers import read_all
-from .replay import CaseResult, Report
+from .pipeline import CollectSink, Options, Sink, drive
+from .replay import Report
 from .workflow import Workflow, load_workflow
 
 ENGINES = WITH_NONE  # the registry's names (engine/names.py), and "none"
@@ -28,28 +27,8 @@ class DueList(list):
         self.as_of = as_of
 
 
-class CollectSink(Sink):
-    """Keeps everything a run finds, for a Report (the API and the HTML report; fine for all but huge logs)."""
-
-    def __init__(self):
-        self.cases: list[CaseResult] = []
-        self.findings: list = []
-        self.obligations: list = []
-
-    def case(self, result: CaseResult) -> None:
-        self.cases.append(result)
-        self.findings.extend(result.findings)
-        self.obligations.extend(result.obligations)
-
-    def close(self, summary: Summary, rejected, unchecked) -> None:
-        self.summary, self.rejected, self.unchecked = summary, tuple(rejected), tuple(unchecked)
-
-    def report(self) -> Report:
-        return Report(self.summary, tuple(self.findings), self.rejected, tuple(self.obligations), self.unchecked,
-                      tuple(self.cases))
-
-
-def _options(workflow, engine: str, jobs: int, rules, as_of, progress) -> Options:
+def _options(workflow, engine: str, jobs: int, rules, as_of, progress, scheduler: str | None = None,
+             executor: str | None = None) -> Options:
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
     wf = workflow if isinstance(workflow, Workflow) else load_workflow(workflow)
@@ -57,7 +36,8 @@ def _options(workflow, engine: str, jobs: int, rules, as_of, progress) -> Option
     if engine != "none":
         from .engine import load_rulebook
         book = load_rulebook(rules, wf)  # refuse a broken rule pack before any worker starts
-    return Options(wf, engine, jobs, [str(r) for r in rules] if rules else None, as_of, progress, book)
+    return Options(wf, engine, jobs, [str(r) for r in rules] if rules else None, as_of, progress, book,
+                   executor=executor, scheduler=scheduler)
 
 
 def run(paths: Sequence[str | Path], sink: Sink, workflow: Workflow | str | Path | None = None,
@@ -71,18 +51,9 @@ def run(paths: Sequence[str | Path], sink: Sink, workflow: Workflow | str | Path
     scheduler address such as tcp://127.0.0.1:8786) the cases are checked on that cluster instead of local
     worker processes, with the same output (see ``distributed``).
     """
-    opts = _options(workflow, engine, jobs, rules, as_of, progress)
-    amap = as_map(activity_map)
-    names = [str(p) for p in paths]
-    if scheduler is not None:
-        from .distributed import run_dask
-        return run_dask(names, opts, sink, scheduler, input_format, amap)
-    fast = fast_path_ok(names, input_format, amap)
-    if fast is not None:
-        summary = run_ranges(fast, opts, sink)
-        if summary is not None:
-            return summary
-    return run_records(read_all(names, input_format, amap), opts, sink)
+    opts = _options(workflow, engine, jobs, rules, as_of, progress, scheduler)
+    return drive(sink, opts, paths=[str(p) for p in paths], input_format=input_format,
+                 activity_map=as_map(activity_map))
 
 
 def replay_records(records: Iterable[Event | Rejection], workflow: Workflow | str | Path | None = None,
@@ -90,7 +61,7 @@ def replay_records(records: Iterable[Event | Rejection], workflow: Workflow | st
                    rules: Sequence[str | Path] | None = None, progress=None) -> Report:
     """Replay already-read records (events and rejections) and check them."""
     sink = CollectSink()
-    run_records(records, _options(workflow, engine, jobs, rules, as_of, progress), sink)
+    drive(sink, _options(workflow, engine, jobs, rules, as_of, progress), records=records)
     return sink.report()
 
 

@@ -1,9 +1,9 @@
 """The replay on a Dask cluster (``sdsrules replay --scheduler tcp://host:8786``): the same answers, byte for byte,
 as the replay on this machine.
 
-Nothing here decides anything: ``pipeline.run_ranges`` and ``pipeline.run_records`` drive the run exactly as
-they do locally (the ranges or the external sort, the accounting, the order of results, the
-sink) and only the pool they submit tasks to is the cluster's. So:
+Nothing here decides anything: ``pipeline.drive`` drives the run exactly as it does locally (the ranges or the
+external sort, the accounting, the order of results, the sink) and only the pool it submits tasks to is the
+cluster's (executor "dask"). So:
 
 * **Ranges**: for one case-sorted JSON Lines file every range is a Dask task, and a worker
   reads its range straight from the file. The workers must see the log at the same absolute path as this
@@ -27,17 +27,14 @@ from __future__ import annotations
 import concurrent.futures as cf
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 import attrs
 
-from . import pipeline
 from .datafile import DataFileError
-from .findings import Summary
-from .maps import ActivityMap
-from .pipeline import Options, Sink, fast_path_ok, run_ranges, run_records
+from .supervise import worker_task
 
 CONNECT_TIMEOUT = 30  # seconds to reach the scheduler and see at least one worker
 IN_FLIGHT_PER_WORKER = 4
@@ -52,27 +49,11 @@ class ClusterError(RuntimeError):
 
 # ------------------------------------------------------------------------------------------ on the workers
 
-_LOADED: dict[tuple, dict] = {}  # (engine, workflow file, rule paths) -> the worker state pipeline._init_worker sets
-_LOCK = threading.Lock()
-
-
-def _task(setup: tuple[str, str, tuple[str, ...] | None], fn: Callable, *args: Any) -> Any:
-    """Run a pipeline work function in a Dask worker with the design and rules of ``setup`` loaded (once)."""
-    with _LOCK:
-        state = _LOADED.get(setup)
-        if state is None:
-            engine, wf_file, rule_paths = setup
-            pipeline._init_worker(engine, wf_file, list(rule_paths) if rule_paths else None)
-            state = _LOADED[setup] = dict(pipeline._W)
-        pipeline._W.update(state)
-        return fn(*args)
-
-
 # ------------------------------------------------------------------------------------------ on this machine
 
 def _what(fn: Callable, args: tuple) -> str:
     """The task in words, for errors."""
-    if fn is pipeline._work_range:
+    if fn.__name__ == "_work_range":
         r = args[0]
         return f"the range of {r.path} from byte {r.start} to {r.end} (line {r.first_line} on)"
     groups = args[0]
@@ -85,7 +66,7 @@ class DaskPool:
     ``submit`` returns a ``concurrent.futures.Future`` (what the pipeline waits on). ``KilledWorker`` comes back
     as ``BrokenProcessPool`` so the pipeline's crash handling applies; any other failure as ``ClusterError``."""
 
-    def __init__(self, client, opts: Options):
+    def __init__(self, client, opts: Any):
         self.client = client
         # the workers open files by absolute path (their working directory is not ours)
         rules = tuple(os.path.abspath(p) for p in opts.rule_paths) if opts.rule_paths else None
@@ -100,10 +81,10 @@ class DaskPool:
         out: cf.Future = cf.Future()
         out.set_running_or_notify_cancel()
         what = _what(fn, args)
-        if fn is pipeline._work_range:  # records still name the file as it was given
+        if fn.__name__ == "_work_range":  # records still name the file as it was given
             r = args[0]
             args = (attrs.evolve(r, path=os.path.abspath(r.path), name=r.name or r.path), *args[1:])
-        fut = self.client.submit(_task, self.setup, fn, *args, pure=False)
+        fut = self.client.submit(worker_task, self.setup, fn, *args, pure=False)
         with self.guard:
             self.live.add(fut)
 
@@ -138,7 +119,7 @@ class DaskPool:
     def renew(self) -> None:
         """Nothing to do: a Dask nanny restarts a dead worker itself."""
 
-    def close(self) -> None:
+    def close(self, clean: bool = True) -> None:
         with self.guard:
             live, self.live = list(self.live), set()
         if live:
@@ -163,23 +144,3 @@ def connect(scheduler: str):
         raise ClusterError(f"the Dask scheduler at {scheduler} has no workers (waited {CONNECT_TIMEOUT} s)",
                            scheduler) from None
     return client
-
-
-def run_dask(paths: Sequence[str], opts: Options, sink: Sink, scheduler: str, input_format: str | None = None,
-             activity_map: ActivityMap | None = None) -> Summary:
-    """``api.run`` on the Dask cluster at ``scheduler``: the same sink output as a local run (``--jobs`` is not
-    used; the cluster's workers are the jobs)."""
-    from .readers import read_all
-
-    names = [str(p) for p in paths]
-    client = connect(scheduler)
-    try:
-        pool = DaskPool(client, opts)
-        fast = fast_path_ok(names, input_format, activity_map)
-        if fast is not None:
-            summary = run_ranges(fast, opts, sink, pool)
-            if summary is not None:
-                return summary
-        return run_records(read_all(names, input_format, activity_map), opts, sink, pool)
-    finally:
-        client.close()

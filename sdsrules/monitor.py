@@ -9,30 +9,30 @@ breaks the contract raises :class:`EventInputError` (a ``ValueError``) naming th
 field; so do events of more than one case and a repeated event id. The messages never carry case data (no
 case ids, no attribute values): they are safe to log.
 
-Threads: every call is safe from any number of threads. durable-rules keeps one global host per process and
-is a C extension that is not thread-safe, so all durable-rules work of the process runs on one dedicated
-engine thread that owns the checkers; callers hand it a case and wait on a future. The compiled and reference
+Every check runs through the one replay driver (``pipeline.drive``) on the "inline" executor. Threads: every call
+is safe from any number of threads. durable-rules keeps one global host per process and is a C extension that
+is not thread-safe, so all durable-rules work of the process runs on one dedicated engine thread that owns the
+checkers (``supervise.DurableThread``); callers hand it a case and wait on a future. The compiled and reference
 engines are pure Python and run on the caller's thread (their only shared state is caches of pure lookups).
 """
 
 from __future__ import annotations
 
-import os
-import queue
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import attrs
 
-from .engine.names import IN_PROCESS, LIVE_DEFAULT, NAMES
+from .engine.names import LIVE_DEFAULT, NAMES
 from .events import ACTIVITIES, EARLIEST, LATEST, ROLES, Event, EventError, ListOf, Number, build_event
 from .findings import Finding, Obligation
-from .replay import CaseResult, check_case
+from .pipeline import CollectSink, Options, drive
+from .replay import CaseResult
+from .supervise import CheckTimeout
 from .workflow import Workflow, load_workflow
 
 __all__ = ["ENGINES", "Assessment", "CaseMonitor", "CheckTimeout", "EventInputError", "MonitorUpdate", "Setup",
@@ -59,10 +59,6 @@ class EventInputError(ValueError):
     def __str__(self) -> str:
         where = f"'{self.field}' " if self.field else ""
         return f"event {self.index}: {where}{self.reason}"
-
-
-class CheckTimeout(TimeoutError):
-    """The engine did not answer within the time allowed."""
 
 
 def _kind_words(kind) -> str:
@@ -180,68 +176,16 @@ def load_setup(workflow: Workflow | str | Path | None = None, rules: Sequence[st
         return setup
 
 
-class _DurableThread:
-    """The one thread of this process that talks to durable-rules: it owns one DurableChecker per setup and
-    checks the cases handed to it in turn."""
-
-    def __init__(self):
-        self.pid = os.getpid()
-        self.requests: queue.SimpleQueue = queue.SimpleQueue()
-        self.thread = threading.Thread(target=self._serve, name="sdsrules-durable-engine", daemon=True)
-        self.thread.start()
-
-    def submit(self, setup: Setup, case: str, events: Sequence[Event], as_of: date) -> Future:
-        fut: Future = Future()
-        self.requests.put((fut, setup, case, events, as_of))
-        return fut
-
-    def _serve(self) -> None:
-        from .engine import make_checker
-
-        checkers: dict[tuple, Any] = {}
-        while True:
-            fut, setup, case, events, as_of = self.requests.get()
-            if not fut.set_running_or_notify_cancel():
-                continue  # the caller gave up waiting before it started
-            try:
-                checker = checkers.get(setup.key)
-                if checker is None:
-                    checker = checkers[setup.key] = make_checker("durable", setup.wf, setup.book)
-                fut.set_result(check_case(case, events, setup.wf, as_of, checker))
-            except BaseException as e:  # handed to the caller, who decides; the thread serves on
-                fut.set_exception(e)
-
-
-_durable: _DurableThread | None = None
-_durable_lock = threading.Lock()
-_in_process: dict[tuple, Any] = {}  # (engine, setup key) -> a compiled or reference checker
-
-
-def _durable_thread() -> _DurableThread:
-    global _durable
-    with _durable_lock:
-        if _durable is None or _durable.pid != os.getpid() or not _durable.thread.is_alive():
-            _durable = _DurableThread()  # first use, or a forked child that has no engine thread yet
-        return _durable
-
-
 def _run(setup: Setup, engine: str, events: Sequence[Event], as_of: date, timeout: float | None) -> CaseResult:
-    case = events[0].case
-    if engine in ENGINES and engine in IN_PROCESS:  # pure Python: on the caller's thread
-        with _setups_lock:
-            checker = _in_process.get((engine, setup.key))
-            if checker is None:
-                from .engine import make_checker
-                checker = _in_process[(engine, setup.key)] = make_checker(engine, setup.wf, setup.book)
-        return check_case(case, events, setup.wf, as_of, checker)
-    if engine != "durable":
+    """One case through the replay driver, in this process (durable-rules on its engine thread)."""
+    if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
-    fut = _durable_thread().submit(setup, case, events, as_of)
-    try:
-        return fut.result(timeout)
-    except FutureTimeout:
-        fut.cancel()
-        raise CheckTimeout(f"the durable engine did not answer within {timeout:g} s") from None
+    opts = Options(setup.wf, engine, book=setup.book, as_of=as_of, executor="inline",
+                   deadline=None if timeout is None else time.monotonic() + timeout)
+    sink = CollectSink()
+    drive(sink, opts, records=events)
+    (result,) = sink.cases
+    return result
 
 
 def case_result(events: Sequence[Event], workflow: Workflow | str | Path | None, as_of: date, *,

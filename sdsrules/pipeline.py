@@ -1,45 +1,38 @@
-"""The replay at scale: streaming, partitioned across worker processes, with memory that does not grow with the
-number of cases.
+"""The one replay driver (``drive``): read, order by case, step, judge, and hand results to a sink in case order,
+streaming, with memory that does not grow with the number of cases. Every replay of the product runs here.
 
-Two ways cases reach the workers:
+Two ways cases reach the checks:
 
 * **Ranges** (the fast path): one uncompressed JSON Lines file whose cases are sorted by case id (each worker
   checks the order of what it reads; no pre-scan). The file is cut into byte ranges; a worker
   reads its own range straight from disk and owns exactly the cases whose first line lies in it: it skips the
   leading lines of a case that began before its range and reads on past its end to finish its last case.
-* **Groups** (everything else: CSV, XES, several files, compressed or unsorted input): records are read once,
-  sorted by case through an external sort (sorted runs spilled to temporary files, merged by a heap), and sent
-  to the workers a batch of cases at a time.
+* **Groups** (everything else: CSV, XES, several files, compressed or unsorted input, records already read):
+  records are read once, sorted by case through an external sort (sorted runs spilled to temporary files,
+  merged by a heap), and checked a batch of cases at a time.
 
-Either way results come back in case order and go to a sink (a formatter that streams, or a collector that
-keeps a Report), so ``--jobs N`` gives byte-identical output to ``--jobs 1``. A worker that dies (durable-rules
-is a C extension with known crashes at scale) is replaced; its unfinished cases are retried one at a time, and
-a case that still cannot be checked gets its sequence checks and an explicit ``Unchecked`` record.
-
-Supervision (all of it here): a broken pool is seen at submit and when results come; a watchdog treats a pool
-with a dead worker and no result for WATCHDOG seconds as broken (a worker killed while writing its result would
-otherwise leave the pool waiting for ever); local workers die with the parent (PR_SET_PDEATHSIG) and leave
-Ctrl-C and SIGTERM to it; SIGTERM ends a run as Ctrl-C does (``sigterm_as_interrupt``), so temporary outputs are
-removed. Fault injection for the tests lives in tests/faults.py, not here.
+The checks run on an executor chosen by name (``supervise.EXECUTORS``: inline, local processes, Dask); either way
+results come back in case order and go to a sink (a formatter that streams, or a collector that keeps a Report),
+so ``--jobs N`` gives byte-identical output to ``--jobs 1``. What happens when a worker dies (durable-rules is a C
+extension with known crashes at scale) is ``supervise``'s: the pool is replaced, the unfinished cases are retried
+one at a time, and a case that still cannot be checked gets its sequence checks and an explicit ``Unchecked``
+record. Fault injection for the tests lives in tests/faults.py, not here.
 
 The as-of date is ``choose_as_of``: the date given, else the latest day of an accepted event (a record the reader
 rejected never counts), else today; the summary's ``as_of_rule`` says which.
 """
-
 from __future__ import annotations
 
 import collections
 import contextlib
-import gc
+import functools
 import heapq
 import itertools
-import multiprocessing
 import os
 import pickle
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -52,7 +45,17 @@ from .events import Event, Rejection
 from .findings import Summary, Unchecked
 from .readers._io import MAX_LINE
 from .readers.fast import decode_line, too_long
-from .replay import CaseResult, check_case, check_cases
+from .replay import CaseResult, Report, check_case, check_cases
+from .supervise import (
+    EXECUTORS,
+    WORKER,
+    CheckTimeout,
+    ProcessPool,
+    inline,
+    isolated,
+    ordered,
+    sigterm_as_interrupt,
+)
 from .workflow import Workflow
 
 RANGE_BYTES = 4 * 1024 * 1024  # a range is about this big: small enough to balance, big enough to amortise
@@ -74,6 +77,28 @@ class Sink:
 
 
 # ------------------------------------------------------------------------------------- external sorting
+
+class CollectSink(Sink):
+    """Keeps everything a run finds, for a Report (the API, the live checks, the HTML report; fine for all but
+    huge logs)."""
+
+    def __init__(self) -> None:
+        self.cases: list[CaseResult] = []
+        self.findings: list = []
+        self.obligations: list = []
+
+    def case(self, result: CaseResult) -> None:
+        self.cases.append(result)
+        self.findings.extend(result.findings)
+        self.obligations.extend(result.obligations)
+
+    def close(self, summary: Summary, rejected: Iterable[Rejection], unchecked: Sequence[Unchecked]) -> None:
+        self.summary, self.rejected, self.unchecked = summary, tuple(rejected), tuple(unchecked)
+
+    def report(self) -> Report:
+        return Report(self.summary, tuple(self.findings), self.rejected, tuple(self.obligations), self.unchecked,
+                      tuple(self.cases))
+
 
 class Spill:
     """Items with sort keys, sorted in bounded memory: sorted runs go to temporary files, merged on read."""
@@ -396,58 +421,7 @@ _BLANK = object()  # a blank line: not a record
 
 
 # ------------------------------------------------------------------------------------------- the workers
-
-_W: dict = {}
-
-
-#: the design and rule packs the parent loaded, inherited by forked workers (so they do not parse YAML again)
-_PRELOADED: dict = {}
-
-
-def _init_worker(engine: str, wf_file: str, rule_paths: list[str] | None) -> None:
-    from .engine import load_rulebook, make_checker
-    from .workflow import load_workflow
-
-    key = (wf_file, tuple(rule_paths or ()))
-    wf, book = _PRELOADED.get(key) or (load_workflow(wf_file), None)
-    checker = None
-    if engine != "none":
-        checker = make_checker(engine, wf, book or load_rulebook(rule_paths, wf))
-    _W.update(wf=wf, checker=checker)
-    # A worker makes millions of short-lived objects, freed by reference counting; the cyclic collector, run
-    # every 700 allocations by default and every so often over the whole heap, cost it about a tenth of its
-    # time (benchmarks/replay_bench.py). What init loaded is frozen out of its sight and it runs less often.
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
-
-
-def _init_local_worker(engine: str, wf_file: str, rule_paths: list[str] | None) -> None:
-    """A local worker: it dies with the parent; SIGTERM ends it (not the parent's handler it was forked with, which
-    would send a KeyboardInterrupt back as its result); Ctrl-C is for the parent, which then stops the workers."""
-    import signal
-    die_with_parent()
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _init_worker(engine, wf_file, rule_paths)
-
-
-def die_with_parent() -> None:
-    """Ask Linux to SIGKILL this process when its parent dies (PR_SET_PDEATHSIG), so a killed replay leaves no
-    orphaned workers blocked on a pipe. Elsewhere (or without libc) nothing happens; the parent's pipes closing
-    still ends an idle worker."""
-    import sys
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
-        import signal
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, int(signal.SIGKILL), 0, 0, 0)  # 1: PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        return
-    if os.getppid() == 1:  # the parent died before the call: the signal will never come
-        os._exit(1)
-
+# (run in worker processes or on a Dask worker, with the state ``supervise.init_worker`` loaded)
 
 #: cases a worker checks together (one durable-rules batch): large enough to spread each engine call's fixed
 #: cost thin, small enough that a batch's cases, steps and facts stay a few megabytes
@@ -455,7 +429,7 @@ BATCH = BATCH_CASES
 
 
 def _check(groups: list[tuple[str, list[Event]]], as_of: date) -> list[CaseResult]:
-    return check_cases(groups, _W["wf"], as_of, _W["checker"])
+    return check_cases(groups, WORKER["wf"], as_of, WORKER["checker"])
 
 
 def _compact(results: list[CaseResult], keep_obligations: bool) -> list[CaseResult]:
@@ -500,6 +474,10 @@ def _work_range(r: Range, hint: date | None, forced: bool, keep_obligations: boo
     return RangeResult(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL), rejected, scan, as_of)
 
 
+def _check_one(case: str, events: list[Event], wf: Workflow, as_of: date, checker: Any) -> CaseResult:
+    return check_case(case, events, wf, as_of, checker)
+
+
 def _work_groups(groups: list[tuple[str, list[Event]]], as_of: date,
                  keep_obligations: bool = True) -> list[CaseResult]:
     return _compact(_check(groups, as_of), keep_obligations)
@@ -509,6 +487,9 @@ def _work_groups(groups: list[tuple[str, list[Event]]], as_of: date,
 
 @attrs.define
 class Options:
+    """What a replay runs with. ``executor`` (``supervise.EXECUTORS``): None picks one (see ``choose_executor``).
+    ``deadline``: a ``time.monotonic()`` time by which an inline run must be done (``CheckTimeout``)."""
+
     workflow: Workflow
     engine: str = BULK_DEFAULT
     jobs: int = 1
@@ -516,138 +497,39 @@ class Options:
     as_of: date | None = None
     progress: Callable[[int, int], None] | None = None
     book: Any = None  # the loaded Rulebook (None for engine "none")
-
-    def checker(self):
-        if self.engine == "none":
-            return None
-        from .engine import make_checker
-        return make_checker(self.engine, self.workflow, self.book)
+    executor: str | None = None
+    scheduler: str | None = None  # a Dask scheduler address (executor "dask")
+    deadline: float | None = None
 
 
-class _Pool:
-    """A process pool that is replaced when a worker dies."""
-
-    def __init__(self, opts: Options):
-        self.opts = opts
-        self.ctx = multiprocessing.get_context("fork")
-        self.ex = self._new()
-
-    def _new(self) -> ProcessPoolExecutor:
-        o = self.opts
-        _PRELOADED[(o.workflow.file, tuple(o.rule_paths or ()))] = (o.workflow, o.book)
-        return ProcessPoolExecutor(max_workers=o.jobs, mp_context=self.ctx, initializer=_init_local_worker,
-                                   initargs=(o.engine, o.workflow.file, list(o.rule_paths) if o.rule_paths else None))
-
-    @property
-    def window(self) -> int:
-        """Tasks kept in flight."""
-        return 2 * self.opts.jobs
-
-    def submit(self, fn, *args) -> Future:
-        try:
-            return self.ex.submit(fn, *args)
-        except (BrokenProcessPool, RuntimeError) as e:  # broken (or shut down after breaking) before the submit
-            fut: Future = Future()
-            fut.set_exception(BrokenProcessPool(f"the worker pool broke: {e}"))
-            return fut
-
-    def healthy(self) -> bool:
-        """Whether every worker process is alive (a killed one can leave the pool waiting on a half-written
-        result for ever; the watchdog in ``_ordered`` asks this when results are slow to come)."""
-        procs = getattr(self.ex, "_processes", None) or {}
-        return all(p.is_alive() for p in list(procs.values()))
-
-    def _kill(self) -> None:
-        procs = getattr(self.ex, "_processes", None) or {}
-        for proc in list(procs.values()):
-            with contextlib.suppress(OSError, AttributeError, ValueError):
-                proc.kill()
-        for proc in list(procs.values()):
-            with contextlib.suppress(OSError, AttributeError, ValueError, AssertionError):
-                proc.join(5)
-        # the pool's result reader may be stuck in the middle of a message a killed worker never finished: with
-        # every worker gone, closing our copy of the pipe's writing end makes that read end (EOFError), so the
-        # pool's manager thread ends instead of blocking the interpreter's exit
-        queue = getattr(self.ex, "_result_queue", None)
-        with contextlib.suppress(OSError, AttributeError):
-            queue._writer.close()  # type: ignore[union-attr]
-
-    def renew(self) -> None:
-        self._kill()
-        with contextlib.suppress(Exception):
-            self.ex.shutdown(wait=False, cancel_futures=True)
-        self.ex = self._new()
-
-    def close(self, kill: bool = False) -> None:
-        if kill:
-            self._kill()
-            with contextlib.suppress(Exception):
-                self.ex.shutdown(wait=False, cancel_futures=True)
-            return
-        self.ex.shutdown(wait=True, cancel_futures=True)
+def choose_executor(opts: Options, ranges: bool) -> str:
+    """The executor named in ``opts``, else: Dask when a scheduler is given; this process for a pure-Python
+    engine on one job reading records; worker processes otherwise (durable-rules is isolated from the parent,
+    and the byte ranges of a sorted JSON Lines file are read by the workers themselves)."""
+    if opts.executor is not None:
+        if opts.executor not in EXECUTORS:
+            raise ValueError(f"unknown executor {opts.executor!r} (known: {', '.join(EXECUTORS)})")
+        return opts.executor
+    if opts.scheduler is not None:
+        return "dask"
+    if opts.engine in IN_PROCESS and opts.jobs == 1 and not ranges:
+        return "inline"
+    return "processes"
 
 
-#: seconds without any result before the watchdog checks that every worker is still alive
-WATCHDOG = 2.0
-
-
-def _ordered(pool, tasks: Iterator[tuple[Callable, tuple]], window: int):
-    """Run tasks with at most ``window`` in flight; yield (task, result or BrokenProcessPool) in task order.
-
-    A broken pool fails every task in flight: each is yielded with the exception, and the pool is replaced. A
-    watchdog: when no result comes for WATCHDOG seconds and a worker is dead, the pool counts as broken (a worker
-    killed while writing its result can otherwise leave the pool waiting for ever)."""
-    pending: dict[int, tuple[tuple, Future]] = {}
-    results: dict[int, Any] = {}
-    next_out = 0
-    numbered = enumerate(tasks)
-    exhausted = False
-    healthy = getattr(pool, "healthy", None)
-    while True:
-        while not exhausted and len(pending) + len(results) < window:
-            try:
-                n, task = next(numbered)
-            except StopIteration:
-                exhausted = True
-                break
-            pending[n] = (task, pool.submit(task[0], *task[1]))
-        if not pending and not results:
-            return
-        if next_out in results:
-            yield results.pop(next_out)
-            next_out += 1
-            continue
-        done, _ = wait([f for _, f in pending.values()], timeout=WATCHDOG if healthy else None,
-                       return_when=FIRST_COMPLETED)
-        broken = not done and healthy is not None and not healthy()
-        for n, (task, fut) in list(pending.items()):
-            if fut in done:
-                try:
-                    results[n] = (task, fut.result())
-                except BrokenProcessPool as e:
-                    results[n] = (task, e)
-                    broken = True
-                del pending[n]
-        if broken:  # every task still in flight died with the pool
-            for n, (task, _fut) in list(pending.items()):
-                results[n] = (task, BrokenProcessPool("the worker pool broke"))
-                del pending[n]
-            pool.renew()
+def _unchecked(opts: Options, as_of: date) -> Callable[[str, list[Event]], CaseResult]:
+    def unchecked(case: str, events: list[Event]) -> CaseResult:
+        base = check_case(case, events, opts.workflow, as_of, None)
+        return attrs.evolve(base, obligations=(), unchecked=Unchecked(
+            case, f"the {opts.engine} rule engine crashed on this case twice; only its sequence and data "
+                  "checks were made"))
+    return unchecked
 
 
 def _isolated(pool, groups: Iterable[tuple[str, list[Event]]], as_of: date, opts: Options,
               keep_obligations: bool = True) -> Iterator[CaseResult]:
     """Check cases one at a time after a crash; a case that crashes again is checked without rules."""
-    for case, events in groups:
-        (_task, res), = _ordered(pool, iter([(_work_groups, ([(case, events)], as_of, keep_obligations))]), 1)
-        if isinstance(res, BaseException):
-            base = check_case(case, events, opts.workflow, as_of, None)
-            result = attrs.evolve(base, obligations=(), unchecked=Unchecked(
-                case, f"the {opts.engine} rule engine crashed on this case twice; only its sequence and data "
-                      "checks were made"))
-        else:
-            (result,) = res
-        yield result
+    return isolated(pool, _work_groups, groups, as_of, keep_obligations, _unchecked(opts, as_of))
 
 
 class _Store:
@@ -681,118 +563,144 @@ def _wants_obligations(sink: Sink) -> bool:
     return getattr(sink, "wants_obligations", not isinstance(sink, Writer))
 
 
-@contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt in the main thread while a run is on, so it ends as Ctrl-C does: workers
-    stopped, temporary files (``--output`` is written to one first) removed."""
-    import signal
-    import threading
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+def drive(sink: Sink, opts: Options, *, paths: Sequence[str | Path] | None = None,
+          records: Iterable[Event | Rejection] | None = None, input_format: str | None = None,
+          activity_map: Any = None) -> Summary:
+    """The one replay driver: read, order by case, step, judge, and hand each case's result to ``sink`` in case
+    order, then the summary, the rejections and the unchecked cases. Every replay runs here: the CLI (``replay``,
+    ``report``, ``convert --annotate``, ``due``), the API (``api.run``/``replay``, ``check``, ``CaseMonitor``),
+    the service and the YAML rule-case runner.
 
-    def interrupt(signum, frame):
-        raise KeyboardInterrupt
+    The input is ``paths`` (read with ``input_format`` and ``activity_map``) or ``records`` already read (events
+    and rejections). The checks run on the executor ``choose_executor`` picks (``supervise.EXECUTORS``); the
+    answer does not depend on which. One case-sorted JSON Lines file is read by the workers in byte ranges (no
+    pre-scan); anything else is sorted by case on disk first. Memory does not grow with the number of cases."""
+    if (paths is None) == (records is None):
+        raise TypeError("drive() takes paths or records, not both")
+    fast = fast_path_ok([str(p) for p in paths], input_format, activity_map) if paths is not None else None
+    executor = choose_executor(opts, fast is not None)
+    with sigterm_as_interrupt():
+        client = None
+        pool: Any = None
+        clean = False
+        try:
+            if executor == "dask":
+                from .distributed import DaskPool, connect
+                client = connect(opts.scheduler or "")
+                pool = DaskPool(client, opts)
+            elif executor == "processes":
+                pool = ProcessPool(opts.engine, opts.workflow, opts.book,
+                                   list(opts.rule_paths) if opts.rule_paths else None, max(1, opts.jobs))
+            if fast is not None and pool is not None:
+                summary = _run_ranges(fast, opts, sink, pool)
+                if summary is not None:
+                    clean = True
+                    return summary
+                pool.renew()  # the file is not sorted by case: what is still in flight is of no use
+            if records is None:
+                from .readers import read_all
+                records = read_all([str(p) for p in paths or ()], input_format, activity_map)
+            summary = _run_records(records, opts, sink, pool)
+            clean = True
+            return summary
+        finally:
+            if pool is not None:
+                pool.close(clean)
+            if client is not None:
+                client.close()
 
+
+def run_ranges(path: str, opts: Options, sink: Sink) -> Summary | None:
+    """The fast path alone, on local worker processes (for tests and benchmarks; ``drive`` chooses it itself).
+    Returns None (having sent nothing to the sink) when the file is not sorted by case."""
+    pool = ProcessPool(opts.engine, opts.workflow, opts.book, list(opts.rule_paths) if opts.rule_paths else None,
+                       max(1, opts.jobs))
+    clean = False
     try:
-        old = signal.signal(signal.SIGTERM, interrupt)
-    except (ValueError, OSError):
-        yield
-        return
-    try:
-        yield
+        with sigterm_as_interrupt():
+            summary = _run_ranges(path, opts, sink, pool)
+        clean = summary is not None
+        return summary
     finally:
-        signal.signal(signal.SIGTERM, old)
+        pool.close(clean)
 
 
-def run_ranges(path: str, opts: Options, sink: Sink, pool=None) -> Summary | None:
+def run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink) -> Summary:
+    """``drive`` over records already read."""
+    return drive(sink, opts, records=records)
+
+
+def _run_ranges(path: str, opts: Options, sink: Sink, pool) -> Summary | None:
     """The fast path. Returns None (having sent nothing to the sink) when the file is not sorted by case.
 
     There is no pre-scan: each worker reads its range, checks the order of its cases and judges them at a guess of
     the as-of date (the latest day known so far, or the range's own); results are kept on disk until the whole
     log is read and the as-of date known (the latest day of an accepted event); a range judged at another date
-    is judged again; then everything goes to the sink in case order.
-
-    ``pool``: where tasks run (default: local worker processes; ``sdsrules.distributed`` passes a Dask cluster)."""
+    is judged again; then everything goes to the sink in case order."""
     summary = Summary(workflow=opts.workflow.describe(), engine=opts.engine, rules=_rules(opts))
     keep = _wants_obligations(sink)
     store, again = _Store(), _Store()
     rejected = Spill(rejection_key, REJECTION_RUN)
     total_bytes = max(1, os.path.getsize(path))
-    clean = False
-    with sigterm_as_interrupt():
-        pool = pool if pool is not None else _Pool(opts)
-        try:
-            raw = cut(path)
-            ranges: list[Range] = []
-            judged: list[date | None] = []
-            latest: date | None = None
+    try:
+        raw = cut(path)
+        ranges: list[Range] = []
+        judged: list[date | None] = []
+        latest: date | None = None
 
-            def first_pass() -> Iterator[tuple[Callable, tuple]]:
-                for start, end, line in _numbered(path, raw):
-                    r = Range(path, start, end, line)
-                    ranges.append(r)
-                    yield _work_range, (r, opts.as_of or latest, opts.as_of is not None, keep)
+        def first_pass() -> Iterator[tuple[Callable, tuple]]:
+            for start, end, line in _numbered(path, raw):
+                r = Range(path, start, end, line)
+                ranges.append(r)
+                yield _work_range, (r, opts.as_of or latest, opts.as_of is not None, keep)
 
-            done_bytes = 0
-            for task, res in _ordered(pool, first_pass(), pool.window):
-                r = task[1][0]
-                if isinstance(res, BaseException):  # the worker died: read it here; judge it in the second pass
-                    scan, rej = RangeScan(), []
-                    for kind, item in iter_range(r, scan):
-                        if kind == "rejection":
-                            rej.append(item)
-                    res = RangeResult(_NONE, rej, scan, None)
-                if not res.scan.sorted:
-                    return None
-                summary.events_read += res.scan.read
-                for x in res.rejected:
-                    rejected.add(x)
-                if res.scan.latest is not None and (latest is None or res.scan.latest > latest):
-                    latest = res.scan.latest
-                judged.append(res.as_of)
-                store.put(res.results)
-                done_bytes += r.end - r.start
-                if opts.progress:
-                    opts.progress(summary.events_read, max(summary.events_read,
-                                                           summary.events_read * total_bytes // done_bytes))
-            as_of, summary.as_of_rule = choose_as_of(opts.as_of, latest)
-            summary.as_of = as_of.isoformat()
-            redo = [i for i, at in enumerate(judged) if at != as_of]
-            for task, res in _ordered(pool, ((_work_range, (ranges[i], as_of, True, keep)) for i in redo),
-                                      pool.window):
-                if isinstance(res, BaseException):  # a worker died: the range's cases one at a time
-                    groups = [item for kind, item in iter_range(task[1][0]) if kind == "case"]
-                    again.put(pickle.dumps(list(_isolated(pool, groups, as_of, opts, keep)),
-                                           protocol=pickle.HIGHEST_PROTOCOL))
-                else:
-                    again.put(res.results)
-            feed = _Feed(summary, sink, summary.events_read, None, rejected)
-            redone = set(redo)
-            later = iter(again)
-            for i, results in enumerate(store):
-                feed.take(pickle.loads(next(later) if i in redone else results))
-            clean = True
-            return feed.close()
-        finally:
-            store.close()
-            again.close()
-            rejected.close()
-            if isinstance(pool, _Pool):
-                pool.close(kill=not clean)
+        done_bytes = 0
+        for task, res in ordered(pool, first_pass(), pool.window):
+            r = task[1][0]
+            if isinstance(res, BaseException):  # the worker died: read it here; judge it in the second pass
+                scan, rej = RangeScan(), []
+                for kind, item in iter_range(r, scan):
+                    if kind == "rejection":
+                        rej.append(item)
+                res = RangeResult(_NONE, rej, scan, None)
+            if not res.scan.sorted:
+                return None
+            summary.events_read += res.scan.read
+            for x in res.rejected:
+                rejected.add(x)
+            if res.scan.latest is not None and (latest is None or res.scan.latest > latest):
+                latest = res.scan.latest
+            judged.append(res.as_of)
+            store.put(res.results)
+            done_bytes += r.end - r.start
+            if opts.progress:
+                opts.progress(summary.events_read, max(summary.events_read,
+                                                       summary.events_read * total_bytes // done_bytes))
+        as_of, summary.as_of_rule = choose_as_of(opts.as_of, latest)
+        summary.as_of = as_of.isoformat()
+        redo = [i for i, at in enumerate(judged) if at != as_of]
+        for task, res in ordered(pool, ((_work_range, (ranges[i], as_of, True, keep)) for i in redo), pool.window):
+            if isinstance(res, BaseException):  # a worker died: the range's cases one at a time
+                groups = [item for kind, item in iter_range(task[1][0]) if kind == "case"]
+                again.put(pickle.dumps(list(_isolated(pool, groups, as_of, opts, keep)),
+                                       protocol=pickle.HIGHEST_PROTOCOL))
             else:
-                pool.close()
+                again.put(res.results)
+        feed = _Feed(summary, sink, summary.events_read, None, rejected)
+        redone = set(redo)
+        later = iter(again)
+        for i, results in enumerate(store):
+            feed.take(pickle.loads(next(later) if i in redone else results))
+        return feed.close()
+    finally:
+        store.close()
+        again.close()
+        rejected.close()
 
 
-def run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink, pool=None) -> Summary:
-    """The general path: any records, in any order, sorted by case in bounded memory (``pool``: see run_ranges).
-
+def _run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink, pool) -> Summary:
+    """The general path: any records, in any order, sorted by case in bounded memory; ``pool`` None: inline.
     The as-of date (unless given) is the latest day of an accepted event, as on the fast path."""
-    with sigterm_as_interrupt():
-        return _run_records(records, opts, sink, pool)
-
-
-def _run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink, pool=None) -> Summary:
     summary = Summary(workflow=opts.workflow.describe(), engine=opts.engine, rules=_rules(opts))
     events = Spill(lambda e: (e.case, e.seq))
     rejected = Spill(rejection_key, REJECTION_RUN)
@@ -827,25 +735,19 @@ def _run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink
             yield batch
 
     keep = _wants_obligations(sink)
-    clean = False
     try:
-        if opts.engine in IN_PROCESS and opts.jobs == 1 and pool is None:  # pure Python: no worker
-            checker = opts.checker()
+        if pool is None:  # inline: this process (durable-rules on its engine thread)
+            wf = opts.workflow
             for c, evs in groups():
-                feed.take((check_case(c, evs, opts.workflow, as_of, checker),))
+                left = None
+                if opts.deadline is not None:
+                    left = opts.deadline - time.monotonic()
+                    if left <= 0:
+                        raise CheckTimeout("the replay did not finish in time")
+                feed.take((inline(opts.engine, wf, opts.book, functools.partial(_check_one, c, evs, wf, as_of), left),))
         else:
-            pool = pool if pool is not None else _Pool(opts)
-            try:
-                for task, res in _ordered(pool, ((_work_groups, (b, as_of, keep)) for b in batches()),
-                                          pool.window):
-                    feed.take(_isolated(pool, task[1][0], as_of, opts, keep)
-                              if isinstance(res, BaseException) else res)
-                clean = True
-            finally:
-                if isinstance(pool, _Pool):
-                    pool.close(kill=not clean)
-                else:
-                    pool.close()
+            for task, res in ordered(pool, ((_work_groups, (b, as_of, keep)) for b in batches()), pool.window):
+                feed.take(_isolated(pool, task[1][0], as_of, opts, keep) if isinstance(res, BaseException) else res)
         feed.close()
     finally:
         events.close()

@@ -7,7 +7,7 @@ pure function of its inputs, so cases can be checked in any order, in any proces
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -278,46 +278,3 @@ def case_profile(events: Sequence[Event], duty_teams: dict | None = None, excuse
         elif a == "support_started":
             profile["option"] = ev.attrs["option"]
     return tuple(sorted(profile.items()))
-
-
-def group(records: Iterable[Event | Rejection], summary: Summary) -> tuple[dict[str, list[Event]], list[Rejection]]:
-    """Group events by case in first-seen order; count every record read."""
-    cases: dict[str, list[Event]] = {}
-    rejected: list[Rejection] = []
-    for r in records:
-        summary.events_read += 1
-        if isinstance(r, Rejection):
-            rejected.append(r)
-        else:
-            cases.setdefault(r.case, []).append(r)
-    return cases, rejected
-
-
-def latest_day(cases: dict[str, list[Event]]) -> date | None:
-    days = (ev.day for evs in cases.values() for ev in evs)
-    return max(days, default=None)
-
-
-def assemble(summary: Summary, results: Iterator[CaseResult], rejected: list[Rejection]) -> Report:
-    findings: list[Finding] = []
-    obligations: list[Obligation] = []
-    unchecked: list[Unchecked] = []
-    kept: list[CaseResult] = []
-    for res in results:
-        summary.cases += 1
-        summary.events_replayed += res.replayed
-        summary.cases_reordered += res.reordered
-        rejected.extend(res.rejected)
-        findings.extend(res.findings)
-        obligations.extend(res.obligations)
-        if res.unchecked is not None:
-            unchecked.append(res.unchecked)
-        kept.append(res)
-    summary.events_rejected = len(rejected)
-    summary.cases_unchecked = len(unchecked)
-    findings.sort(key=Finding.sort_key)
-    summary.add_findings(findings)
-    rejected.sort(key=lambda r: (r.file, r.line))
-    kept.sort(key=lambda r: r.case)
-    unchecked.sort(key=lambda u: u.case)
-    return Report(summary, tuple(findings), tuple(rejected), tuple(obligations), tuple(unchecked), tuple(kept))

@@ -133,31 +133,32 @@ class Runner:
         self.rule_paths = list(rule_paths) if rule_paths else None
         self.engines = tuple(engines)
         self.workflow = workflow
-        self._tools: dict[str | None, tuple[Any, list[tuple[str, Any]]]] = {}
+        self._tools: dict[str | None, tuple[Any, Any]] = {}  # design name -> (design, rulebook)
 
     def tools(self, workflow: str | None):
         key = workflow or self.workflow
         if key not in self._tools:
-            from .engine import load_rulebook, make_checker
+            from .engine import load_rulebook
             from .workflow import load_workflow
 
             wf = load_workflow(key)
-            book = load_rulebook(self.rule_paths, wf)
-            self._tools[key] = (wf, [(name, make_checker(name, wf, book)) for name in self.engines])
+            self._tools[key] = (wf, load_rulebook(self.rule_paths, wf))
         return self._tools[key]
 
     def run(self, case: RuleCase) -> Outcome:
         from .events import build_event
-        from .replay import check_case
+        from .pipeline import CollectSink, Options, drive
 
-        wf, checkers = self.tools(case.workflow)
+        wf, book = self.tools(case.workflow)
         events = [build_event({"case": "T", "id": f"e{n + 1}", **rec}, file=case.file, line=case.line or 0, seq=n)
                   for n, rec in enumerate(case.records)]
         as_of = case.as_of or max(e.day for e in events)
         want = sorted((c, a) for c, a, _ in case.expected)
         problems = []
-        for name, checker in checkers:
-            mine = [f for f in check_case("T", events, wf, as_of, checker).findings if f.code == case.code]
+        for name in self.engines:
+            sink = CollectSink()
+            drive(sink, Options(wf, name, book=book, as_of=as_of, executor="inline"), records=events)
+            mine = [f for f in sink.findings if f.code == case.code]
             got = sorted((f.code, f.at) for f in mine)
             bad = got != want
             for _c, a, ids in case.expected:

@@ -44,11 +44,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import __version__
 from .engine.names import LIVE_DEFAULT
 from .events import EARLIEST, LATEST, Rejection
-from .findings import Summary
 from .isolate import Busy, Pool, WorkerDied, WorkTimeout
-from .monitor import CheckTimeout, EventInputError, assess, case_result, event_from, load_setup, one_case
-from .pipeline import choose_as_of
-from .replay import assemble, group, latest_day
+from .monitor import CheckTimeout, EventInputError, assess, event_from, load_setup, one_case
+from .pipeline import CollectSink, Options, drive
 
 log = logging.getLogger("sdsrules.service")
 access_log = logging.getLogger("sdsrules.service.access")
@@ -265,22 +263,12 @@ class Service:
                 records.append(event_from(rec, n, file="request"))
             except EventInputError as e:
                 records.append(Rejection("request", n + 1, f"{_event_path(e)} {e.reason}", e.field))
-        wf, book = self.setup.wf, self.setup.book
-        summary = Summary(workflow=wf.describe(), engine=self.config.engine, rules=len(book.rules))
-        cases, rejected = group(records, summary)
-        day, summary.as_of_rule = choose_as_of(as_of, latest_day(cases))
-        summary.as_of = day.isoformat()
-        deadline = time.monotonic() + self.config.timeout
-
-        def results():
-            for _, evs in sorted(cases.items()):
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise CheckTimeout("the replay did not finish in time")
-                yield case_result(evs, wf, day, engine=self.config.engine, rules=list(self.config.rules) or None,
-                                  timeout=left)
-
-        report = assemble(summary, results(), rejected)
+        setup = self.setup
+        opts = Options(setup.wf, self.config.engine, book=setup.book, as_of=as_of, executor="inline",
+                       deadline=time.monotonic() + self.config.timeout)
+        sink = CollectSink()
+        drive(sink, opts, records=records)
+        report = sink.report()
         out = report.to_dict()
         out["rejected"] = [_rejection(r) for r in report.rejected]
         out["obligations"] = [o.to_dict() for o in report.obligations]

@@ -118,8 +118,8 @@ class TestOnACluster:
             assert got == expected[(name, engine)], f"{name} with {engine} differs"
             doc = json.loads(got)
             assert doc["summary"]["cases"] >= 300 and doc["findings"]
-        loaded = client.run(lambda: sorted(k[0] for k in __import__("sdsrules.distributed")
-                                           .distributed._LOADED))
+        loaded = client.run(lambda: sorted(k[0] for k in __import__("sdsrules.supervise")
+                                           .supervise._LOADED))
         assert len(loaded) == 2 and all(engine in engines for engines in loaded.values()), loaded
 
 
