@@ -34,7 +34,16 @@ import attrs
 from .calendar import Duration
 from .conditions import Clause, ParamRef, Where
 from .datafile import DataFileError, Problem, line_of, load_yaml
-from .workflow import STAY, Transition, Workflow, build_design, bundled_dir, merge_base, resolve
+from .workflow import (
+    STAY,
+    Transition,
+    Workflow,
+    build_design,
+    bundled_dir,
+    merge_base,
+    resolve,
+    resolve_existing,
+)
 
 # ------------------------------------------------------------------------------------------- the catalogue
 
@@ -232,7 +241,7 @@ def validate_file(name_or_path: str | Path, parameters_used: ParametersUsed | No
     path = resolve(name_or_path)
     file = str(path)
     try:
-        raw = load_yaml(path)
+        raw = load_yaml(resolve_existing(name_or_path))
     except DataFileError as e:
         dup = [p for p in e.problems if "duplicate key" in p.message]
         if dup:  # the file parses but for a key written twice: a design problem, not unusable input

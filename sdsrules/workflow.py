@@ -269,9 +269,32 @@ def resolve(name_or_path: str | Path | None) -> Path:
     return p
 
 
+def missing(name_or_path: str | Path, path: Path) -> DataFileError:
+    """The error for a design that is neither a file nor a shipped name, with a "did you mean" for a misspelt
+    shipped name."""
+    import difflib
+
+    name = str(name_or_path)
+    if "/" in name or Path(name).suffix:
+        return DataFileError([Problem(str(path), None, "", "cannot be read: no such file")])
+    shipped = bundled_names()
+    close = difflib.get_close_matches(Path(name).stem, shipped, n=1, cutoff=0.6)
+    hint = f"; did you mean {close[0]}?" if close else ""
+    return DataFileError([Problem(str(path), None, "", f"cannot be read: no such file, and no shipped design is "
+                                                        f"called that{hint} (shipped: {', '.join(shipped)})")])
+
+
+def resolve_existing(name_or_path: str | Path | None) -> Path:
+    """``resolve``, or DataFileError (with "did you mean") when there is no such file or shipped design."""
+    path = resolve(name_or_path)
+    if name_or_path is not None and not path.exists() and not path.is_symlink():
+        raise missing(name_or_path, path)
+    return path
+
+
 def load_workflow(name_or_path: str | Path | None = None) -> Workflow:
     """Load and check a design. Raises DataFileError listing every problem with file, line and key."""
-    path = resolve(name_or_path)
+    path = resolve_existing(name_or_path)
     raw = load_yaml(path)
     problems: list[Problem] = []
     merged = merge_base(raw, path, problems)

@@ -96,3 +96,28 @@ class TestLoadingErrors:
         with pytest.raises(DataFileError) as e:
             load_workflow(p)
         assert len(e.value.problems) == 2
+
+
+class TestUnknownDesignNames:
+    def test_a_misspelt_shipped_name_gets_did_you_mean(self):
+        from sdsrules.datafile import DataFileError
+        from sdsrules.workflow import load_workflow
+
+        with pytest.raises(DataFileError) as e:
+            load_workflow("natinal")
+        assert str(e.value).endswith("natinal: cannot be read: no such file, and no shipped design is called that; "
+                                     "did you mean national? (shipped: moray, national)")
+
+    def test_a_missing_path_says_so_plainly(self, tmp_path):
+        from sdsrules.datafile import DataFileError
+        from sdsrules.workflow import load_workflow
+
+        with pytest.raises(DataFileError, match="nope.yaml: cannot be read: no such file$"):
+            load_workflow(tmp_path / "nope.yaml")
+
+    def test_validate_says_the_same(self):
+        from sdsrules.validate import validate_file
+
+        result = validate_file("moary")
+        assert [p.code for p in result.problems] == ["WF-FILE-01"]
+        assert "did you mean moray?" in result.problems[0].message
