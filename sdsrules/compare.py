@@ -110,11 +110,29 @@ class ParamChange:
             return f"parameter {self.name} is added: {_values(self.after)}"
         if self.change == "removed":
             return f"parameter {self.name} is removed (was {_values(self.before)})"
-        return f"parameter {self.name}: {_values(self.before)} -> {_values(self.after)}"
+        if len(self.before) == 1 and len(self.after) == 1 and self.before[0].since == self.after[0].since:
+            return f"parameter {self.name}: {self.before[0].shown()} -> {self.after[0].shown()}"
+        was = {v.since: v for v in self.before}
+        now = {v.since: v for v in self.after}
+        parts = []
+        for day in sorted(was.keys() | now.keys()):
+            a, b = was.get(day), now.get(day)
+            if b is None and a is not None:
+                parts.append(f"the value from {day} ({a.shown()}) is dropped")
+            elif b is not None and (a is None or a.value != b.value):
+                old = a or _at(self.before, day)
+                parts.append(f"from {day}: {b.shown()}" + (f" (was {old.shown()})" if old is not None else ""))
+        return f"parameter {self.name}: " + "; ".join(parts)
 
     def to_dict(self) -> dict:
         return {"name": self.name, "change": self.change, "before": [v.to_dict() for v in self.before],
                 "after": [v.to_dict() for v in self.after], "words": self.sentence()}
+
+
+def _at(values: Sequence[ParamValue], day: date) -> ParamValue | None:
+    """The value of a parameter in force on ``day`` (before the first date, the first), as ``Parameter.at``."""
+    hit = [v for v in values if v.since <= day]
+    return hit[-1] if hit else (values[0] if values else None)
 
 
 def _values(values: Sequence[ParamValue]) -> str:
@@ -324,10 +342,13 @@ def _trigger_day(f: Finding) -> date:
 
 
 def _rule_for(book, code: str, day: date):
+    """The version of rule ``code`` in force on ``day`` in ``book`` (None: the book has no such rule)."""
     if book is None:
         return None
-    versions = [r for r in book.rules if r.code == code]
-    return next((r for r in versions if r.in_force(day)), versions[0] if versions else None)
+    try:
+        return book.by_code(code, day)
+    except KeyError:
+        return None
 
 
 def reasons_for(f: Finding, current: Workflow, proposed: Workflow, book_c, book_p) -> tuple[str, ...]:
