@@ -30,7 +30,16 @@ import yaml
 
 from .findings import Finding
 from .reporting.aggregate import CodeRate, aggregate, percent, wilson
-from .workflow import STAY, Parameter, ParamValue, Transition, Workflow, _param_value, load_workflow
+from .workflow import (
+    STAY,
+    Parameter,
+    ParamValue,
+    Transition,
+    Workflow,
+    build_design,
+    load_workflow,
+    merge_base,
+)
 
 Z95 = 1.959964
 
@@ -75,9 +84,9 @@ def propose(wf: Workflow, settings: Iterable[str]) -> Workflow:
         old = params[name]
         try:
             raw = yaml.safe_load(value_text) if value_text.strip() else None
-            value = _param_value(old.kind, raw)
-        except (ValueError, yaml.YAMLError) as e:
-            raise ProposalError(f"--set {name}: {e}") from None
+        except yaml.YAMLError:
+            raise ProposalError(f"--set {name}: the value is not a YAML scalar, list or mapping") from None
+        value = _checked_value(name, old.kind, raw)
         reference = "proposed (--set)"
         if since_text:
             try:
@@ -94,6 +103,18 @@ def propose(wf: Workflow, settings: Iterable[str]) -> Workflow:
     if not said:
         return wf
     return attrs.evolve(wf, version=f"{wf.version} + {', '.join(said)}".strip(), parameters=params)
+
+
+def _checked_value(name: str, kind: str, raw: Any) -> Any:
+    """``raw`` as a value of a parameter of ``kind``, checked by the design loader itself (a one-state design
+    holding only that value), or a ProposalError with the loader's words."""
+    problems: list = []
+    design = {"workflow": "proposal", "states": [{"name": "s"}],
+              "parameters": {name: {"kind": kind, "values": {date(2000, 1, 1): {"value": raw, "reference": "-"}}}}}
+    wf = build_design(design, "--set", problems)
+    if problems:
+        raise ProposalError(f"--set {name}: {problems[0].message}")
+    return wf.parameters[name].values[0].value
 
 
 # ------------------------------------------------------------------------------------------ design diff
@@ -142,15 +163,16 @@ def _values(values: Sequence[ParamValue]) -> str:
 
 
 def transition_words(trigger: str, sources: Iterable[str], dest: str, t: Transition | None = None) -> str:
+    """``at budgeting, panel_referred moves the case to sds_panel unless panel is resource_allocation_group``."""
     src = sorted(sources)
     where = f"at {src[0]}" if len(src) == 1 else f"at {', '.join(src[:-1])} or {src[-1]}"
-    to = "stays" if dest == STAY else f"moves to {dest}"
+    to = "keeps the stage" if dest == STAY else f"moves the case to {dest}"
     cond = ""
     if t is not None and t.conditions:
         cond += f" if {t.conditions.describe()}"
     if t is not None and t.unless:
         cond += f" unless {t.unless.describe()}"
-    return f"{trigger} {where} {to}{cond}"
+    return f"{where}, {trigger} {to}{cond}"
 
 
 def _tkey(t: Transition) -> tuple[str, str, str, str, str]:
@@ -181,10 +203,13 @@ class DesignDiff:
     transitions_removed: tuple[str, ...] = ()
     anywhere_added: tuple[str, ...] = ()
     anywhere_removed: tuple[str, ...] = ()
+    #: changes left out of the lists above (each list keeps at most ``design_diff``'s ``limit``)
+    omitted: int = 0
+    limit: int = 50
 
     def __bool__(self) -> bool:
         return bool(self.parameters or self.states_added or self.states_removed or self.transitions_added
-                    or self.transitions_removed or self.anywhere_added or self.anywhere_removed)
+                    or self.transitions_removed or self.anywhere_added or self.anywhere_removed or self.omitted)
 
     def lines(self) -> list[str]:
         out = [p.sentence() for p in self.parameters]
@@ -194,6 +219,8 @@ class DesignDiff:
         out += [f"transition removed: {t}" for t in self.transitions_removed]
         out += [f"allowed at any open stage: {a} (added)" for a in self.anywhere_added]
         out += [f"no longer allowed at any open stage: {a}" for a in self.anywhere_removed]
+        if self.omitted:
+            out.append(f"... and {self.omitted:,} more changes not listed (at most {self.limit:,} of each kind)")
         return out
 
     def to_dict(self) -> dict:
@@ -201,16 +228,22 @@ class DesignDiff:
                 "states_added": list(self.states_added), "states_removed": list(self.states_removed),
                 "transitions_added": list(self.transitions_added),
                 "transitions_removed": list(self.transitions_removed),
-                "anywhere_added": list(self.anywhere_added), "anywhere_removed": list(self.anywhere_removed)}
+                "anywhere_added": list(self.anywhere_added), "anywhere_removed": list(self.anywhere_removed),
+                "omitted": self.omitted}
 
 
 def _same_values(a: Parameter, b: Parameter) -> bool:
     return a.kind == b.kind and [(v.since, v.value) for v in a.values] == [(v.since, v.value) for v in b.values]
 
 
-def design_diff(before: Workflow, after: Workflow) -> DesignDiff:
+#: changes of each kind a design diff lists (the rest are counted), so an answer stays small for a huge design
+DIFF_LIMIT = 50
+
+
+def design_diff(before: Workflow, after: Workflow, limit: int = DIFF_LIMIT) -> DesignDiff:
     """What ``after`` changes of ``before`` (a proposal of a current design, or a design of the one it
-    extends). Parameter values are compared by date and value (a changed reference alone is no change)."""
+    extends). Parameter values are compared by date and value (a changed reference alone is no change). Each
+    kind of change lists at most ``limit``; ``omitted`` counts the rest."""
     params = []
     for name in sorted(set(before.parameters) | set(after.parameters)):
         a, b = before.parameters.get(name), after.parameters.get(name)
@@ -223,10 +256,27 @@ def design_diff(before: Workflow, after: Workflow) -> DesignDiff:
     ka = {_tkey(t): t for t in before.transitions}
     kb = {_tkey(t): t for t in after.transitions}
     sa, sb = set(before.state_names), set(after.state_names)
-    return DesignDiff(
-        before.describe(), after.describe(), tuple(params), tuple(sorted(sb - sa)), tuple(sorted(sa - sb)),
-        tuple(_grouped(kb[k] for k in kb.keys() - ka.keys())), tuple(_grouped(ka[k] for k in ka.keys() - kb.keys())),
-        tuple(sorted(after.anywhere - before.anywhere)), tuple(sorted(before.anywhere - after.anywhere)))
+    words: list[list[str]] = [sorted(sb - sa), sorted(sa - sb), _grouped(kb[k] for k in kb.keys() - ka.keys()),
+                              _grouped(ka[k] for k in ka.keys() - kb.keys()), sorted(after.anywhere - before.anywhere),
+                              sorted(before.anywhere - after.anywhere)]
+    omitted = max(0, len(params) - limit) + sum(max(0, len(k) - limit) for k in words)
+    sa_, sr_, ta_, tr_, aa_, ar_ = (tuple(k[:limit]) for k in words)
+    return DesignDiff(before.describe(), after.describe(), tuple(params[:limit]), sa_, sr_, ta_, tr_, aa_, ar_,
+                      omitted, limit)
+
+
+def base_design(raw: Any, path: str | Path) -> Workflow | None:
+    """The design that a design's YAML ``extends``, found and merged as the loader finds it (a shipped name or a
+    file beside it); None when it extends nothing or the base does not load (the loader says why)."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("extends"), str):
+        return None
+    problems: list = []
+    name = raw["extends"]
+    merged = merge_base({"workflow": name, "extends": name}, Path(path), problems)
+    if problems:
+        return None
+    base = build_design(merged, name, problems)
+    return None if problems else base
 
 
 # ------------------------------------------------------------------------------------------ the comparison
@@ -363,7 +413,7 @@ def reasons_for(f: Finding, current: Workflow, proposed: Workflow, book_c, book_
         for label, wf in (("current", current), ("proposed", proposed)):
             ts = [t for t in wf.transitions if t.trigger == ev.activity and t.source == f.stage]
             if ts:
-                out.append(f"the {label} design allows {_grouped(ts)[0]}")
+                out.append(f"the {label} design allows it ({_grouped(ts)[0]})")
             elif ev.activity in wf.anywhere and f.stage not in wf.closed_states and f.stage != wf.initial:
                 out.append(f"the {label} design allows {ev.activity} at any open stage")
             else:
@@ -570,7 +620,10 @@ def write_csv(cmp: Comparison, stream) -> None:
 
 def to_html(cmp: Comparison) -> str:
     """The comparison as one self-contained page: per duty a "current vs proposed" column pair."""
-    from .reporting.html import _env
+    from jinja2 import Environment, PackageLoader
+
+    env = Environment(loader=PackageLoader("sdsrules.reporting", "templates"), autoescape=True, trim_blocks=True,
+                      lstrip_blocks=True)  # as reporting.html's: every value autoescaped
 
     rows = []
     for d in cmp.duties:
@@ -582,7 +635,7 @@ def to_html(cmp: Comparison) -> str:
                      "direction": "" if diff is None or not round(diff[0], 3) else
                      ("worse" if diff[1] > 0 else "better" if diff[2] < 0 else "unclear"),
                      "checked_by": d.checked_by, "changed": d.changed})
-    template = _env().get_template("compare.html.j2")
+    template = env.get_template("compare.html.j2")
     return template.render(cmp=cmp, rows=rows, design=cmp.design.lines(), changes=cmp.changes,
                            added=sum(c.change == "added" for c in cmp.changes),
                            removed=sum(c.change == "removed" for c in cmp.changes))
