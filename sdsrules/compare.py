@@ -351,14 +351,18 @@ class Comparison:
     design: DesignDiff
     rules_current: str = ""
     rules_proposed: str = ""
+    #: for whom: per dimension (team, tier, client group, option), (value, cases whose findings change, cases)
+    groups: Mapping[str, tuple[tuple[str, int, int], ...]] = attrs.field(factory=dict)
 
     @property
     def only_current(self) -> tuple[DutyComparison, ...]:
-        return tuple(d for d in self.duties if d.checked_by == "current" or (d.proposed is None and d.current))
+        """Duties only the current side's rule pack checks."""
+        return tuple(d for d in self.duties if d.checked_by == "current")
 
     @property
     def only_proposed(self) -> tuple[DutyComparison, ...]:
-        return tuple(d for d in self.duties if d.checked_by == "proposed" or (d.current is None and d.proposed))
+        """Duties only the proposed side's rule pack checks."""
+        return tuple(d for d in self.duties if d.checked_by == "proposed")
 
     @property
     def cases_changed(self) -> int:
@@ -373,6 +377,8 @@ class Comparison:
             "only_current": [d.code for d in self.only_current],
             "only_proposed": [d.code for d in self.only_proposed],
             "cases_changed": self.cases_changed,
+            "cases_changed_by": {d: [{"value": v, "changed": n, "cases": t} for v, n, t in rows]
+                                 for d, rows in self.groups.items()},
             "changes": [c.to_dict() for c in self.changes],
         }
 
@@ -499,7 +505,27 @@ def compare(paths: Sequence[str | Path], current: Workflow | str | Path | None,
     changes = diff_findings(rep_c.cases, rep_p.cases, wc, wp, book_c, book_p)
     s = rep_c.summary
     return Comparison(wc, wp, s.as_of, s.cases, s.events_read, s.events_rejected, tuple(duties), tuple(changes),
-                      design_diff(wc, wp), _pack_words(rules), _pack_words(rules_p))
+                      design_diff(wc, wp), _pack_words(rules), _pack_words(rules_p),
+                      changed_by_group(rep_c.cases, {c.case for c in changes}))
+
+
+def changed_by_group(cases, changed: set[str]) -> dict[str, tuple[tuple[str, int, int], ...]]:
+    """For whom the findings change: per profile dimension (the case's team, highest tier, client group and
+    option, as the report breaks cases down), each value with its cases whose findings change and all its
+    cases, most changed first."""
+    from .reporting.aggregate import PROFILE_DIMENSIONS, profile_value
+
+    out: dict[str, tuple[tuple[str, int, int], ...]] = {}
+    for dim in PROFILE_DIMENSIONS:
+        total: dict[str, int] = {}
+        hit: dict[str, int] = {}
+        for c in cases:
+            v = profile_value(c.profile, dim)
+            total[v] = total.get(v, 0) + 1
+            if c.case in changed:
+                hit[v] = hit.get(v, 0) + 1
+        out[dim] = tuple(sorted(((v, hit.get(v, 0), n) for v, n in total.items()), key=lambda r: (-r[1], r[0])))
+    return out
 
 
 def _title_of(code: str, *books) -> str:
@@ -566,6 +592,12 @@ def to_text(cmp: Comparison, limit: int = 50) -> str:
                f"{'has' if cmp.cases_changed == 1 else 'have'} findings that change "
                f"({sum(c.change == 'added' for c in cmp.changes):,} added, "
                f"{sum(c.change == 'removed' for c in cmp.changes):,} removed).")
+    if cmp.changes:
+        for dim, counts in cmp.groups.items():
+            shown = [f"{'tier ' if dim == 'tier' else 'option ' if dim == 'option' else ''}{v}: {n:,} of {t:,}"
+                     for v, n, t in counts if n]
+            if shown:
+                out.append(f"  by {dim.replace('_', ' ')}: " + ", ".join(shown))
     for label, ds in (("current", cmp.only_current), ("proposed", cmp.only_proposed)):
         if ds:
             out.append(f"Checked only under the {label} side: " + "; ".join(f"{d.code} {d.title}" for d in ds) + ".")

@@ -106,6 +106,14 @@ class TestSixWeekReview:
             assert "12 weeks (current" in reason and "6 weeks (proposed" in reason
             assert c.finding.parameters[0]["value"] == "6 weeks"
 
+    def test_for_whom_every_dimension_accounts_for_every_case(self, result):
+        assert set(result.groups) == {"team", "tier", "client_group", "option"}
+        for dim, rows in result.groups.items():
+            assert sum(t for _, _, t in rows) == result.cases, dim
+            assert sum(n for _, n, _ in rows) == result.cases_changed, dim
+        tiers = {v: n for v, n, _ in result.groups["tier"]}
+        assert tiers["3"] == result.cases_changed  # only tier 3 cases reach support and its first review
+
     def test_the_design_diff_names_the_parameter(self, result):
         assert result.design.lines() == ["parameter initial_review: 12 weeks -> 6 weeks"]
 
