@@ -33,8 +33,9 @@ def _parse_day(ctx, param, value):
               help="The current design, then the proposed one (a file or shipped name). Give one with --set to "
                    "propose from it.")
 @click.option("--set", "settings", multiple=True, metavar="NAME=VALUE",
-              help="A parameter of the proposal, changed from the current design (repeatable): "
-                   "initial_review=\"6 weeks\" for every day, or initial_review@2025-04-01=\"6 weeks\" from a date.")
+              help="A parameter of the proposal (repeatable), set on the second -w or, with one -w, on a copy of "
+                   "the current design: initial_review=\"6 weeks\" for every day, or "
+                   "initial_review@2025-04-01=\"6 weeks\" from a date on.")
 @click.option("--rules", "rule_paths", multiple=True, help="Rule pack folder or file (default: the shipped packs).")
 @click.option("--proposed-rules", "proposed_rules", multiple=True,
               help="The proposal's own rule pack (default: the same as --rules).")

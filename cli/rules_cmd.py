@@ -47,8 +47,15 @@ def list_rules(workflow, rule_paths, fmt):
         click.echo(markdown(book, wf), nl=False)
         return
     for r in book.rules:
-        click.echo(f"{r.code}  {r.severity:<6}  {r.title}")
-    click.echo(f"{len(book.rules)} rules; sequence and data codes SDS-SEQ-01/02 and SDS-DAT-01/02 are built in.")
+        dated = ""
+        if len(book.versions(r.code)) > 1:  # a rule with dated versions: which one, and when in force
+            dated = f"  (version {r.version}: from {r.effective_from or 'always'}" + \
+                (f" until {r.effective_until})" if r.effective_until else ")")
+        click.echo(f"{r.code}  {r.severity:<6}  {r.title}{dated}")
+    codes = len({r.code for r in book.rules})
+    versions = f" ({len(book.rules)} dated versions)" if len(book.rules) != codes else ""
+    click.echo(f"{codes} rule{'s' if codes != 1 else ''}{versions}; sequence and data codes SDS-SEQ-01/02 and "
+               f"SDS-DAT-01/02 are built in.")
 
 
 @rules.command()

@@ -167,6 +167,13 @@ class TestExplainAndCompare:
                                        "--on", "2021-06-01"])
         assert "(severity high, version 2014)" in old.output
 
+    def test_rules_list_names_each_version_and_counts_the_rule_once(self, pack, design):
+        r = CliRunner().invoke(cli, ["rules", "list", "--rules", str(pack), "-w", str(design)])
+        assert r.exit_code == 0, r.output
+        assert "first review late  (version 2014: from always until 2022-03-31)" in r.output
+        assert "first review late  (version 2022: from 2022-04-01)" in r.output
+        assert "1 rule (2 dated versions);" in r.output
+
     def test_a_bad_on_date_is_exit_2(self, pack, design):
         r = CliRunner().invoke(cli, ["rules", "explain", "SDS-REV-01", "--rules", str(pack), "-w", str(design),
                                        "--on", "soon"])
