@@ -54,8 +54,7 @@ def list_rules(workflow, rule_paths, fmt):
         click.echo(f"{r.code}  {r.severity:<6}  {r.title}{dated}")
     codes = len({r.code for r in book.rules})
     versions = f" ({len(book.rules)} dated versions)" if len(book.rules) != codes else ""
-    click.echo(f"{codes} rule{'s' if codes != 1 else ''}{versions}; sequence and data codes SDS-SEQ-01/02 and "
-               f"SDS-DAT-01/02 are built in.")
+    click.echo(f"{codes} rules{versions}; sequence and data codes SDS-SEQ-01/02 and SDS-DAT-01/02 are built in.")
 
 
 @rules.command()

@@ -172,7 +172,7 @@ class TestExplainAndCompare:
         assert r.exit_code == 0, r.output
         assert "first review late  (version 2014: from always until 2022-03-31)" in r.output
         assert "first review late  (version 2022: from 2022-04-01)" in r.output
-        assert "1 rule (2 dated versions);" in r.output
+        assert "1 rules (2 dated versions);" in r.output
 
     def test_a_bad_on_date_is_exit_2(self, pack, design):
         r = CliRunner().invoke(cli, ["rules", "explain", "SDS-REV-01", "--rules", str(pack), "-w", str(design),
