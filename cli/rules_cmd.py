@@ -47,19 +47,28 @@ def list_rules(workflow, rule_paths, fmt):
         click.echo(markdown(book, wf), nl=False)
         return
     for r in book.rules:
-        click.echo(f"{r.code}  {r.severity:<6}  {r.title}")
-    click.echo(f"{len(book.rules)} rules; sequence and data codes SDS-SEQ-01/02 and SDS-DAT-01/02 are built in.")
+        dated = ""
+        if len(book.versions(r.code)) > 1:  # a rule with dated versions: which one, and when in force
+            dated = f"  (version {r.version}: from {r.effective_from or 'always'}" + \
+                (f" until {r.effective_until})" if r.effective_until else ")")
+        click.echo(f"{r.code}  {r.severity:<6}  {r.title}{dated}")
+    codes = len({r.code for r in book.rules})
+    versions = f" ({len(book.rules)} dated versions)" if len(book.rules) != codes else ""
+    click.echo(f"{codes} rules{versions}; sequence and data codes SDS-SEQ-01/02 and SDS-DAT-01/02 are built in.")
 
 
 @rules.command()
 @click.argument("code")
 @_workflow
 @_rules
-def explain(code, workflow, rule_paths):
-    """What rule CODE checks, its sources, and its parameters' dated values."""
+@click.option("--on", "on_day", default=None, metavar="YYYY-MM-DD",
+              help="Of a rule with dated versions, explain the one in force on this day (default: the latest).")
+def explain(code, workflow, rule_paths, on_day):
+    """What rule CODE checks, its sources, its history of dated versions and its parameters' dated values."""
+    day = _on(on_day)
     wf, book = _load(workflow, rule_paths)
     try:
-        rule = book.by_code(code.upper())
+        rule = book.by_code(code.upper(), day)
     except KeyError:
         import difflib
 
@@ -73,6 +82,7 @@ def explain(code, workflow, rule_paths):
     click.echo(f"file: {rule.file}")
     if rule.effective_from or rule.effective_until:
         click.echo(f"in force: from {rule.effective_from or 'always'} until {rule.effective_until or 'now'}")
+    _history(book.versions(rule.code), rule)
     if rule.description:
         click.echo("\n" + rule.description.strip())
     click.echo("\nChecks:")
@@ -90,7 +100,7 @@ def explain(code, workflow, rule_paths):
     click.echo("\nSources:")
     for s in rule.sources:
         click.echo(f"  - {s}")
-    params = sorted(rule.parameters())
+    params = sorted(set().union(*(r.parameters() for r in book.versions(rule.code))))
     if params:
         click.echo(f"\nParameters (workflow {wf.describe()}):")
         for p in params:
@@ -98,6 +108,34 @@ def explain(code, workflow, rule_paths):
             click.echo(f"  {p}: {prm.description}".rstrip(": "))
             for v in prm.values:
                 click.echo(f"    from {v.since}: {v.shown()}  [{v.reference}]")
+
+
+def _on(text):
+    from datetime import date
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"must be a date YYYY-MM-DD (got {text!r})", param_hint="'--on'") from None
+
+
+def _history(versions, shown) -> None:
+    """A rule's dated versions, oldest first: when each was in force, its file, and what it checked."""
+    if len(versions) < 2:
+        return
+    click.echo("\nHistory (a duty is judged by the version in force on the day of its trigger):")
+    for r in versions:
+        when = f"from {r.effective_from or 'always'}" + (f" until {r.effective_until}" if r.effective_until else
+                                                          " (in force now)")
+        mark = "  <- explained below" if r is shown else ""
+        click.echo(f"  version {r.version}: {when}  [{r.file}]{mark}")
+        for c in r.checks:
+            within = f" within {c.within}" if c.within else ""
+            click.echo(f"    {c.template}: {c.expect_words() or c.function or ''}{within}".rstrip())
+        if r.description:
+            click.echo(f"    {' '.join(r.description.split())}")
 
 
 def _matcher(m) -> str:

@@ -30,11 +30,44 @@ def validate(workflows, fmt, output):
 
     results = validate_files(workflows)
     with atomic_text(output) as stream:
-        write(results, fmt, stream)
+        if fmt == "json":  # the JSON report, with what each design changes of the one it extends
+            _write_json(results, stream)
+        else:
+            write(results, fmt, stream)
+        if fmt == "text":
+            _write_changes(results, stream)
     if output:
         n = sum(len(r.problems) for r in results)
         click.echo(f"{len(results)} design(s), {n} problem(s) -> {output}", err=True)
     sys.exit(exit_code(results))
+
+
+def _write_json(results, stream) -> None:
+    import json
+
+    from sdsrules.validate_formats import to_json
+
+    doc = to_json(results)
+    for d, r in zip(doc["designs"], results, strict=True):
+        if r.extends is not None:
+            d["extends"] = r.extends.to_dict()
+    json.dump(doc, stream, indent=2, ensure_ascii=False)
+    stream.write("\n")
+
+
+def _write_changes(results, stream) -> None:
+    """For each design that extends another, what it changes of it: a readable diff of the two designs."""
+    for r in results:
+        diff = r.extends
+        if diff is None:
+            continue
+        lines = diff.lines()
+        if not lines:
+            stream.write(f"{r.file}: extends {diff.before} and changes nothing of it.\n")
+            continue
+        n = len(lines) - (1 if diff.omitted else 0) + diff.omitted
+        stream.write(f"{r.file}: extends {diff.before}; it changes {n:,} thing{'s' if n != 1 else ''}:\n")
+        stream.writelines(f"    {line}\n" for line in lines)
 
 
 @click.command()

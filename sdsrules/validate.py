@@ -211,6 +211,8 @@ class DesignResult:
     states: int = 0
     transitions: int = 0
     seconds: float = 0.0
+    #: for a design that extends another: what it changes of it (``compare.DesignDiff``), else None
+    extends: Any = None
 
     @property
     def clean(self) -> bool:
@@ -262,7 +264,17 @@ def validate_file(name_or_path: str | Path, parameters_used: ParametersUsed | No
                             seconds=time.perf_counter() - started)
     problems = tuple(validate(wf, parameters_used, raw))
     return DesignResult(file, wf.name, problems, True, len(wf.states), len(wf.transitions),
-                        time.perf_counter() - started)
+                        time.perf_counter() - started, _extends_diff(raw, path, wf))
+
+
+def _extends_diff(raw: dict, path: Path, wf: Workflow) -> Any:
+    """What a design changes of the design it ``extends`` (issue 19): parameters, states and transitions."""
+    if "extends" not in raw:
+        return None
+    from .compare import base_design, design_diff
+
+    base = base_design(raw, path)
+    return None if base is None else design_diff(base, wf)
 
 
 #: problems listed per check and design; the rest are counted in one closing problem of that check

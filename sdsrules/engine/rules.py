@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -224,11 +224,23 @@ class Rule:
 class Rulebook:
     rules: tuple[Rule, ...]
 
-    def by_code(self, code: str) -> Rule:
-        for r in self.rules:
-            if r.code == code:
-                return r
-        raise KeyError(code)
+    def by_code(self, code: str, day: date | None = None) -> Rule:
+        """The rule of ``code``: of a rule with dated versions, the one in force on ``day`` (default: the
+        latest version)."""
+        versions = self.versions(code)
+        if not versions:
+            raise KeyError(code)
+        if day is None:
+            return versions[-1]
+        hit = next((r for r in versions if r.in_force(day)), None)
+        if hit is not None:
+            return hit
+        first = versions[0].effective_from
+        return versions[0] if first is not None and day < first else versions[-1]
+
+    def versions(self, code: str) -> tuple[Rule, ...]:
+        """Every version of the rule ``code``, oldest first (one, unless the pack dates its versions)."""
+        return tuple(r for r in self.rules if r.code == code)
 
     def checks(self) -> Iterable[tuple[Rule, Check]]:
         for r in self.rules:
@@ -335,14 +347,9 @@ def load_rulebook(paths: Sequence[str | Path] | None = None, workflow: Workflow 
             problems.extend(e.problems)
             continue
         rules.append(rule)
-    seen: dict[str, str] = {}
-    for r in rules:
-        if r.code in seen:
-            problems.append(Problem(r.file, 1, "code", f"{r.code} is also defined in {seen[r.code]}"))
-        seen[r.code] = r.file
+    rules = dated_versions(rules, problems)  # one code in several files: its dated versions, in date order
     if problems:
         raise DataFileError(problems)
-    rules.sort(key=lambda r: r.code)
     return Rulebook(tuple(rules))
 
 
@@ -486,3 +493,54 @@ def _listed(value: Any) -> list:
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]
+
+
+# ------------------------------------------------------------------------------------------ dated versions
+
+def dated_versions(rules: list[Rule], problems: list[Problem]) -> list[Rule]:
+    """The rules sorted by code, with the dated versions of a code checked and closed.
+
+    A pack may hold one code in several files: the versions of that rule, each with its own ``version`` and
+    ``effective: {from: DATE}`` (the oldest may omit ``from``: in force since always). A version is in force
+    from its date until the day before the next version's (or its own ``until``, if earlier), so a trigger is
+    judged by the version in force on its day, on every engine (each judges ``Rule.in_force`` on the
+    trigger's day). Versions after the first get their own check keys (``CODE#0v2``), which the engines use to
+    tell checks apart."""
+    by_code: dict[str, list[Rule]] = {}
+    for r in rules:
+        by_code.setdefault(r.code, []).append(r)
+    out: list[Rule] = []
+    for code in sorted(by_code):
+        versions = by_code[code]
+        if len(versions) == 1:
+            out.extend(versions)
+            continue
+        undated = [r for r in versions if r.effective_from is None]
+        if len(undated) > 1:
+            problems.append(Problem(undated[1].file, 1, "code", f"{code} is also defined in {undated[0].file}: "
+                                    f"versions of one rule each need 'version' and 'effective: {{from: DATE}}' "
+                                    f"(only the oldest may leave 'from' out)"))
+            continue
+        versions.sort(key=lambda r: r.effective_from or date.min)
+        seen: dict[str, str] = {}
+        closed: list[Rule] = []
+        for n, r in enumerate(versions):
+            if r.version in seen:
+                problems.append(Problem(r.file, 1, "version", f"{code} version {r.version} is also defined in "
+                                        f"{seen[r.version]}: each dated version needs its own 'version'"))
+            seen[r.version] = r.file
+            nxt = versions[n + 1] if n + 1 < len(versions) else None
+            until = r.effective_until
+            if nxt is not None:
+                assert nxt.effective_from is not None  # only the oldest may be undated
+                if until is not None and until >= nxt.effective_from:
+                    problems.append(Problem(r.file, 1, "effective.until",
+                                            f"{code} version {r.version} is in force until {until}, on or after "
+                                            f"version {nxt.version} comes into force ({nxt.effective_from}, "
+                                            f"{nxt.file}): dated versions may not overlap"))
+                until = nxt.effective_from - timedelta(days=1) if until is None else until
+            checks = r.checks if n == 0 else tuple(
+                attrs.evolve(c, key=f"{c.key}v{n + 1}") for c in r.checks)
+            closed.append(attrs.evolve(r, effective_until=until, checks=checks))
+        out.extend(closed)
+    return out

@@ -341,12 +341,21 @@ def to_finding(view: CaseView, fact: Fact, status: str) -> Finding:
     rule = fact.rule
     day, detail, expected, actual, evidence = explain(view, fact, status)
     events = tuple(Evidence.of(view.events[k], role) for k, role in evidence)
-    message = f"{fact.check.message} {detail}".strip()
+    message = f"{fact.check.message} {detail}{_version_words(rule)}".strip()
     return Finding(code=rule.code, case=view.case, at=day.isoformat(), message=message, events=events,
                    expected=expected, actual=actual, source=rule.sources, title=rule.title,
                    severity=rule.severity, rule_version=rule.version,
                    parameters=tuple(p.to_dict() for p in fact.params), workflow=view.wf.describe(),
                    **attribute(view, fact, status, day, evidence))
+
+
+def _version_words(rule: Rule) -> str:
+    """A dated rule names the version that judged the duty (the one in force on the trigger's day)."""
+    if not (rule.effective_from or rule.effective_until):
+        return ""
+    since = f" from {rule.effective_from}" if rule.effective_from else ""
+    until = f" until {rule.effective_until}" if rule.effective_until else ""
+    return f" Judged by version {rule.version} of the rule, in force{since}{until}."
 
 
 def to_obligation(view: CaseView, fact: Fact) -> Obligation:
