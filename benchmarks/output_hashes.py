@@ -23,7 +23,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-
 # The only parts of an output that depend on the clock, not on the log: the report's "generated" stamp and
 # JUnit's elapsed time. They are blanked before hashing.
 _CLOCK = (
