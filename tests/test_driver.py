@@ -38,7 +38,7 @@ def expected() -> dict:
 
 
 class TestExecutors:
-    @pytest.mark.parametrize("executor,jobs,paths", [("inline", 1, True), ("inline", 1, False),
+    @pytest.mark.parametrize(("executor", "jobs", "paths"), [("inline", 1, True), ("inline", 1, False),
                                                      ("processes", 1, True), ("processes", 2, False)])
     def test_every_executor_gives_the_same_report(self, expected, executor, jobs, paths):
         assert _report(executor, jobs=jobs, paths=paths) == expected

@@ -112,7 +112,7 @@ class TestUnknownDesignNames:
         from sdsrules.datafile import DataFileError
         from sdsrules.workflow import load_workflow
 
-        with pytest.raises(DataFileError, match="nope.yaml: cannot be read: no such file$"):
+        with pytest.raises(DataFileError, match=r"nope\.yaml: cannot be read: no such file$"):
             load_workflow(tmp_path / "nope.yaml")
 
     def test_validate_says_the_same(self):
