@@ -41,6 +41,7 @@ from .workflow import (
     build_design,
     bundled_dir,
     merge_base,
+    money,
     resolve,
     resolve_existing,
 )
@@ -884,8 +885,8 @@ def check_ladder(wf: Workflow, origins: _Origins) -> Iterator[DesignProblem]:
             if hi <= lo and ("inv", lim.since, hi_role) not in reported:
                 reported.add(("inv", lim.since, hi_role))
                 yield DesignProblem(
-                    "WF-SWS8-01", f"From {lim.since}, {hi_role} may approve up to {_money(hi)} a week, no more than "
-                                  f"the more junior {lo_role} ({_money(lo)}): the ladder is inverted.",
+                    "WF-SWS8-01", f"From {lim.since}, {hi_role} may approve up to {money(hi)} a week, no more than "
+                                  f"the more junior {lo_role} ({money(lo)}): the ladder is inverted.",
                     file, line, key)
         managers = {r: a for r, a in lim.value.items() if r != "panel"}
         if not managers:
@@ -896,21 +897,17 @@ def check_ladder(wf: Workflow, origins: _Origins) -> Iterator[DesignProblem]:
             reported.add(("gap", lim.since, thr.since))
             example = top + 1 if top + 1 <= thr.value else (top + thr.value) / 2
             yield DesignProblem(
-                "WF-SWS8-02", f"From {day}, the highest delegated limit is {top_role}'s {_money(top)} a week but "
-                              f"the panel threshold is {_money(thr.value)}: a budget of {_money(example)} a week "
+                "WF-SWS8-02", f"From {day}, the highest delegated limit is {top_role}'s {money(top)} a week but "
+                              f"the panel threshold is {money(thr.value)}: a budget of {money(example)} a week "
                               f"is above every manager's limit and not above the threshold, so no one below "
                               f"the panel may approve it.", file, line, key)
         for role, amount in sorted(managers.items()):
             if amount > thr.value and ("above", lim.since, thr.since, role) not in reported:
                 reported.add(("above", lim.since, thr.since, role))
                 yield DesignProblem(
-                    "WF-SWS8-03", f"From {day}, {role} may approve up to {_money(amount)} a week, above the panel "
-                                  f"threshold of {_money(thr.value)}, where only a panel may approve.",
+                    "WF-SWS8-03", f"From {day}, {role} may approve up to {money(amount)} a week, above the panel "
+                                  f"threshold of {money(thr.value)}, where only a panel may approve.",
                     file, line, key)
-
-
-def _money(x: float) -> str:
-    return f"£{x:,.2f}".replace(".00", "")
 
 
 # ------------------------------------------------------------------------------------------- parameters
