@@ -202,7 +202,8 @@ def _register() -> None:
     """Commands that live in their own modules add themselves here."""
     import importlib
 
-    for name in ("rules_cmd", "validate_cmd", "report_cmd", "serve_cmd", "generate_cmd", "convert_cmd", "due_cmd"):
+    for name in ("rules_cmd", "validate_cmd", "report_cmd", "serve_cmd", "generate_cmd", "convert_cmd", "due_cmd",
+                 "activities_cmd", "map_cmd"):
         try:
             module = importlib.import_module(f"{__package__}.{name}")
         except ModuleNotFoundError as e:

@@ -20,7 +20,10 @@ class _Unusable(click.ClickException):
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit"]), default="text",
               show_default=True)
 @click.option("--output", "-o", default=None, help="Write here instead of stdout (atomically).")
-def validate(workflows, fmt, output):
+@click.option("--rules", "rule_paths", multiple=True,
+              help="Judge the designs against these rule packs (folder or file; repeatable), the packs they will "
+                   "run with (default: the shipped packs, for designs in SDS words).")
+def validate(workflows, fmt, output, rule_paths):
     """Check WORKFLOW design files (or shipped names) for structural flaws and the SDS standards.
 
     Exit 0: every design clean; 1: design problems found; 2: a file could not be read or parsed at all.
@@ -28,7 +31,15 @@ def validate(workflows, fmt, output):
     from sdsrules.validate import exit_code, validate_files
     from sdsrules.validate_formats import write
 
-    results = validate_files(workflows)
+    used = None
+    if rule_paths:
+        from sdsrules.engine import load_rulebook
+
+        try:
+            used = load_rulebook(list(rule_paths)).parameters_used()
+        except DataFileError as e:
+            raise _Unusable(str(e)) from None
+    results = validate_files(workflows, used)
     with atomic_text(output) as stream:
         write(results, fmt, stream)
     if output:

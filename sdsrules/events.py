@@ -318,8 +318,9 @@ def _build_in(record: Mapping[str, Any], file: str, line: int, seq: int, text_ce
         if activity is None or activity == "" or not isinstance(activity, str):
             build_event(record, file=file, line=line, seq=seq, text_cells=text_cells)
         name = getattr(vocabulary, "name", "of the design")
+        hint = vocabulary.hint(activity) if isinstance(vocabulary, Vocabulary) else ""
         raise EventError("activity", f"{_show(activity)} is not an activity of the vocabulary {name} "
-                                     "(see sdsrules activities)")
+                                     f"(see sdsrules activities){hint}")
     # the SDS checks of the core fields, on a record whose activity is one SDS knows with no attributes
     core = {k: record[k] for k in CORE_FIELDS if k in record and k != "actor"}
     core["activity"] = "assessment_started"

@@ -91,6 +91,8 @@ class ActivityMap:
     fields: Mapping[str, str] = attrs.field(factory=dict)
     values: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     pass_canonical: bool = False
+    #: the vocabulary the map translates into (default: the SDS contract)
+    vocabulary: Mapping[str, Any] = attrs.field(default=ACTIVITIES, eq=False, repr=False)
 
     def column(self, name: str) -> str:
         """Our name for one of their CSV columns (``actor.id`` becomes the CSV column ``actor_id``)."""
@@ -123,7 +125,7 @@ class ActivityMap:
         if isinstance(name, str) and name != "":
             key = name.strip()
             target = self.activities.get(key)
-            if target is None and not (self.pass_canonical and key in ACTIVITIES):
+            if target is None and not (self.pass_canonical and key in self.vocabulary):
                 raise MapError("activity", key, f"{key!r} is not covered by the activity map {self.name} "
                                                 f"({self.file}); it maps: {_list(self.activities)}")
         for field, table in self.values.items():
@@ -177,8 +179,10 @@ def _list(names: Iterable[str], limit: int = 12) -> str:
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
 
 
-def load_map(path: str | Path) -> ActivityMap:
-    """Load and check a map. Raises DataFileError listing every problem with file, line and key."""
+def load_map(path: str | Path, vocabulary: Mapping[str, Any] | None = None) -> ActivityMap:
+    """Load and check a map into ``vocabulary`` (a design's; default the SDS contract). Raises DataFileError listing
+    every problem with file, line and key."""
+    vocab = ACTIVITIES if vocabulary is None else vocabulary
     file = str(path)
     raw = load_yaml(path)
     if not isinstance(raw, dict):
@@ -191,9 +195,10 @@ def load_map(path: str | Path) -> ActivityMap:
     for theirs, spec in raw["activities"].items():
         where = ["activities", theirs]
         target = Target(spec) if isinstance(spec, str) else Target(spec["activity"], dict(spec.get("set") or {}))
-        attrs_spec = ACTIVITIES.get(target.activity)
+        attrs_spec = vocab.get(target.activity)
         if attrs_spec is None:
             problems.append(Problem(file, line_of(raw, where), f"activities.{theirs}",
+                                    vocab.not_known(target.activity) if hasattr(vocab, "not_known") else
                                     f"{target.activity!r} is not an activity of the event contract (docs/contract.md)"))
             continue
         for attr in target.set:
@@ -215,14 +220,14 @@ def load_map(path: str | Path) -> ActivityMap:
     if problems:
         raise DataFileError(problems)
     return ActivityMap(name=raw["map"], file=file, activities=activities, fields=fields, values=values,
-                       pass_canonical=bool(raw.get("pass_canonical", False)))
+                       pass_canonical=bool(raw.get("pass_canonical", False)), vocabulary=vocab)
 
 
-def as_map(value: ActivityMap | str | Path | None) -> ActivityMap | None:
+def as_map(value: ActivityMap | str | Path | None, vocabulary: Mapping[str, Any] | None = None) -> ActivityMap | None:
     """A map from a map, a path, or None."""
     if value is None or isinstance(value, ActivityMap):
         return value
-    return load_map(value)
+    return load_map(value, vocabulary)
 
 
 _UNMAPPED = re.compile(r"^'(?P<field>[^']+)' (?:value )?(?P<name>'(?:[^'\\]|\\.)*'|\"[^\"]*\")"

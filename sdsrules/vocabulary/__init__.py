@@ -104,12 +104,41 @@ class Vocabulary(dict):
     def words_of(self, activity: str) -> str:
         return self.words.get(activity) or activity.replace("_", " ")
 
+    def not_known(self, activity: Any) -> str:
+        """The sentence for a name that is no activity of this vocabulary (with a "did you mean")."""
+        if self.name == SDS_NAME and not self.base:
+            text = f"{activity!r} is not an activity of the event contract (docs/contract.md)"
+        else:
+            text = f"{activity!r} is not an activity of the vocabulary {self.describe()}"
+        return text + self.hint(activity)
+
+    def hint(self, activity: Any) -> str:
+        """``; did you mean 'x'?`` for a name near one of this vocabulary's activities, else ``""``."""
+        if not isinstance(activity, str) or len(activity) > 200:
+            return ""
+        cache = self.__dict__.setdefault("_hints", {})
+        hit = cache.get(activity)
+        if hit is None:
+            guess = did_you_mean(activity, self)
+            hit = f"; did you mean {guess!r}?" if guess else ""
+            if len(cache) < 1000:
+                cache[activity] = hit
+        return hit
+
     def describe(self) -> str:
         return f"{self.name} ({self.file})" if self.file and self.name != SDS_NAME else self.name
 
     def attributes(self) -> list[str]:
         """Every attribute name any activity declares (and the trace attributes), sorted."""
         return sorted({n for spec in self.values() for n in spec} | set(self.trace_attributes))
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str | None:
+    """The known name closest to ``name``, if one is close."""
+    import difflib
+
+    hits = difflib.get_close_matches(name, list(known), n=1, cutoff=0.75)
+    return hits[0] if hits else None
 
 
 def words_of(activity: str) -> str | None:
@@ -139,7 +168,7 @@ def shipped(name: str = SDS_NAME) -> Vocabulary:
         if name not in shipped_names():
             raise VocabularyError([Problem(name, None, "", f"is not a shipped vocabulary (shipped: "
                                                            f"{', '.join(shipped_names())})")])
-        hit = _SHIPPED[name] = _load(path, name, 0)
+        hit = _SHIPPED[name] = _load(path, str(path), 0)
     return hit
 
 

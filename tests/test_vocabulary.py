@@ -1,0 +1,273 @@
+"""Vocabularies as data (issue 15): the SDS contract as a shipped file, designs in their own words, rule packs with
+their own code prefix, and the receipt example replayed from a real public log."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sdsrules.cli.main import cli
+
+from sdsrules import api
+from sdsrules.datafile import DataFileError
+from sdsrules.engine import load_rulebook
+from sdsrules.events import ACTIVITIES, ROLES, EventError, build_event
+from sdsrules.readers.fast import decode_line
+from sdsrules.vocabulary import VocabularyError, load_vocabulary, shipped
+from sdsrules.workflow import load_workflow
+
+ROOT = Path(__file__).resolve().parent.parent
+RECEIPT = ROOT / "cases" / "receipt"
+RECEIPT_LOG = ROOT.parent.parent / "shared" / "data" / "receipt.xes"
+if not RECEIPT_LOG.exists():
+    RECEIPT_LOG = ROOT.parent / "shared" / "data" / "receipt.xes"
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+LOCAL_VOCAB = """\
+vocabulary: council
+title: SDS with the council's own steps
+extends: sds
+roles: [care_coordinator]
+trace_attributes: [locality]
+activities:
+  rag_meeting_held:
+    words: resource allocation group meeting
+    stage: Local
+    attributes:
+      outcome: {one_of: [agreed, deferred], required: true}
+  case_note_added:
+    words: case note
+  review_completed:
+    attributes:
+      reviewer_grade: whole number
+"""
+
+LOCAL_DESIGN = """\
+workflow: council
+extends: national
+vocabulary: council.yaml
+anywhere: [rag_meeting_held, case_note_added]
+"""
+
+
+@pytest.fixture
+def council(tmp_path: Path) -> Path:
+    _write(tmp_path / "council.yaml", LOCAL_VOCAB)
+    return _write(tmp_path / "design.yaml", LOCAL_DESIGN)
+
+
+class TestTheSdsVocabulary:
+    def test_events_tables_are_built_from_the_shipped_file(self):
+        sds = shipped("sds")
+        assert ACTIVITIES is sds and sds.roles == ROLES
+        assert len(ACTIVITIES) == 50 and ACTIVITIES["triaged"]["tier"][1] is True
+        assert sds.sds and sds.file.endswith("sds.yaml")
+
+    def test_the_contract_tables_are_generated_from_it(self):
+        """docs/contract.md below its marker is ``sdsrules activities --format markdown``: regenerate it when the
+        vocabulary changes."""
+        text = (ROOT / "docs" / "contract.md").read_text(encoding="utf-8")
+        marker = "<!-- generated below: sdsrules activities --format markdown -->\n"
+        assert marker in text
+        out = CliRunner().invoke(cli, ["activities", "--format", "markdown"])
+        assert out.exit_code == 0
+        assert text.split(marker, 1)[1] == out.output
+
+
+class TestLoading:
+    @pytest.mark.parametrize(("body", "where", "says"), [
+        ("vocabulary: x\nactivities:\n  a:\n    attributes:\n      n: colour\n", ":5: activities.a.attributes.n:",
+         "'colour' is not a type"),
+        ("vocabulary: x\nactivities:\n  a:\n    colour: red\n", ":4: activities.a.colour:",
+         "is not a key of an activity"),
+        ("vocabulary: x\nactivities:\n  a:\n    attributes:\n      case: text\n", ":5: activities.a.attributes.case:",
+         "a field every event has"),
+        ("vocabulary: x\nextends: sds\nactivities:\n  triaged:\n    attributes:\n      tier: text\n",
+         ":6: activities.triaged.attributes.tier:", "does not change them"),
+        ("vocabulary: x\nroles: [a, a]\nactivities: {}\n", ":2: roles.1:", "listed twice"),
+        ("vocabulary: x\nshape: round\nactivities: {}\n", ":2: shape:", "is not a key of a vocabulary"),
+    ])
+    def test_every_problem_names_file_line_and_key(self, tmp_path, body, where, says):
+        path = _write(tmp_path / "v.yaml", body)
+        with pytest.raises(VocabularyError) as e:
+            load_vocabulary(str(path))
+        assert where in str(e.value) and says in str(e.value)
+        assert str(e.value).startswith(str(path))
+
+    def test_a_design_naming_a_broken_vocabulary_does_not_load(self, tmp_path):
+        _write(tmp_path / "v.yaml", "vocabulary: v\nactivities: [a]\n")
+        design = _write(tmp_path / "d.yaml", "workflow: d\nvocabulary: v.yaml\nstates: [{name: s}]\n")
+        with pytest.raises(DataFileError, match="vocabulary: cannot be loaded"):
+            load_workflow(design)
+
+    def test_an_extension_adds_activities_attributes_and_roles(self, council):
+        v = load_workflow(council).vocabulary
+        assert v.sds and v.base == "sds"
+        assert "rag_meeting_held" in v and "triaged" in v and "care_coordinator" in v.roles
+        assert "reviewer_grade" in v["review_completed"] and "kind" in v["review_completed"]
+        assert "reviewer_grade" not in ACTIVITIES["review_completed"]  # the SDS table is untouched
+
+
+class TestReadingInTheDesignsWords:
+    def test_build_event_judges_by_the_vocabulary_given(self, council):
+        v = load_workflow(council).vocabulary
+        record = {"case": "C1", "at": "2024-01-02", "activity": "rag_meeting_held", "outcome": "agreed",
+                  "actor": {"role": "care_coordinator"}}
+        ev = build_event(record, file="f", line=1, seq=0, vocabulary=v)
+        assert ev.activity == "rag_meeting_held" and ev.actor.role == "care_coordinator"
+        with pytest.raises(EventError) as e:
+            build_event(record, file="f", line=1, seq=0)
+        assert e.value.field == "activity" and "not a known activity" in e.value.reason
+        with pytest.raises(EventError) as e:
+            build_event({**record, "outcome": "maybe"}, file="f", line=1, seq=0, vocabulary=v)
+        assert e.value.field == "outcome" and "one of agreed, deferred" in e.value.reason
+        with pytest.raises(EventError) as e:
+            build_event({**record, "activity": "rag_meeting"}, file="f", line=1, seq=0, vocabulary=v)
+        assert "not an activity of the vocabulary council" in e.value.reason
+        assert "did you mean 'rag_meeting_held'" in e.value.reason
+
+    @pytest.mark.parametrize("line", [
+        b'{"case": "C1", "at": "2024-01-02", "activity": "rag_meeting_held", "outcome": "agreed"}',
+        b'{"case": "C1", "at": "2024-01-02", "activity": "rag_meeting_held", "outcome": "no"}',
+        b'{"case": "C1", "at": "2024-01-02", "activity": "case_note_added", "actor": {"role": "care_coordinator"}}',
+        b'{"case": "C1", "at": "2024-01-02", "activity": "case_note_added", "actor": {"role": "boss"}}',
+        b'{"case": "C1", "at": "2024-01-02", "activity": "triaged", "tier": 1}',
+        b'{"case": "", "at": "2024-01-02", "activity": "nothing"}',
+    ])
+    def test_the_fast_path_follows_the_vocabulary(self, council, line):
+        import orjson
+
+        v = load_workflow(council).vocabulary
+        got = decode_line(line, "f", 1, 0, None, v)
+        want: Any
+        try:
+            want = build_event(orjson.loads(line), file="f", line=1, seq=0, vocabulary=v).to_dict()
+        except EventError as e:
+            want = ("rejected", e.field)
+        assert (got.to_dict() if type(got).__name__ == "Event" else ("rejected", got.field)) == want
+
+    def test_a_log_with_local_steps_replays_under_its_design(self, council, tmp_path):
+        log = _write(tmp_path / "log.jsonl", "\n".join(json.dumps(r) for r in [
+            {"case": "C1", "at": "2024-01-02", "activity": "referral_received"},
+            {"case": "C1", "at": "2024-01-03", "activity": "case_note_added", "actor": {"role": "care_coordinator"}},
+            {"case": "C1", "at": "2024-01-04", "activity": "triaged", "tier": 3},
+            {"case": "C1", "at": "2024-01-05", "activity": "rag_meeting_held", "outcome": "agreed"},
+        ]) + "\n")
+        local = api.replay([log], workflow=council)
+        assert local.summary.events_rejected == 0 and local.summary.events_replayed == 4
+        national = api.replay([log], workflow="national")
+        assert national.summary.events_rejected == 2
+
+
+class TestRulePacksBeyondSds:
+    PACK = "pack: local\nprefix: LOCAL\n"
+    RULE = """\
+code: LOCAL-REV-01
+title: a RAG meeting deferred without a case note
+severity: low
+sources: [local policy]
+template: response
+trigger: {activity: rag_meeting_held, where: {outcome: deferred, locality: north}}
+expect: {activity: case_note_added}
+within: 5 days
+message: A deferred RAG meeting in the north was not followed by a case note.
+"""
+
+    def test_a_local_pack_runs_beside_the_sds_pack(self, council, tmp_path):
+        pack = tmp_path / "local"
+        pack.mkdir()
+        _write(pack / "pack.yaml", self.PACK)
+        _write(pack / "LOCAL-REV-01.yaml", self.RULE.replace("within: 5 days\n", ""))
+        wf = load_workflow(council)
+        book = load_rulebook([str(ROOT / "rules"), str(pack)], wf)
+        codes = [r.code for r in book.rules]
+        assert "LOCAL-REV-01" in codes and "SDS-REV-01" in codes
+
+    def test_a_code_must_carry_its_packs_prefix(self, council, tmp_path):
+        pack = tmp_path / "local"
+        pack.mkdir()
+        _write(pack / "pack.yaml", self.PACK)
+        _write(pack / "SDS-REV-99.yaml", self.RULE.replace("LOCAL-REV-01", "SDS-REV-99"))
+        with pytest.raises(DataFileError, match="code"):
+            load_rulebook([str(pack)], load_workflow(council))
+        # without a manifest a pack speaks SDS: a LOCAL- code is refused
+        plain = tmp_path / "plain"
+        plain.mkdir()
+        _write(plain / "LOCAL-REV-01.yaml", self.RULE)
+        with pytest.raises(DataFileError, match="code"):
+            load_rulebook([str(plain)], load_workflow(council))
+
+    def test_where_may_name_a_trace_attribute_but_not_an_unknown_one(self, council, tmp_path):
+        pack = tmp_path / "local"
+        pack.mkdir()
+        _write(pack / "pack.yaml", self.PACK)
+        _write(pack / "LOCAL-REV-01.yaml", self.RULE.replace("within: 5 days\n", ""))
+        load_rulebook([str(pack)], load_workflow(council))
+        _write(pack / "LOCAL-REV-01.yaml", self.RULE.replace("locality", "postcode").replace("within: 5 days\n", ""))
+        with pytest.raises(DataFileError, match="postcode"):
+            load_rulebook([str(pack)], load_workflow(council))
+
+
+class TestValidate:
+    def test_the_sds_standards_judge_only_designs_in_sds_words(self, tmp_path):
+        design = _write(tmp_path / "d.yaml", (RECEIPT / "design.yaml").read_text(encoding="utf-8")
+                        .replace("vocabulary: vocabulary.yaml", f"vocabulary: {RECEIPT / 'vocabulary.yaml'}"))
+        out = CliRunner().invoke(cli, ["validate", str(design)])
+        assert out.exit_code == 0, out.output
+        assert "WF-SWS" not in out.output
+
+    def test_rules_judges_a_design_by_the_packs_it_runs(self, tmp_path):
+        out = CliRunner().invoke(cli, ["validate", str(RECEIPT / "design.yaml"), "--rules", str(RECEIPT / "rules")])
+        assert out.exit_code == 0, out.output
+        text = (RECEIPT / "design.yaml").read_text(encoding="utf-8")
+        cut = text.split("  decision_period_extended:")[0]
+        design = _write(RECEIPT / "_without_extension.yaml", cut)
+        try:
+            out = CliRunner().invoke(cli, ["validate", str(design), "--rules", str(RECEIPT / "rules")])
+        finally:
+            design.unlink()
+        assert out.exit_code == 1 and "WF-PARAM-01" in out.output and "RCPT-DEC-01" in out.output
+
+
+class TestActivitiesCommand:
+    def test_one_activity_with_its_attributes(self):
+        out = CliRunner().invoke(cli, ["activities", "options_offered"])
+        assert out.exit_code == 0
+        assert "options*" in out.output and "budget_stated" in out.output
+        assert "a list of one of 1, 2, 3, 4" in out.output
+
+    def test_an_unknown_name_gets_did_you_mean(self):
+        out = CliRunner().invoke(cli, ["activities", "option_offered"])
+        assert out.exit_code == 2 and "did you mean options_offered?" in out.output
+
+    def test_a_designs_own_vocabulary(self):
+        out = CliRunner().invoke(cli, ["activities", "-w", str(RECEIPT / "design.yaml"), "--format", "json"])
+        assert out.exit_code == 0
+        data = json.loads(out.output)
+        assert data["vocabulary"] == "receipt"
+        assert "T10 Determine necessity to stop indication" in [a["activity"] for a in data["activities"]]
+
+
+@pytest.mark.skipif(not RECEIPT_LOG.exists(), reason="shared/data/receipt.xes is not beside this checkout")
+class TestReceipt:
+    """The public permit-receipt log, checked in its own words."""
+
+    def test_replayed_with_nothing_rejected_and_no_sds_words(self):
+        out = CliRunner().invoke(cli, ["replay", str(RECEIPT_LOG), "-w", str(RECEIPT / "design.yaml"),
+                                       "--rules", str(RECEIPT / "rules"), "--format", "json"])
+        assert out.exit_code == 1, out.output
+        report = json.loads(out.output)
+        assert report["summary"]["events_read"] == 8577 and report["summary"]["events_rejected"] == 0
+        assert report["summary"]["cases"] == 1434
+        codes = {f["code"] for f in report["findings"]}
+        assert codes and all(c.startswith("RCPT-") for c in codes)
+        for word in ("SDS-", "referral", "options", "support plan"):
+            assert word not in out.output
