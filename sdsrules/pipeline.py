@@ -50,6 +50,7 @@ import orjson
 from .engine.names import BULK_DEFAULT, IN_PROCESS
 from .events import Event, Rejection
 from .findings import Summary, Unchecked
+from .maps import ignored_step
 from .readers._io import MAX_LINE
 from .readers.fast import decode_line, too_long
 from .replay import CaseResult, check_case, check_cases
@@ -800,6 +801,10 @@ def _run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink
     for r in records:
         summary.events_read += 1
         if isinstance(r, Rejection):
+            step = ignored_step(r) if r.field == "activity" else None
+            if step is not None:  # a step the map says is no part of the process: counted apart
+                summary.ignore(step)
+                continue
             rejected.add(r)
         else:
             events.add(r)

@@ -15,6 +15,7 @@ import attrs
 
 from .events import Event, Rejection, activity_words, with_article
 from .findings import Evidence, Finding, Obligation, Summary, Unchecked
+from .maps import ignored_step
 from .workflow import Workflow
 
 SEQ_SOURCE = ("the workflow design",)
@@ -287,6 +288,10 @@ def group(records: Iterable[Event | Rejection], summary: Summary) -> tuple[dict[
     for r in records:
         summary.events_read += 1
         if isinstance(r, Rejection):
+            step = ignored_step(r) if r.field == "activity" else None
+            if step is not None:  # a step the map says is no part of the process: counted apart
+                summary.ignore(step)
+                continue
             rejected.append(r)
         else:
             cases.setdefault(r.case, []).append(r)

@@ -271,3 +271,90 @@ class TestReceipt:
         assert codes and all(c.startswith("RCPT-") for c in codes)
         for word in ("SDS-", "referral", "options", "support plan"):
             assert word not in out.output
+
+
+COUNCIL = ROOT / "cases" / "council-export"
+
+
+class TestMapsForRealExports:
+    def test_the_council_export_reads_through_ignore_and_patterns(self):
+        report = api.replay([COUNCIL / "export.csv"], activity_map=COUNCIL / "map.yaml")
+        s = report.summary
+        assert (s.events_read, s.events_replayed, s.events_rejected, s.events_ignored) == (30, 24, 0, 6)
+        assert s.balanced()
+        assert dict(s.ignored) == {"Case Note": 3, "Duty Visit": 1, "Phone Call - Inbound": 1,
+                                   "Phone Call - Outbound": 1}
+        started = [e for c in report.cases for e in c.events if e.activity == "assessment_started"] \
+            if hasattr(report.cases[0], "events") else []
+        assert started == [] or all(e.get("source_activity") == "Assessment - Started" for e in started)
+
+    def test_ignored_steps_are_counted_apart_in_every_output(self):
+        out = CliRunner().invoke(cli, ["replay", str(COUNCIL / "export.csv"), "--map", str(COUNCIL / "map.yaml")])
+        assert "30 events read, 24 replayed, 0 rejected, 6 ignored" in out.output
+        assert "ignored steps: Case Note (3), Duty Visit (1)" in out.output
+        out = CliRunner().invoke(cli, ["replay", str(COUNCIL / "export.csv"), "--map", str(COUNCIL / "map.yaml"),
+                                       "--format", "json"])
+        summary = json.loads(out.output)["summary"]
+        assert summary["events_ignored"] == 6 and summary["ignored"]["Case Note"] == 3
+
+    def test_the_sds_summary_says_nothing_of_ignoring(self):
+        out = CliRunner().invoke(cli, ["replay", str(ROOT / "cases" / "sample.jsonl"), "--format", "json"])
+        assert "ignored" not in json.loads(out.output)["summary"]
+
+    def test_lifecycle_keys_default_and_role_values(self, tmp_path):
+        from sdsrules.maps import load_map
+
+        m = load_map(_write(tmp_path / "m.yaml", """\
+map: m
+keep_source: true
+activities:
+  "Visit+start": assessment_started
+  "Visit+complete": assessment_completed
+  "Call*": signposted
+default: material_change_recorded
+values:
+  actor.role: {Worker: social_worker}
+"""))
+        rec = m.apply({"activity": "Visit", "lifecycle:transition": "start", "actor": {"role": "Worker"}})
+        assert rec["activity"] == "assessment_started" and rec["actor"]["role"] == "social_worker"
+        assert rec["source_activity"] == "Visit"
+        assert m.apply({"activity": "Visit", "lifecycle:transition": "complete"})["activity"] == "assessment_completed"
+        assert m.apply({"activity": "Call back"})["activity"] == "signposted"
+        assert m.apply({"activity": "Anything"})["activity"] == "material_change_recorded"
+        csv_rec = m.apply({"activity": "Call", "actor_role": "Worker"}, text_cells=True)
+        assert csv_rec["actor_role"] == "social_worker"
+
+    def test_convert_counts_ignored_steps_apart(self, tmp_path):
+        out = CliRunner().invoke(cli, ["convert", str(COUNCIL / "export.csv"), str(tmp_path / "o.jsonl"),
+                                       "--map", str(COUNCIL / "map.yaml")])
+        assert out.exit_code == 0, out.output
+        assert "0 rejected, 6 ignored" in out.output
+        first = json.loads((tmp_path / "o.jsonl").read_text(encoding="utf-8").splitlines()[0])
+        assert first["source_activity"] == "Contact: New Referral"
+
+
+class TestMapScaffold:
+    def test_a_csv_export_gets_every_step_field_and_count(self, tmp_path):
+        target = tmp_path / "m.yaml"
+        out = CliRunner().invoke(cli, ["map", "scaffold", str(COUNCIL / "export.csv"), "-o", str(target)])
+        assert out.exit_code == 0, out.output
+        text = target.read_text(encoding="utf-8")
+        assert '"Event Type": activity' in text
+        assert '"Case Note": "Case Note"   # 3 events' in text
+        assert '# "Staff Role": "Staff Role"   # 30 events' in text
+
+    @pytest.mark.skipif(not RECEIPT_LOG.exists(), reason="shared/data/receipt.xes is not beside this checkout")
+    def test_the_receipt_scaffold_is_a_working_map_for_its_vocabulary(self, tmp_path):
+        target = tmp_path / "m.yaml"
+        out = CliRunner().invoke(cli, ["map", "scaffold", str(RECEIPT_LOG), "-o", str(target)])
+        assert out.exit_code == 0, out.output
+        assert '"Confirmation of receipt": "Confirmation of receipt"   # 1,434 events' in target.read_text("utf-8")
+        report = api.replay([RECEIPT_LOG], workflow=RECEIPT / "design.yaml", rules=[RECEIPT / "rules"],
+                            activity_map=target)
+        assert report.summary.events_rejected == 0 and report.summary.events_replayed == 8577
+
+    def test_an_unreadable_log_is_a_one_line_error(self, tmp_path):
+        bad = _write(tmp_path / "x.xes", "<log><trace>")
+        out = CliRunner().invoke(cli, ["map", "scaffold", str(bad)])
+        assert out.exit_code == 2 and "cannot be read as xes" in out.output
+        assert "Traceback" not in out.output
