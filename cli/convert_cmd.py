@@ -65,7 +65,8 @@ def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engi
         pseudo, dropped = _pseudonymiser(key_file), Counter()
         if pseudo is not None and findings:
             findings = _pseudonymised_findings(findings, pseudo, source, in_fmt, amap)
-        records = read_one(source, in_fmt, activity_map=amap, vocabulary=None if vocab is SDS else vocab)
+        records = read_one(source, in_fmt, activity_map=amap,
+                           vocabulary=load_workflow(workflow).reading_vocabulary if workflow else None)
     except DataFileError as e:
         raise UsageProblem(e.report()) from None
     except ReaderError as e:

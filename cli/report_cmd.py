@@ -130,11 +130,10 @@ def report(logs, workflow, as_of, html_path, csv_dir, by, key_file, jobs, engine
     try:
         wf = load_workflow(workflow)
         bar.phase("reading and checking the logs", force=True)
-        from sdsrules.events import SDS
         from sdsrules.maps import load_map
 
         amap = load_map(map_path, wf.vocabulary) if map_path else None  # the log read in the design's words
-        records = read_all(list(logs), input_format, amap, None if wf.vocabulary is SDS else wf.vocabulary)
+        records = read_all(list(logs), input_format, amap, wf.reading_vocabulary)
         result = api.replay_records(keep(records), wf, as_of, engine, jobs,
                                     list(rule_paths) or None, progress=bar)
     except DataFileError as e:

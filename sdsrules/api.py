@@ -9,7 +9,7 @@ from typing import Any
 
 from .duelist import DueItem, due_items
 from .engine.names import BULK_DEFAULT, WITH_NONE
-from .events import SDS, Event, Rejection
+from .events import Event, Rejection
 from .findings import Summary
 from .maps import ActivityMap, as_map
 from .pipeline import Options, Sink, fast_path_ok, run_ranges, run_records
@@ -78,7 +78,7 @@ def run(paths: Sequence[str | Path], sink: Sink, workflow: Workflow | str | Path
     if scheduler is not None:
         from .distributed import run_dask
         return run_dask(names, opts, sink, scheduler, input_format, amap)
-    own = None if vocab is SDS else vocab  # a design in its own words: read by its vocabulary, not the fast ranges
+    own = opts.workflow.reading_vocabulary  # a design in its own words or time zone: not the fast ranges
     fast = fast_path_ok(names, input_format, amap) if own is None else None
     if fast is not None:
         summary = run_ranges(fast, opts, sink)

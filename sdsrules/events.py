@@ -93,6 +93,8 @@ class Event:
     line: int = 0
     seq: int = 0
     date_only: bool = False
+    #: the design's time zone when it is not Europe/London (its days, and the time shown)
+    zone: Any = None
 
     def get(self, name: str, default: Any = None) -> Any:
         return self.attrs.get(name, default)
@@ -110,15 +112,16 @@ class Event:
         """``at`` as written in reports: the date, or the local date-time to the minute."""
         if self.date_only:
             return self.day.isoformat()
-        return self.at.astimezone(LONDON).strftime("%Y-%m-%dT%H:%M")
+        return self.at.astimezone(self.zone or LONDON).strftime("%Y-%m-%dT%H:%M")
 
     @property
     def said(self) -> str:
         """``at`` as written in a sentence: like ``when``, and an instant that came with its own offset (``Z``,
         ``+01:00``) says that it is shown in London time (events.md, Time)."""
-        if self.date_only or self.at.tzinfo is LONDON:
+        zone = self.zone or LONDON
+        if self.date_only or self.at.tzinfo is zone:
             return self.when
-        return f"{self.when} London time"
+        return f"{self.when} {zone_name(zone)} time"
 
     def to_dict(self) -> dict:
         """The canonical JSON object of ``events.md`` (attributes flat at the top level)."""
@@ -196,10 +199,28 @@ def parse_at(value: Any) -> tuple[datetime, date, bool]:
     return hit
 
 
-def _parse_at(value: Any) -> tuple[datetime, date, bool]:
+def zone_name(zone: Any) -> str:
+    """How a sentence names a time zone: its city (Europe/London: London)."""
+    key = getattr(zone, "key", None) or str(zone)
+    return key.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def parse_at_in(value: Any, zone: Any) -> tuple[datetime, date, bool]:
+    """``parse_at`` in another time zone than Europe/London (a design's own)."""
+    return parse_at(value) if zone is None or zone is LONDON else _parse_at(value, zone)
+
+
+def _parse_at(value: Any, zone: Any = LONDON) -> tuple[datetime, date, bool]:
     if not isinstance(value, str):
         raise ValueError(f"must be an ISO 8601 date or date-time (got {_show(value)})")
     text = value.strip()
+    if len(text) == 10 and zone is not LONDON:
+        try:
+            d = date.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"is not a valid date (got {_show(value)})") from None
+        _check_range(d, value)
+        return datetime.combine(d, time(0), zone), d, True
     if len(text) == 10:
         hit = _DAYS.get(text)
         if hit is not None:
@@ -220,9 +241,9 @@ def _parse_at(value: Any) -> tuple[datetime, date, bool]:
     d = dt.date()
     _check_range(d, value)
     if dt.tzinfo is None:  # local time in Scotland: its day is the day written
-        return datetime.combine(d, dt.time(), LONDON), d, False  # dt.replace(tzinfo=...): 4x the time
+        return datetime.combine(d, dt.time(), zone), d, False  # dt.replace(tzinfo=...): 4x the time
     try:
-        local = dt.astimezone(LONDON)
+        local = dt.astimezone(zone)
     except (OverflowError, ValueError):
         raise ValueError(f"is out of range (got {_show(value)})") from None
     return dt, local.date(), False
@@ -345,6 +366,10 @@ def _build_in(record: Mapping[str, Any], file: str, line: int, seq: int, text_ce
                  tuple(n for n, (_, req) in spec.items() if req)):
         if name not in values:
             raise EventError(name, f"is required for {activity}")
+    zone = getattr(vocabulary, "time_zone", None)
+    if zone is not None and zone is not LONDON:  # the design's days: checked above, so this parses
+        at, day, date_only = parse_at_in(record.get("at"), zone)
+        return Event(base.id, base.case, at, day, activity, values, actor, file, line, seq, date_only, zone)
     return Event(base.id, base.case, base.at, base.day, activity, values, actor, file, line, seq, base.date_only)
 
 

@@ -15,11 +15,12 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 from transitions import Machine
 
-from .calendar import Duration, parse_duration
+from .calendar import SCOTLAND, Duration, check_calendar, parse_duration
 from .conditions import Where, WhereError, compile_where
 from .datafile import DataFileError, LineDict, Problem, line_of, load_yaml, schema_problems
 from .events import ROLES, SDS
@@ -45,6 +46,11 @@ SCHEMA: dict = {
         "extends": {"type": "string", "minLength": 1},
         "vocabulary": {"type": "string", "minLength": 1,
                        "description": "sds (the default), another shipped vocabulary, or a vocabulary file"},
+        "time_zone": {"type": "string", "minLength": 1, "description": "IANA name; default Europe/London"},
+        "holidays": {"type": "object", "additionalProperties": False, "required": ["country"],
+                     "properties": {"country": {"type": "string", "minLength": 2},
+                                    "subdivision": {"type": ["string", "null"]}},
+                     "description": "the public holidays working days skip (holidays package); default Scotland"},
         "initial": {"type": "string", "minLength": 1},
         "states": {"type": "array", "minItems": 1, "items": {
             "type": "object", "additionalProperties": False, "required": ["name"],
@@ -158,6 +164,17 @@ class Workflow:
     authority: str = ""
     #: the activities, attributes and roles of the design's case logs (default: the SDS contract)
     vocabulary: Vocabulary = attrs.field(default=SDS, eq=False, repr=False)
+    #: the design's time zone (its days, and the time shown) and the holiday calendar of its working days
+    time_zone: str = "Europe/London"
+    holidays: tuple[str, str | None] = SCOTLAND
+
+    @cached_property
+    def reading_vocabulary(self) -> Vocabulary | None:
+        """What readers judge this design's logs by: None for the SDS contract in Europe/London (the default
+        readers), else the design's vocabulary in its time zone."""
+        if self.time_zone != "Europe/London":
+            return self.vocabulary.zoned(self.time_zone)
+        return None if self.vocabulary is SDS else self.vocabulary
 
     @cached_property
     def state_names(self) -> tuple[str, ...]:
@@ -401,9 +418,21 @@ def build_design(raw: dict, file: str, problems: list[Problem]) -> Workflow:
         if a not in vocab:
             problem(["anywhere", i], vocab.not_known(a))
 
+    zone = raw.get("time_zone", "Europe/London")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problem(["time_zone"], f"{zone!r} is not a time zone (an IANA name such as Europe/London, Europe/Amsterdam)")
+        zone = "Europe/London"
+    cal: tuple[str, str | None] = SCOTLAND
+    if raw.get("holidays"):
+        try:
+            cal = check_calendar(raw["holidays"]["country"], raw["holidays"].get("subdivision"))
+        except ValueError as e:
+            problem(["holidays"], str(e))
     parameters: dict[str, Parameter] = {}
     for pname, pdef in (raw.get("parameters") or {}).items():
-        parameters[pname] = _parameter(pname, pdef, raw, problem, vocab.roles)
+        parameters[pname] = _parameter(pname, pdef, raw, problem, vocab.roles, cal)
 
     return Workflow(
         name=raw["workflow"], title=raw.get("title", raw["workflow"]), version=str(raw.get("version", "")),
@@ -412,10 +441,12 @@ def build_design(raw: dict, file: str, problems: list[Problem]) -> Workflow:
                      for s in states_raw),
         transitions=tuple(transitions), anywhere=frozenset(anywhere), parameters=parameters,
         sources=tuple(raw.get("sources") or ()), authority=raw.get("authority", ""), vocabulary=vocab,
+        time_zone=zone, holidays=cal,
     )
 
 
-def _parameter(pname: str, pdef: dict, raw: dict, problem, roles: tuple[str, ...] = ROLES) -> Parameter:
+def _parameter(pname: str, pdef: dict, raw: dict, problem, roles: tuple[str, ...] = ROLES,
+               cal: tuple[str, str | None] = SCOTLAND) -> Parameter:
     kind = pdef["kind"]
     values = []
     for since, entry in pdef["values"].items():
@@ -432,6 +463,8 @@ def _parameter(pname: str, pdef: dict, raw: dict, problem, roles: tuple[str, ...
             continue
         try:
             value = _param_value(kind, entry["value"], roles)
+            if cal != SCOTLAND and isinstance(value, Duration):
+                value = attrs.evolve(value, calendar=cal)  # working days of the design's own calendar
         except ValueError as e:
             problem([*path, "value"], str(e))
             continue

@@ -358,3 +358,38 @@ class TestMapScaffold:
         out = CliRunner().invoke(cli, ["map", "scaffold", str(bad)])
         assert out.exit_code == 2 and "cannot be read as xes" in out.output
         assert "Traceback" not in out.output
+
+
+class TestTimeForAnyProcess:
+    def test_a_design_names_its_time_zone_and_holiday_calendar(self, tmp_path):
+        design = _write(tmp_path / "d.yaml", "workflow: d\nextends: national\ntime_zone: Europe/Amsterdam\n"
+                                             "holidays: {country: NL}\n")
+        wf = load_workflow(design)
+        assert wf.time_zone == "Europe/Amsterdam" and wf.holidays == ("NL", None)
+        from datetime import date
+
+        wait = wf.param_value("complaint_stage1_response", date(2024, 5, 6))  # 5 working days
+        assert wait.after(date(2024, 5, 6)) == date(2024, 5, 14)  # Ascension Day (9 May) is a Dutch holiday
+        national = load_workflow("national").param_value("complaint_stage1_response", date(2024, 5, 6))
+        assert national.after(date(2024, 5, 6)) == date(2024, 5, 13)
+
+    @pytest.mark.parametrize(("key", "says"), [("time_zone: Mars/Olympus", "is not a time zone"),
+                                               ("holidays: {country: XX}", "is not a country"),
+                                               ("holidays: {country: GB, subdivision: ZZ}", "not a subdivision")])
+    def test_a_bad_zone_or_calendar_names_the_key(self, tmp_path, key, says):
+        design = _write(tmp_path / "d.yaml", f"workflow: d\nextends: national\n{key}\n")
+        with pytest.raises(DataFileError) as e:
+            load_workflow(design)
+        assert ":3:" in str(e.value) and says in str(e.value)
+
+    def test_days_and_times_are_the_designs(self, tmp_path):
+        design = _write(tmp_path / "d.yaml", "workflow: d\nextends: national\ntime_zone: Europe/Amsterdam\n")
+        log = _write(tmp_path / "l.jsonl", json.dumps({"case": "C1", "at": "2024-06-30T22:30:00Z",
+                                                       "activity": "referral_received"}) + "\n")
+        wf = load_workflow(design)
+        from sdsrules.readers import read_all
+
+        ev = next(iter(read_all([str(log)], vocabulary=wf.reading_vocabulary)))
+        assert str(ev.day) == "2024-07-01" and ev.said == "2024-07-01T00:30 Amsterdam time"
+        london = next(iter(read_all([str(log)])))
+        assert str(london.day) == "2024-06-30" and london.said == "2024-06-30T23:30 London time"

@@ -262,7 +262,7 @@ def decode_line(raw: bytes, name: str, number: int, seq: int, activity_map=None,
     """One line (without its newline; a byte-order mark on line 1 dropped; not blank) as an Event or a Rejection,
     exactly as ``build_event`` judges the JSON object in it. ``vocabulary``: an activity table of the same shape as
     ``events.ACTIVITIES`` to judge by instead (passed on to ``build_event``)."""
-    if activity_map is None:
+    if activity_map is None and getattr(vocabulary, "time_zone", None) is None:  # the fast path reads London days
         if vocabulary is None:
             fast = _FAST if _FAST is not None and _FAST.source is _events.ACTIVITIES else _fast()
         else:

@@ -72,6 +72,7 @@ class Vocabulary(dict):
     required: dict[str, tuple[str, ...]]
     sds: bool  # the SDS vocabulary, or one that extends it: the SDS standards (WF-SWS*) apply
     base: str | None
+    time_zone: Any  # a ZoneInfo when records are read in a design's own time zone (see ``zoned``), else None
 
     def __init__(self, name: str, activities: Mapping[str, Mapping[str, tuple[Kind, bool]]], *, title: str = "",
                  file: str = "", roles: Iterable[str] = (), words: Mapping[str, str] | None = None,
@@ -87,6 +88,7 @@ class Vocabulary(dict):
         self.attribute_meanings = dict(attribute_meanings or {})
         self.trace_attributes = tuple(trace_attributes)
         self.sds, self.base = sds, base
+        self.time_zone = None
         self.required = {a: tuple(n for n, (_, req) in spec.items() if req) for a, spec in self.items()}
         self._register()
 
@@ -97,6 +99,20 @@ class Vocabulary(dict):
     def __setstate__(self, state: dict) -> None:  # unpickled in a worker: its words are known there too
         self.__dict__.update(state)
         self._register()
+
+    def zoned(self, zone: str) -> Vocabulary:
+        """This vocabulary read in time zone ``zone`` (an IANA name): the same words, the design's days."""
+        from zoneinfo import ZoneInfo
+
+        cache = self.__dict__.setdefault("_zoned", {})
+        hit = cache.get(zone)
+        if hit is None:
+            hit = Vocabulary(self.name, self, title=self.title, file=self.file, roles=self.roles, words=self.words,
+                             stages=self.stages, meanings=self.meanings, attribute_meanings=self.attribute_meanings,
+                             trace_attributes=self.trace_attributes, sds=self.sds, base=self.base)
+            hit.time_zone = ZoneInfo(zone)
+            cache[zone] = hit
+        return hit
 
     def __repr__(self) -> str:
         return f"<Vocabulary {self.name}: {len(self)} activities>"
