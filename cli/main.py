@@ -57,7 +57,8 @@ def cli():
               help="Check the cases on this Dask cluster (tcp://host:8786) instead of local workers; its workers "
                    "must see the same paths. Needs sdsrules[dask].")
 @click.option("--rules", "rule_paths", multiple=True, help="Rule pack folder or file (default: the shipped packs).")
-@click.option("--input-format", type=click.Choice(["jsonl", "csv", "xes"]), default=None,
+@click.option("--input-format", "--from", "input_format", type=click.Choice(["jsonl", "csv", "xes"]),
+              default=None,
               help="Format of the logs when their names do not say.")
 @click.option("--map", "map_path", default=None, help="Activity map (YAML): the case system's names to ours.")
 @click.option("--fail-on", "fail_on", multiple=True, callback=lambda ctx, param, value: _FailOn.parse(value),

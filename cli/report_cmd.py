@@ -78,7 +78,8 @@ def _parse_day(ctx, param, value):
               help="compiled (the default, fastest), durable-rules, the plain reference evaluator, or none (sequence "
                    "checks only).")
 @click.option("--rules", "rule_paths", multiple=True, help="Rule pack folder or file (default: the shipped packs).")
-@click.option("--input-format", type=click.Choice(["jsonl", "csv", "xes"]), default=None,
+@click.option("--input-format", "--from", "input_format", type=click.Choice(["jsonl", "csv", "xes"]),
+              default=None,
               help="Format of the logs when their names do not say.")
 @click.option("--team-of", type=click.Choice(["trigger", "due", "latest"]), default="trigger", show_default=True,
               help="Whose a finding is: the team of the event that triggered the duty, the team holding the case "

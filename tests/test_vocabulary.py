@@ -393,3 +393,20 @@ class TestTimeForAnyProcess:
         assert str(ev.day) == "2024-07-01" and ev.said == "2024-07-01T00:30 Amsterdam time"
         london = next(iter(read_all([str(log)])))
         assert str(london.day) == "2024-06-30" and london.said == "2024-06-30T23:30 London time"
+
+
+class TestSameInputOptions:
+    @pytest.mark.parametrize("command", [["replay"], ["report"], ["due"]])
+    def test_from_names_the_input_format_and_map_reads_a_council_export(self, command):
+        out = CliRunner().invoke(cli, [*command, str(COUNCIL / "export.csv"), "--from", "csv",
+                                       "--map", str(COUNCIL / "map.yaml"), "--as-of", "2024-05-13"])
+        assert out.exit_code in (0, 1), out.output
+        assert "Traceback" not in out.output
+
+    def test_a_pack_in_other_words_asks_for_its_design(self):
+        out = CliRunner().invoke(cli, ["rules", "list", "--rules", str(RECEIPT / "rules")])
+        assert out.exit_code == 2
+        assert "speaks the vocabulary receipt" in out.output and "--workflow" in out.output
+        out = CliRunner().invoke(cli, ["rules", "list", "--rules", str(RECEIPT / "rules"),
+                                       "-w", str(RECEIPT / "design.yaml")])
+        assert out.exit_code == 0 and "RCPT-DEC-01" in out.output

@@ -341,9 +341,20 @@ def load_rulebook(paths: Sequence[str | Path] | None = None, workflow: Workflow 
     files = rule_files(paths)
     if not files:
         raise DataFileError([Problem(", ".join(map(str, paths or [])), None, "", "holds no rule files (*.yaml)")])
+    told: set[str] = set()
     for f in files:
         try:
-            rule = load_rule(f, workflow, pack_of(f))
+            pack = pack_of(f)
+            if pack is not None and pack.vocabulary is not None and workflow is not None and \
+                    pack.vocabulary.name != workflow.vocabulary.name:
+                if pack.file not in told:  # one sentence for the pack, not one a rule
+                    told.add(pack.file)
+                    problems.append(Problem(pack.file, None, "vocabulary", f"the pack {pack.name} speaks the "
+                                            f"vocabulary {pack.vocabulary.name} and the design {workflow.name} "
+                                            f"speaks {workflow.vocabulary.name}: name the pack's design with "
+                                            "--workflow"))
+                continue
+            rule = load_rule(f, workflow, pack)
         except DataFileError as e:
             problems.extend(e.problems)
             continue
