@@ -151,7 +151,8 @@ class Runner:
         from .replay import check_case
 
         wf, checkers = self.tools(case.workflow)
-        events = [build_event({"case": "T", "id": f"e{n + 1}", **rec}, file=case.file, line=case.line or 0, seq=n)
+        events = [build_event({"case": "T", "id": f"e{n + 1}", **rec}, file=case.file, line=case.line or 0, seq=n,
+                              vocabulary=wf.reading_vocabulary)  # the design's words (None: SDS)
                   for n, rec in enumerate(case.records)]
         as_of = case.as_of or max(e.day for e in events)
         want = sorted((c, a) for c, a, _ in case.expected)

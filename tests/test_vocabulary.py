@@ -410,3 +410,15 @@ class TestSameInputOptions:
         out = CliRunner().invoke(cli, ["rules", "list", "--rules", str(RECEIPT / "rules"),
                                        "-w", str(RECEIPT / "design.yaml")])
         assert out.exit_code == 0 and "RCPT-DEC-01" in out.output
+
+
+def test_the_receipt_pack_cases_pass_on_every_engine():
+    """The receipt pack's own YAML cases, run as `sdsrules rules test cases/receipt/rules -w ...` runs them: the
+    reference, compiled and durable engines agree in the process's own words."""
+    from sdsrules.ruletest import Runner, find_test_files
+
+    runner = Runner([RECEIPT / "rules"], workflow=str(RECEIPT / "design.yaml"))
+    assert len(runner.engines) >= 3
+    outcomes = list(runner.run_files(find_test_files([RECEIPT / "rules"])))
+    assert len(outcomes) == 12
+    assert [o.report() for o in outcomes if not o.passed] == []
