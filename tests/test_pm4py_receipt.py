@@ -71,7 +71,7 @@ def why(code: str, case: str, events: list, opened: set) -> str:
 
 def test_the_fixture_covers_every_declare_expressible_rule():
     fixture = json.loads(FIXTURE.read_text(encoding="utf-8"))
-    codes = sorted(p.stem for p in (RECEIPT / "rules").glob("RCPT-*.yaml"))
+    codes = sorted(p.stem for p in (RECEIPT / "rules").glob("RCPT-*.yaml") if not p.name.endswith(".test.yaml"))
     assert sorted(fixture["rules"]) == codes
     assert fixture["traces"] == 1434
 
