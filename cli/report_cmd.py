@@ -92,8 +92,10 @@ def _parse_day(ctx, param, value):
 @click.option("--progress/--no-progress", default=None,
               help="Show progress on stderr (default: when stderr is a terminal and the run is long).")
 @click.option("--map", "map_path", default=None, help="Activity map (YAML): the case system's names to ours.")
+@click.option("--complete", is_flag=True,
+              help="Take each case's log as its complete history: a duty still open at its last event is a breach.")
 def report(logs, workflow, as_of, html_path, csv_dir, by, key_file, jobs, engine, rule_paths, input_format,
-           team_of, json_path, due_within, progress, map_path):
+           team_of, json_path, due_within, progress, map_path, complete):
     """Replay case event LOGS and report breach rates per duty, for whom and where in the pathway.
 
     Without --html or --csv, prints the per-code rates. Exit 0: no findings; 1: findings; 2: unusable input.
@@ -136,7 +138,7 @@ def report(logs, workflow, as_of, html_path, csv_dir, by, key_file, jobs, engine
         amap = load_map(map_path, wf.vocabulary) if map_path else None  # the log read in the design's words
         records = read_all(list(logs), input_format, amap, wf.reading_vocabulary)
         result = api.replay_records(keep(records), wf, as_of, engine, jobs,
-                                    list(rule_paths) or None, progress=bar)
+                                    list(rule_paths) or None, progress=bar, complete=complete)
     except DataFileError as e:
         raise UsageProblem(e.report()) from None
     except ReaderError as e:

@@ -245,11 +245,37 @@ def check_cases(cases: Sequence[tuple[str, Sequence[Event]]], wf: Workflow, as_o
             applicable |= applied
             duty_teams = getattr(applied, "teams", {})
             excused = getattr(applied, "excused", frozenset())
+            if wf.complete and obligations and ordered:
+                closed, obligations = close_history(case, ordered[-1].day, obligations, checker, wf)
+                findings.extend(closed)
         findings.sort(key=Finding.sort_key)
         results.append(CaseResult(case, tuple(findings), tuple(dupes), tuple(obligations), len(ordered),
                                   dat02 is not None, applicable=frozenset(applicable),
                                   profile=case_profile(ordered, duty_teams, excused)))
     return results
+
+
+def close_history(case: str, last: date, obligations: Sequence[Obligation], checker, wf: Workflow
+                  ) -> tuple[list[Finding], list[Obligation]]:
+    """``--complete``: the duties still open when the case's log ends, as findings dated its last event (the
+    overdue ones are findings already and stay obligations)."""
+    book = getattr(checker, "book", None)
+    out: list[Finding] = []
+    kept: list[Obligation] = []
+    for o in obligations:
+        if o.overdue or book is None:
+            kept.append(o)
+            continue
+        rule = book.by_code(o.code)
+        detail = o.message.removeprefix(f"{o.title}: ")
+        said = rule.checks[0].message if len(rule.checks) == 1 else f"{o.title[:1].upper()}{o.title[1:]}."
+        out.append(Finding(
+            o.code, case, last.isoformat(),
+            f"{said} {detail} The case's log ends on {last} without it (judged as its complete history).",
+            events=(o.trigger,) if o.trigger is not None else (), source=rule.sources, title=o.title,
+            severity=rule.severity, rule_version=rule.version, workflow=wf.describe(), team=o.team, worker=o.worker,
+            due=o.due, outstanding=True))
+    return out, kept
 
 
 def case_profile(events: Sequence[Event], duty_teams: dict | None = None, excused: frozenset[str] = frozenset()

@@ -167,6 +167,9 @@ class Workflow:
     #: the design's time zone (its days, and the time shown) and the holiday calendar of its working days
     time_zone: str = "Europe/London"
     holidays: tuple[str, str | None] = SCOTLAND
+    #: judge each case's log as its complete history (``--complete``): a duty still open at its last event is
+    #: breached then, as Declare tools judge a closed trace
+    complete: bool = False
 
     @cached_property
     def reading_vocabulary(self) -> Vocabulary | None:

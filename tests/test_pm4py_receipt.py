@@ -99,3 +99,23 @@ def test_timed_rules_differ_only_for_known_reasons(answers, code, agree, reasons
         # the direction fits the reason: PM4Py judges the closed history and 24-hour multiples, both stricter
         assert case in theirs and case not in mine, (case, reason)
     assert found == reasons
+
+
+@pytest.mark.parametrize(("code", "agree", "reasons"), [
+    ("RCPT-CNF-01", 1432, {CALENDAR: 2}),
+    ("RCPT-DEC-01", 1434, {}),
+])
+def test_with_complete_histories_only_calendar_days_differ(answers, code, agree, reasons):
+    """``--complete`` judges each trace as a closed history, as Declare does: the open duties become breaches and
+    only the calendar-day difference is left."""
+    fixture, _, events, _ = answers
+    report = api.replay([LOG], workflow=RECEIPT / "design.yaml", rules=[RECEIPT / "rules"], complete=True)
+    mine = {f.case for f in report.findings if f.code == code}
+    theirs = set(fixture["rules"][code]["violating"])
+    differ = theirs ^ mine
+    assert fixture["traces"] - len(differ) == agree
+    found: dict[str, int] = {}
+    for case in sorted(differ):
+        reason = why(code, case, events[case], set())
+        found[reason] = found.get(reason, 0) + 1
+    assert found == reasons

@@ -422,3 +422,24 @@ def test_the_receipt_pack_cases_pass_on_every_engine():
     outcomes = list(runner.run_files(find_test_files([RECEIPT / "rules"])))
     assert len(outcomes) == 12
     assert [o.report() for o in outcomes if not o.passed] == []
+
+
+class TestComplete:
+    def test_open_duties_are_breached_at_the_end_of_a_complete_history_on_every_engine(self):
+        runs = {}
+        for engine in ("reference", "compiled", "durable"):
+            plain = api.replay([COUNCIL / "export.csv"], activity_map=COUNCIL / "map.yaml", engine=engine)
+            done = api.replay([COUNCIL / "export.csv"], activity_map=COUNCIL / "map.yaml", engine=engine,
+                              complete=True)
+            assert plain.obligations and len(done.findings) > len(plain.findings)
+            closed = [f for f in done.findings if "complete history" in f.message]
+            assert closed and all(f.at in ("2024-05-13", "2024-03-13", "2024-05-01") for f in closed)
+            open_left = [o for o in done.obligations if not o.overdue]
+            assert open_left == []
+            runs[engine] = sorted((f.case, f.code, f.at, f.message) for f in done.findings)
+        assert runs["reference"] == runs["compiled"] == runs["durable"]
+
+    def test_the_flag_on_the_command_line(self):
+        out = CliRunner().invoke(cli, ["replay", str(COUNCIL / "export.csv"), "--map", str(COUNCIL / "map.yaml"),
+                                       "--complete"])
+        assert out.exit_code == 1 and "judged as its complete history" in out.output
