@@ -443,3 +443,44 @@ class TestComplete:
         out = CliRunner().invoke(cli, ["replay", str(COUNCIL / "export.csv"), "--map", str(COUNCIL / "map.yaml"),
                                        "--complete"])
         assert out.exit_code == 1 and "judged as its complete history" in out.output
+
+
+class TestResponseWithoutDeadline:
+    RULE = """\
+code: RCPT-END-01
+title: phase closed without a decision on the stop indication
+severity: high
+sources: [local policy]
+template: response
+trigger: {activity: Confirmation of receipt}
+expect: {activity: T10 Determine necessity to stop indication}
+message: The receipt phase ended without a decision on the stop indication.
+"""
+
+    @pytest.fixture
+    def setup(self, tmp_path):
+        pack = tmp_path / "pack"
+        pack.mkdir()
+        _write(pack / "pack.yaml", "pack: end\nprefix: RCPT\n")
+        _write(pack / "RCPT-END-01.yaml", self.RULE)
+        rows = [("A", "2011-10-03", "Confirmation of receipt"), ("A", "2011-10-10", "Receipt phase closed"),
+                ("B", "2011-10-03", "Confirmation of receipt"),
+                ("B", "2011-10-05", "T10 Determine necessity to stop indication"),
+                ("B", "2011-10-10", "Receipt phase closed"),
+                ("C", "2011-10-03", "Confirmation of receipt")]
+        log = _write(tmp_path / "l.jsonl", "".join(json.dumps({"case": c, "at": a, "activity": x}) + "\n"
+                                                   for c, a, x in rows))
+        return pack, log
+
+    @pytest.mark.parametrize("engine", ["reference", "compiled", "durable"])
+    def test_breached_at_closure_open_until_then_and_at_the_end_with_complete(self, setup, engine):
+        pack, log = setup
+        report = api.replay([log], workflow=RECEIPT / "design.yaml", rules=[pack], engine=engine)
+        got = sorted((f.case, f.at) for f in report.findings)
+        assert got == [("A", "2011-10-10")]
+        f = report.findings[0]
+        assert "closed by the close of the receipt phase of 2011-10-10" in f.message
+        assert [e.role for e in f.events] == ["trigger", "ended by"]
+        assert [o.case for o in report.obligations] == ["C"]
+        done = api.replay([log], workflow=RECEIPT / "design.yaml", rules=[pack], engine=engine, complete=True)
+        assert sorted((f.case, f.at) for f in done.findings) == [("A", "2011-10-10"), ("C", "2011-10-03")]
