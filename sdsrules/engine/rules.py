@@ -342,9 +342,13 @@ def load_rulebook(paths: Sequence[str | Path] | None = None, workflow: Workflow 
     if not files:
         raise DataFileError([Problem(", ".join(map(str, paths or [])), None, "", "holds no rule files (*.yaml)")])
     told: set[str] = set()
+    packs: dict[Path, Pack | None] = {}  # each manifest read once
     for f in files:
         try:
-            pack = pack_of(f)
+            folder = Path(f).parent
+            if folder not in packs:
+                packs[folder] = pack_of(f)
+            pack = packs[folder]
             if pack is not None and pack.vocabulary is not None and workflow is not None and \
                     pack.vocabulary.name != workflow.vocabulary.name:
                 if pack.file not in told:  # one sentence for the pack, not one a rule
