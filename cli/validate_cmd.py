@@ -31,15 +31,18 @@ def validate(workflows, fmt, output, rule_paths):
     from sdsrules.validate import exit_code, validate_files
     from sdsrules.validate_formats import write
 
-    used = None
+    used = book = None
     if rule_paths:
         from sdsrules.engine import load_rulebook
 
         try:
-            used = load_rulebook(list(rule_paths)).parameters_used()
+            book = load_rulebook(list(rule_paths))
         except DataFileError as e:
             raise _Unusable(str(e)) from None
+        used = book.parameters_used()
     results = validate_files(workflows, used)
+    if book is not None:
+        results = [_in_the_designs_words(r, book) for r in results]
     with atomic_text(output) as stream:
         write(results, fmt, stream)
     if output:
@@ -67,6 +70,31 @@ def diagram(workflow, fmt, output):
         raise _Unusable(str(e)) from None
     with atomic_text(output) as stream:
         stream.write(text if text.endswith("\n") else text + "\n")
+
+
+def _in_the_designs_words(result, book):
+    """WF-ACT-01 for each rule of the packs that names an activity the design's vocabulary does not have."""
+    import attrs
+
+    from sdsrules.validate import DesignProblem
+    from sdsrules.workflow import load_workflow
+
+    if not result.usable or not result.workflow:
+        return result
+    try:
+        vocab = load_workflow(result.file).vocabulary
+    except DataFileError:
+        return result
+    extra = []
+    for rule in book.rules:
+        names = {a for check in rule.checks for m in check.all_matchers() for a in m.activities}
+        missing = sorted(names - set(vocab))
+        if missing:
+            extra.append(DesignProblem(
+                "WF-ACT-01", f"Rule {rule.code} names {', '.join(map(repr, missing))}, which the design's vocabulary "
+                             f"{vocab.describe()} does not have: the rule could never apply to its cases.",
+                result.file, None, f"rules.{rule.code}"))
+    return attrs.evolve(result, problems=result.problems + tuple(extra)) if extra else result
 
 
 def register(cli: click.Group) -> None:

@@ -484,3 +484,11 @@ message: The receipt phase ended without a decision on the stop indication.
         assert [o.case for o in report.obligations] == ["C"]
         done = api.replay([log], workflow=RECEIPT / "design.yaml", rules=[pack], engine=engine, complete=True)
         assert sorted((f.case, f.at) for f in done.findings) == [("A", "2011-10-10"), ("C", "2011-10-03")]
+
+
+def test_validate_rules_names_rules_in_other_words_than_the_designs():
+    out = CliRunner().invoke(cli, ["validate", "national", "--rules", str(RECEIPT / "rules")])
+    assert out.exit_code == 1
+    assert "WF-ACT-01" in out.output and "Rule RCPT-DEC-01 names" in out.output
+    out = CliRunner().invoke(cli, ["validate", "national", "--rules", str(ROOT / "rules")])
+    assert out.exit_code == 0, out.output
