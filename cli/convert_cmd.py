@@ -32,7 +32,8 @@ SHOWN = 20  # rejections listed one by one on stderr; the rest are counted
               help="Format of OUT, if its name does not say.")
 @click.option("--annotate", is_flag=True, help="Replay the log first and attach its findings to the events (XES: "
               "as event attributes sdsrules:findings and sdsrules:finding:N).")
-@click.option("--workflow", "-w", default=None, help="With --annotate: the workflow design (default: national).")
+@click.option("--workflow", "-w", default=None, help="The design whose vocabulary the log is read in; with --annotate, "
+                                                        "the design it is checked against (default: national).")
 @click.option("--engine", type=click.Choice(engines.WITH_NONE), default=engines.BULK_DEFAULT, show_default=True,
               help="With --annotate: the rule engine, or none (sequence checks only).")
 @click.option("--rejected", "rejected_path", default=None, metavar="FILE",
@@ -45,7 +46,7 @@ def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engi
     """Convert the case log IN to OUT (JSONL, CSV or XES), losslessly for the canonical fields."""
     from sdsrules.datafile import DataFileError
     from sdsrules.events import Rejection
-    from sdsrules.maps import load_map, unmapped
+    from sdsrules.maps import ignored_step, load_map, unmapped
     from sdsrules.pseudonymise import dropped_notice, pseudonymise_event
     from sdsrules.readers import ReaderError, format_of, read_one
     from sdsrules.writers import write
@@ -55,20 +56,30 @@ def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engi
         out_fmt = to_fmt or ("jsonl" if target == "-" else format_of(target))
         if out_fmt not in FORMATS:
             raise UsageProblem(f"{target}: cannot write {out_fmt}")
-        amap = load_map(map_path) if map_path else None
+        from sdsrules.events import SDS
+        from sdsrules.workflow import load_workflow
+
+        vocab = load_workflow(workflow).vocabulary if workflow else SDS  # read in the design's words
+        amap = load_map(map_path, vocab) if map_path else None
         findings = _findings(source, in_fmt, amap, workflow, engine) if annotate else None
         pseudo, dropped = _pseudonymiser(key_file), Counter()
         if pseudo is not None and findings:
             findings = _pseudonymised_findings(findings, pseudo, source, in_fmt, amap)
-        records = read_one(source, in_fmt, activity_map=amap)
+        records = read_one(source, in_fmt, activity_map=amap,
+                           vocabulary=load_workflow(workflow).reading_vocabulary if workflow else None)
     except DataFileError as e:
         raise UsageProblem(e.report()) from None
     except ReaderError as e:
         raise UsageProblem(str(e)) from None
 
     rejected: list[Rejection] = []
+    ignored: Counter = Counter()
 
     def report(r: Rejection) -> None:
+        step = ignored_step(r)
+        if step is not None:  # a step the map says is no part of the process: counted apart
+            ignored[step] += 1
+            return
         rejected.append(r)
         if len(rejected) <= SHOWN:
             click.echo(f"rejected: {r.brief()}", err=True)
@@ -108,7 +119,7 @@ def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engi
         click.echo(dropped_notice(dropped), err=True)
     shown_target = "stdout" if target == "-" else target
     click.echo(f"{written} events converted from {source} ({in_fmt}) to {shown_target} ({out_fmt}); "
-               f"{len(rejected)} rejected", err=True)
+               f"{len(rejected)} rejected" + (f", {sum(ignored.values())} ignored" if ignored else ""), err=True)
     sys.exit(1 if rejected else 0)
 
 

@@ -49,9 +49,11 @@ def _parse_within(ctx, param, value):
 @click.option("--output", "-o", default=None, help="Write here instead of standard output.")
 @click.option("--workflow", "-w", default=None, help="Workflow design file or shipped name (default: national).")
 @click.option("--rules", "rule_paths", multiple=True, help="Rule pack folder or file (default: the shipped packs).")
-@click.option("--input-format", type=click.Choice(["jsonl", "csv", "xes"]), default=None,
+@click.option("--input-format", "--from", "input_format", type=click.Choice(["jsonl", "csv", "xes"]),
+              default=None,
               help="Format of the logs when their names do not say.")
-def due(logs, within, as_of, by, fmt, output, workflow, rule_paths, input_format):
+@click.option("--map", "map_path", default=None, help="Activity map (YAML): the case system's names to ours.")
+def due(logs, within, as_of, by, fmt, output, workflow, rule_paths, input_format, map_path):
     """List every duty still owed in case event LOGS: overdue first, then soonest due.
 
     Exit 0: listed (even if empty); 2: unusable input or output.
@@ -79,7 +81,10 @@ def due(logs, within, as_of, by, fmt, output, workflow, rule_paths, input_format
 
     try:
         wf = load_workflow(workflow)
-        result = api.replay_records(keep(read_all(list(logs), input_format)), wf, day,
+        from sdsrules.maps import load_map
+
+        amap = load_map(map_path, wf.vocabulary) if map_path else None  # the log read in the design's words
+        result = api.replay_records(keep(read_all(list(logs), input_format, amap, wf.reading_vocabulary)), wf, day,
                                     rules=list(rule_paths) or None)
     except DataFileError as e:
         raise UsageProblem(e.report()) from None

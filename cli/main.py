@@ -57,14 +57,19 @@ def cli():
               help="Check the cases on this Dask cluster (tcp://host:8786) instead of local workers; its workers "
                    "must see the same paths. Needs sdsrules[dask].")
 @click.option("--rules", "rule_paths", multiple=True, help="Rule pack folder or file (default: the shipped packs).")
-@click.option("--input-format", type=click.Choice(["jsonl", "csv", "xes"]), default=None,
+@click.option("--input-format", "--from", "input_format", type=click.Choice(["jsonl", "csv", "xes"]),
+              default=None,
               help="Format of the logs when their names do not say.")
 @click.option("--map", "map_path", default=None, help="Activity map (YAML): the case system's names to ours.")
 @click.option("--fail-on", "fail_on", multiple=True, callback=lambda ctx, param, value: _FailOn.parse(value),
               help="For CI: exit 1 only for findings with this code or code prefix (SDS-REV-01, SDS-REV; "
                    "repeatable), or of at least this severity (high, medium, low); else 0. Unreadable records "
                    "(SDS-DAT-01) count as low; cases the engine could not check always exit 1.")
-def replay(logs, workflow, as_of, fmt, output, jobs, engine, scheduler, rule_paths, input_format, map_path, fail_on):
+@click.option("--complete", is_flag=True,
+              help="Take each case's log as its complete history: a duty still open at the case's last event is a "
+                   "breach then (as Declare tools judge a closed trace), not an open duty.")
+def replay(logs, workflow, as_of, fmt, output, jobs, engine, scheduler, rule_paths, input_format, map_path, fail_on,
+           complete):
     """Replay case event LOGS through the pathway and report process breaches."""
     from sdsrules import api
     from sdsrules.distributed import ClusterError
@@ -84,7 +89,7 @@ def replay(logs, workflow, as_of, fmt, output, jobs, engine, scheduler, rule_pat
             sink = writer(fmt, stream) if fail_on is None else fail_on.watch(writer(fmt, stream))
             summary = api.run(logs, sink, workflow=workflow, as_of=as_of, engine=engine, jobs=jobs,
                               rules=list(rule_paths) or None, input_format=input_format, progress=progress,
-                              activity_map=map_path, scheduler=scheduler)
+                              activity_map=map_path, scheduler=scheduler, complete=complete)
     except ClusterError as e:
         raise UsageProblem(str(e)) from None
     except DataFileError as e:
@@ -203,7 +208,7 @@ def _register() -> None:
     import importlib
 
     for name in ("rules_cmd", "validate_cmd", "report_cmd", "serve_cmd", "generate_cmd", "convert_cmd", "due_cmd",
-                 "compare_cmd"):
+                 "compare_cmd", "activities_cmd", "map_cmd"):
         try:
             module = importlib.import_module(f"{__package__}.{name}")
         except ModuleNotFoundError as e:

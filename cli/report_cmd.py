@@ -78,7 +78,8 @@ def _parse_day(ctx, param, value):
               help="compiled (the default, fastest), durable-rules, the plain reference evaluator, or none (sequence "
                    "checks only).")
 @click.option("--rules", "rule_paths", multiple=True, help="Rule pack folder or file (default: the shipped packs).")
-@click.option("--input-format", type=click.Choice(["jsonl", "csv", "xes"]), default=None,
+@click.option("--input-format", "--from", "input_format", type=click.Choice(["jsonl", "csv", "xes"]),
+              default=None,
               help="Format of the logs when their names do not say.")
 @click.option("--team-of", type=click.Choice(["trigger", "due", "latest"]), default="trigger", show_default=True,
               help="Whose a finding is: the team of the event that triggered the duty, the team holding the case "
@@ -90,8 +91,11 @@ def _parse_day(ctx, param, value):
               help="The HTML report's 'what falls due' section: duties due within this period (28d, 4w, 3m).")
 @click.option("--progress/--no-progress", default=None,
               help="Show progress on stderr (default: when stderr is a terminal and the run is long).")
+@click.option("--map", "map_path", default=None, help="Activity map (YAML): the case system's names to ours.")
+@click.option("--complete", is_flag=True,
+              help="Take each case's log as its complete history: a duty still open at its last event is a breach.")
 def report(logs, workflow, as_of, html_path, csv_dir, by, key_file, jobs, engine, rule_paths, input_format,
-           team_of, json_path, due_within, progress):
+           team_of, json_path, due_within, progress, map_path, complete):
     """Replay case event LOGS and report breach rates per duty, for whom and where in the pathway.
 
     Without --html or --csv, prints the per-code rates. Exit 0: no findings; 1: findings; 2: unusable input.
@@ -129,8 +133,12 @@ def report(logs, workflow, as_of, html_path, csv_dir, by, key_file, jobs, engine
     try:
         wf = load_workflow(workflow)
         bar.phase("reading and checking the logs", force=True)
-        result = api.replay_records(keep(read_all(list(logs), input_format)), wf, as_of, engine, jobs,
-                                    list(rule_paths) or None, progress=bar)
+        from sdsrules.maps import load_map
+
+        amap = load_map(map_path, wf.vocabulary) if map_path else None  # the log read in the design's words
+        records = read_all(list(logs), input_format, amap, wf.reading_vocabulary)
+        result = api.replay_records(keep(records), wf, as_of, engine, jobs,
+                                    list(rule_paths) or None, progress=bar, complete=complete)
     except DataFileError as e:
         raise UsageProblem(e.report()) from None
     except ReaderError as e:

@@ -20,7 +20,10 @@ class _Unusable(click.ClickException):
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit"]), default="text",
               show_default=True)
 @click.option("--output", "-o", default=None, help="Write here instead of stdout (atomically).")
-def validate(workflows, fmt, output):
+@click.option("--rules", "rule_paths", multiple=True,
+              help="Judge the designs against these rule packs (folder or file; repeatable), the packs they will "
+                   "run with (default: the shipped packs, for designs in SDS words).")
+def validate(workflows, fmt, output, rule_paths):
     """Check WORKFLOW design files (or shipped names) for structural flaws and the SDS standards.
 
     Exit 0: every design clean; 1: design problems found; 2: a file could not be read or parsed at all.
@@ -28,7 +31,18 @@ def validate(workflows, fmt, output):
     from sdsrules.validate import exit_code, validate_files
     from sdsrules.validate_formats import write
 
-    results = validate_files(workflows)
+    used = book = None
+    if rule_paths:
+        from sdsrules.engine import load_rulebook
+
+        try:
+            book = load_rulebook(list(rule_paths))
+        except DataFileError as e:
+            raise _Unusable(str(e)) from None
+        used = book.parameters_used()
+    results = validate_files(workflows, used)
+    if book is not None:
+        results = [_in_the_designs_words(r, book) for r in results]
     with atomic_text(output) as stream:
         if fmt == "json":  # the JSON report, with what each design changes of the one it extends
             _write_json(results, stream)
@@ -89,6 +103,31 @@ def diagram(workflow, fmt, output):
         raise _Unusable(str(e)) from None
     with atomic_text(output) as stream:
         stream.write(text if text.endswith("\n") else text + "\n")
+
+
+def _in_the_designs_words(result, book):
+    """WF-ACT-01 for each rule of the packs that names an activity the design's vocabulary does not have."""
+    import attrs
+
+    from sdsrules.validate import DesignProblem
+    from sdsrules.workflow import load_workflow
+
+    if not result.usable or not result.workflow:
+        return result
+    try:
+        vocab = load_workflow(result.file).vocabulary
+    except DataFileError:
+        return result
+    extra = []
+    for rule in book.rules:
+        names = {a for check in rule.checks for m in check.all_matchers() for a in m.activities}
+        missing = sorted(names - set(vocab))
+        if missing:
+            extra.append(DesignProblem(
+                "WF-ACT-01", f"Rule {rule.code} names {', '.join(map(repr, missing))}, which the design's vocabulary "
+                             f"{vocab.describe()} does not have: the rule could never apply to its cases.",
+                result.file, None, f"rules.{rule.code}"))
+    return attrs.evolve(result, problems=result.problems + tuple(extra)) if extra else result
 
 
 def register(cli: click.Group) -> None:

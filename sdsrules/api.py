@@ -7,6 +7,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import attrs
+
 from .duelist import DueItem, due_items
 from .engine.names import BULK_DEFAULT, WITH_NONE
 from .events import Event, Rejection
@@ -27,11 +29,13 @@ class DueList(list):
         self.as_of = as_of
 
 
-def _options(workflow, engine: str, jobs: int, rules, as_of, progress, scheduler: str | None = None,
-             executor: str | None = None) -> Options:
+def _options(workflow, engine: str, jobs: int, rules, as_of, progress, complete: bool = False,
+             scheduler: str | None = None, executor: str | None = None) -> Options:
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
     wf = workflow if isinstance(workflow, Workflow) else load_workflow(workflow)
+    if complete and not wf.complete:
+        wf = attrs.evolve(wf, complete=True)  # each case's log is its complete history
     book = None
     if engine != "none":
         from .engine import load_rulebook
@@ -43,7 +47,7 @@ def _options(workflow, engine: str, jobs: int, rules, as_of, progress, scheduler
 def run(paths: Sequence[str | Path], sink: Sink, workflow: Workflow | str | Path | None = None,
         as_of: date | None = None, engine: str = BULK_DEFAULT, jobs: int = 1, rules: Sequence[str | Path] | None = None,
         input_format: str | None = None, progress=None, activity_map: ActivityMap | str | Path | None = None,
-        scheduler: str | None = None) -> Summary:
+        scheduler: str | None = None, complete: bool = False) -> Summary:
     """Replay case logs into ``sink`` (a streaming formatter, or CollectSink) and return the summary.
 
     Memory does not grow with the number of cases: one JSON Lines file sorted by case is read in parallel
@@ -51,30 +55,31 @@ def run(paths: Sequence[str | Path], sink: Sink, workflow: Workflow | str | Path
     scheduler address such as tcp://127.0.0.1:8786) the cases are checked on that cluster instead of local
     worker processes, with the same output (see ``distributed``).
     """
-    opts = _options(workflow, engine, jobs, rules, as_of, progress, scheduler)
+    opts = _options(workflow, engine, jobs, rules, as_of, progress, complete, scheduler)
     return drive(sink, opts, paths=[str(p) for p in paths], input_format=input_format,
-                 activity_map=as_map(activity_map))
+                 activity_map=as_map(activity_map, opts.workflow.vocabulary))
 
 
 def replay_records(records: Iterable[Event | Rejection], workflow: Workflow | str | Path | None = None,
                    as_of: date | None = None, engine: str = BULK_DEFAULT, jobs: int = 1,
-                   rules: Sequence[str | Path] | None = None, progress=None) -> Report:
-    """Replay already-read records (events and rejections) and check them."""
+                   rules: Sequence[str | Path] | None = None, progress=None, complete: bool = False) -> Report:
+    """Replay already-read records (events and rejections) and check them (``complete``: each case's log is its
+    complete history, so a duty still open at its last event is breached)."""
     sink = CollectSink()
-    drive(sink, _options(workflow, engine, jobs, rules, as_of, progress), records=records)
+    drive(sink, _options(workflow, engine, jobs, rules, as_of, progress, complete), records=records)
     return sink.report()
 
 
 def replay(paths: Sequence[str | Path], workflow: Workflow | str | Path | None = None, as_of: date | None = None,
            engine: str = BULK_DEFAULT, jobs: int = 1, rules: Sequence[str | Path] | None = None,
-           input_format: str | None = None, progress=None, activity_map: ActivityMap | str | Path | None = None
-           ) -> Report:
+           input_format: str | None = None, progress=None, activity_map: ActivityMap | str | Path | None = None,
+           complete: bool = False) -> Report:
     """Read case logs (JSONL, CSV, XES) and replay them: the main job, as a Report in memory.
 
     ``activity_map`` (a map or its YAML file) translates a case system's own step and field names first.
     """
     sink = CollectSink()
-    run(paths, sink, workflow, as_of, engine, jobs, rules, input_format, progress, activity_map)
+    run(paths, sink, workflow, as_of, engine, jobs, rules, input_format, progress, activity_map, complete=complete)
     return sink.report()
 
 

@@ -19,12 +19,18 @@ UNITS = ("days", "weeks", "months", "years", "working days")
 _DURATION = re.compile(r"^\s*(\d+)\s+(day|days|week|weeks|month|months|year|years|working day|working days)\s*$")
 
 
+#: the holiday calendar of working days: (country, subdivision) of the ``holidays`` package; SDS: Scotland
+SCOTLAND: tuple[str, str | None] = ("UK", "SCT")
+
+
 @attrs.frozen(slots=True)
 class Duration:
-    """A deadline length such as ``28 days`` or ``5 working days``."""
+    """A deadline length such as ``28 days`` or ``5 working days`` (working days of ``calendar``: a design may
+    name its own country and subdivision; Scotland by default)."""
 
     count: int
     unit: str  # one of UNITS
+    calendar: tuple[str, str | None] = attrs.field(default=SCOTLAND, repr=False)
 
     def __str__(self) -> str:
         unit = self.unit if self.count != 1 else self.unit[:-1]
@@ -41,7 +47,7 @@ class Duration:
             return add_months(start, n)
         if self.unit == "years":
             return add_months(start, 12 * n)
-        return add_working_days(start, n)
+        return add_working_days(start, n, self.calendar)
 
 
 def parse_duration(text: object) -> Duration:
@@ -78,21 +84,40 @@ def birthday(born: date, age: int) -> date:
 
 
 @lru_cache(maxsize=256)
-def _holidays_of(year: int) -> frozenset[date]:
-    return frozenset(holidays.UK(subdiv="SCT", years=year).keys())
+def _holidays_of(year: int, cal: tuple[str, str | None] = SCOTLAND) -> frozenset[date]:
+    if cal == SCOTLAND:
+        return frozenset(holidays.UK(subdiv="SCT", years=year).keys())
+    return frozenset(holidays.country_holidays(cal[0], subdiv=cal[1], years=year).keys())
 
 
-def is_working_day(d: date) -> bool:
-    return d.weekday() < 5 and d not in _holidays_of(d.year)
+def check_calendar(country: str, subdivision: str | None = None) -> tuple[str, str | None]:
+    """A holiday calendar the ``holidays`` package knows; ValueError naming what it does know otherwise."""
+    try:
+        holidays.country_holidays(country, years=2024)
+    except (NotImplementedError, KeyError, ValueError):
+        raise ValueError(f"{country!r} is not a country the holidays package knows (ISO 3166 codes such as GB, "
+                         "NL, DE)") from None
+    if subdivision is not None:
+        try:
+            holidays.country_holidays(country, subdiv=subdivision, years=2024)
+        except (NotImplementedError, KeyError, ValueError):
+            known = getattr(holidays.country_holidays(country, years=2024), "subdivisions", ())
+            raise ValueError(f"{subdivision!r} is not a subdivision of {country} (known: "
+                             f"{', '.join(known) or 'none'})") from None
+    return (country, subdivision)
 
 
-def add_working_days(start: date, n: int) -> date:
+def is_working_day(d: date, cal: tuple[str, str | None] = SCOTLAND) -> bool:
+    return d.weekday() < 5 and d not in _holidays_of(d.year, cal)
+
+
+def add_working_days(start: date, n: int, cal: tuple[str, str | None] = SCOTLAND) -> date:
     """The ``n``-th working day after ``start`` (``start`` itself never counts)."""
     d = start
     left = n
     while left > 0:
         d += timedelta(days=1)
-        if is_working_day(d):
+        if is_working_day(d, cal):
             left -= 1
     return d
 

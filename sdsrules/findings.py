@@ -130,6 +130,13 @@ class Summary:
     engine: str = ""
     cases_reordered: int = 0
     cases_unchecked: int = 0
+    #: records whose step an activity map ignores (no part of the process), and how many of each step
+    events_ignored: int = 0
+    ignored: Counter = attrs.Factory(Counter)
+
+    def ignore(self, step: str) -> None:
+        self.events_ignored += 1
+        self.ignored[step] += 1
 
     def add_findings(self, findings: Iterable[Finding]) -> None:
         for f in findings:
@@ -140,7 +147,7 @@ class Summary:
         return sum(self.findings_by_code.values())
 
     def balanced(self) -> bool:
-        return self.events_read == self.events_replayed + self.events_rejected
+        return self.events_read == self.events_replayed + self.events_rejected + self.events_ignored
 
     def to_dict(self) -> dict:
         return {
@@ -150,6 +157,8 @@ class Summary:
             "findings": self.findings, "as_of": self.as_of, "as_of_rule": self.as_of_rule,
             "workflow": self.workflow,
             "engine": self.engine, "rules": self.rules, "cases_unchecked": self.cases_unchecked,
+            **({"events_ignored": self.events_ignored, "ignored": dict(sorted(self.ignored.items()))}
+               if self.events_ignored else {}),
         }
 
 

@@ -43,6 +43,7 @@ import orjson
 from .engine.names import BULK_DEFAULT, IN_PROCESS
 from .events import Event, Rejection
 from .findings import Summary, Unchecked
+from .maps import ignored_step
 from .readers._io import MAX_LINE
 from .readers.fast import decode_line, too_long
 from .replay import CaseResult, Report, check_case, check_cases
@@ -577,7 +578,10 @@ def drive(sink: Sink, opts: Options, *, paths: Sequence[str | Path] | None = Non
     pre-scan); anything else is sorted by case on disk first. Memory does not grow with the number of cases."""
     if (paths is None) == (records is None):
         raise TypeError("drive() takes paths or records, not both")
-    fast = fast_path_ok([str(p) for p in paths], input_format, activity_map) if paths is not None else None
+    own = opts.workflow.reading_vocabulary  # a design in its own words or time zone: read in them, not the ranges
+    fast = None
+    if paths is not None and own is None:
+        fast = fast_path_ok([str(p) for p in paths], input_format, activity_map)
     executor = choose_executor(opts, fast is not None)
     with sigterm_as_interrupt():
         client = None
@@ -599,7 +603,7 @@ def drive(sink: Sink, opts: Options, *, paths: Sequence[str | Path] | None = Non
                 pool.renew()  # the file is not sorted by case: what is still in flight is of no use
             if records is None:
                 from .readers import read_all
-                records = read_all([str(p) for p in paths or ()], input_format, activity_map)
+                records = read_all([str(p) for p in paths or ()], input_format, activity_map, own)
             summary = _run_records(records, opts, sink, pool)
             clean = True
             return summary
@@ -708,6 +712,10 @@ def _run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink
     for r in records:
         summary.events_read += 1
         if isinstance(r, Rejection):
+            step = ignored_step(r) if r.field == "activity" else None
+            if step is not None:  # a step the map says is no part of the process: counted apart
+                summary.ignore(step)
+                continue
             rejected.add(r)
         else:
             events.add(r)

@@ -244,11 +244,76 @@ def check_cases(cases: Sequence[tuple[str, Sequence[Event]]], wf: Workflow, as_o
             applicable |= applied
             duty_teams = getattr(applied, "teams", {})
             excused = getattr(applied, "excused", frozenset())
+            if obligations and steps:
+                closed, obligations = close_at_closure(case, steps, obligations, checker, wf)
+                findings.extend(closed)
+            if wf.complete and obligations and ordered:
+                closed, obligations = close_history(case, ordered[-1].day, obligations, checker, wf)
+                findings.extend(closed)
         findings.sort(key=Finding.sort_key)
         results.append(CaseResult(case, tuple(findings), tuple(dupes), tuple(obligations), len(ordered),
                                   dat02 is not None, applicable=frozenset(applicable),
                                   profile=case_profile(ordered, duty_teams, excused)))
     return results
+
+
+def close_at_closure(case: str, steps: Sequence[Step], obligations: Sequence[Obligation], checker, wf: Workflow
+                     ) -> tuple[list[Finding], list[Obligation]]:
+    """A response with neither a deadline nor a ``before`` is breached when its episode reaches a state the design
+    marks closed without it (issue 15): the duty open at the as-of date becomes a finding dated the closure.
+    (Every shipped SDS response names its ``before`` or a deadline, so this never changes an SDS answer.)"""
+    book = getattr(checker, "book", None)
+    if book is None or not any(not o.due for o in obligations):
+        return [], list(obligations)
+    episode_of = {st.event.id: st.episode for st in steps}
+    closing: dict[int, Event] = {}
+    for st in steps:
+        if st.allowed and st.after in wf.closed_states and st.episode not in closing:
+            closing[st.episode] = st.event
+    out: list[Finding] = []
+    kept: list[Obligation] = []
+    for o in obligations:
+        rule = book.by_code(o.code) if not o.due and o.trigger is not None else None
+        open_ended = rule is not None and all(c.template == "response" and not c.within and not c.before
+                                              for c in rule.checks)
+        end = closing.get(episode_of.get(o.trigger.id, -1)) if open_ended and o.trigger is not None else None
+        if end is None or rule is None:
+            kept.append(o)
+            continue
+        detail = o.message.removeprefix(f"{o.title}: ")
+        said = rule.checks[0].message if len(rule.checks) == 1 else f"{o.title[:1].upper()}{o.title[1:]}."
+        evidence = (*((o.trigger,) if o.trigger is not None else ()),
+                    Evidence(end.id, end.when, end.activity, "ended by", end.file, end.line))
+        out.append(Finding(
+            o.code, case, end.day.isoformat(),
+            f"{said} {detail.replace(' is due next ', ' was owed ')} The case was closed by the "
+            f"{activity_words(end.activity)} of {end.said} without it.",
+            events=evidence, source=rule.sources, title=o.title, severity=rule.severity,
+            rule_version=rule.version, workflow=wf.describe(), team=o.team, worker=o.worker))
+    return out, kept
+
+
+def close_history(case: str, last: date, obligations: Sequence[Obligation], checker, wf: Workflow
+                  ) -> tuple[list[Finding], list[Obligation]]:
+    """``--complete``: the duties still open when the case's log ends, as findings dated its last event (the
+    overdue ones are findings already and stay obligations)."""
+    book = getattr(checker, "book", None)
+    out: list[Finding] = []
+    kept: list[Obligation] = []
+    for o in obligations:
+        if o.overdue or book is None:
+            kept.append(o)
+            continue
+        rule = book.by_code(o.code)
+        detail = o.message.removeprefix(f"{o.title}: ")
+        said = rule.checks[0].message if len(rule.checks) == 1 else f"{o.title[:1].upper()}{o.title[1:]}."
+        out.append(Finding(
+            o.code, case, last.isoformat(),
+            f"{said} {detail} The case's log ends on {last} without it (judged as its complete history).",
+            events=(o.trigger,) if o.trigger is not None else (), source=rule.sources, title=o.title,
+            severity=rule.severity, rule_version=rule.version, workflow=wf.describe(), team=o.team, worker=o.worker,
+            due=o.due, outstanding=True))
+    return out, kept
 
 
 def case_profile(events: Sequence[Event], duty_teams: dict | None = None, excused: frozenset[str] = frozenset()

@@ -150,7 +150,8 @@ class Runner:
         from .pipeline import CollectSink, Options, drive
 
         wf, book = self.tools(case.workflow)
-        events = [build_event({"case": "T", "id": f"e{n + 1}", **rec}, file=case.file, line=case.line or 0, seq=n)
+        events = [build_event({"case": "T", "id": f"e{n + 1}", **rec}, file=case.file, line=case.line or 0, seq=n,
+                              vocabulary=wf.reading_vocabulary)  # the design's words (None: SDS)
                   for n, rec in enumerate(case.records)]
         as_of = case.as_of or max(e.day for e in events)
         want = sorted((c, a) for c, a, _ in case.expected)

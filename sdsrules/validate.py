@@ -310,13 +310,16 @@ def _every_problem(wf: Workflow, parameters_used: ParametersUsed | None, raw: An
     yield from graph.nondeterminism(origins)
     yield from check_reachable(graph, origins)
     yield from check_traps(graph, origins)
-    yield from check_options_before_support(graph, origins)
-    yield from check_independent_support(graph, origins)
-    yield from check_challenge(graph, origins)
-    yield from check_review_loop(graph, origins)
-    yield from check_transition_route(graph, origins)
-    yield from check_ladder(wf, origins)
-    if parameters_used is None:
+    if wf.vocabulary.sds:  # the SDS standards judge designs in SDS words; structure and parameters, every design
+        yield from check_options_before_support(graph, origins)
+        yield from check_independent_support(graph, origins)
+        yield from check_challenge(graph, origins)
+        yield from check_review_loop(graph, origins)
+        yield from check_transition_route(graph, origins)
+        yield from check_ladder(wf, origins)
+    if parameters_used is None and not wf.vocabulary.sds:
+        used: dict[str, set[str]] = {}  # the shipped packs speak SDS; say --rules to judge by the packs it runs
+    elif parameters_used is None:
         used, rule_problems = _rulebook_parameters(wf)
         for p in rule_problems:
             yield DesignProblem("WF-PARAM-04", _sentence(p.message), p.file, p.line, p.key)

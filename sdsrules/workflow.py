@@ -15,14 +15,16 @@ from functools import cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 from transitions import Machine
 
-from .calendar import Duration, parse_duration
+from .calendar import SCOTLAND, Duration, check_calendar, parse_duration
 from .conditions import Where, WhereError, compile_where
 from .datafile import DataFileError, LineDict, Problem, line_of, load_yaml, schema_problems
-from .events import ACTIVITIES, ROLES
+from .events import ROLES, SDS
+from .vocabulary import Vocabulary, VocabularyError, load_vocabulary
 
 BANDS = ("critical", "substantial", "moderate", "low")
 PARAM_KINDS = ("duration", "amount", "number", "bands", "limits")
@@ -42,6 +44,13 @@ SCHEMA: dict = {
         "authority": {"type": "string"},
         "sources": {"type": "array", "items": {"type": "string"}},
         "extends": {"type": "string", "minLength": 1},
+        "vocabulary": {"type": "string", "minLength": 1,
+                       "description": "sds (the default), another shipped vocabulary, or a vocabulary file"},
+        "time_zone": {"type": "string", "minLength": 1, "description": "IANA name; default Europe/London"},
+        "holidays": {"type": "object", "additionalProperties": False, "required": ["country"],
+                     "properties": {"country": {"type": "string", "minLength": 2},
+                                    "subdivision": {"type": ["string", "null"]}},
+                     "description": "the public holidays working days skip (holidays package); default Scotland"},
         "initial": {"type": "string", "minLength": 1},
         "states": {"type": "array", "minItems": 1, "items": {
             "type": "object", "additionalProperties": False, "required": ["name"],
@@ -153,6 +162,22 @@ class Workflow:
     parameters: Mapping[str, Parameter]
     sources: tuple[str, ...] = ()
     authority: str = ""
+    #: the activities, attributes and roles of the design's case logs (default: the SDS contract)
+    vocabulary: Vocabulary = attrs.field(default=SDS, eq=False, repr=False)
+    #: the design's time zone (its days, and the time shown) and the holiday calendar of its working days
+    time_zone: str = "Europe/London"
+    holidays: tuple[str, str | None] = SCOTLAND
+    #: judge each case's log as its complete history (``--complete``): a duty still open at its last event is
+    #: breached then, as Declare tools judge a closed trace
+    complete: bool = False
+
+    @cached_property
+    def reading_vocabulary(self) -> Vocabulary | None:
+        """What readers judge this design's logs by: None for the SDS contract in Europe/London (the default
+        readers), else the design's vocabulary in its time zone."""
+        if self.time_zone != "Europe/London":
+            return self.vocabulary.zoned(self.time_zone)
+        return None if self.vocabulary is SDS else self.vocabulary
 
     @cached_property
     def state_names(self) -> tuple[str, ...]:
@@ -368,6 +393,11 @@ def build_design(raw: dict, file: str, problems: list[Problem]) -> Workflow:
         key = ".".join(str(p) for p in path)
         problems.append(Problem(file, line_of(raw, path), key, message))
 
+    try:
+        vocab = load_vocabulary(raw.get("vocabulary"), relative_to=file)
+    except VocabularyError as e:
+        problem(["vocabulary"], f"cannot be loaded: {e}")
+        vocab = load_vocabulary(None)
     states_raw = raw.get("states") or []
     if not states_raw:
         problem(["states"], "a design needs states (or 'extends' to start from a shipped design)")
@@ -388,16 +418,15 @@ def build_design(raw: dict, file: str, problems: list[Problem]) -> Workflow:
         if sources == ["*"]:
             sources = [n for n, s in zip(names, states_raw, strict=True) if not s.get("closed") and n != initial]
         for trig in triggers:
-            if trig not in ACTIVITIES:
-                problem(["transitions", i, "trigger"],
-                        f"{trig!r} is not an activity of the event contract (docs/contract.md)")
+            if trig not in vocab:
+                problem(["transitions", i, "trigger"], vocab.not_known(trig))
         for src in sources:
             if src not in seen:
                 problem(["transitions", i, "source"], f"{src!r} is not a state")
         dest = t["dest"]
         if dest != STAY and dest not in seen:
             problem(["transitions", i, "dest"], f"{dest!r} is not a state (or '=' to stay)")
-        fields = set().union(*(ACTIVITIES.get(a, {}).keys() for a in triggers))
+        fields = set().union(*(vocab.get(a, {}).keys() for a in triggers), vocab.trace_attributes)
         conds = {}
         for key in ("conditions", "unless"):
             try:
@@ -412,12 +441,24 @@ def build_design(raw: dict, file: str, problems: list[Problem]) -> Workflow:
 
     anywhere = list(raw.get("anywhere") or [])
     for i, a in enumerate(anywhere):
-        if a not in ACTIVITIES:
-            problem(["anywhere", i], f"{a!r} is not an activity of the event contract (docs/contract.md)")
+        if a not in vocab:
+            problem(["anywhere", i], vocab.not_known(a))
 
+    zone = raw.get("time_zone", "Europe/London")
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problem(["time_zone"], f"{zone!r} is not a time zone (an IANA name such as Europe/London, Europe/Amsterdam)")
+        zone = "Europe/London"
+    cal: tuple[str, str | None] = SCOTLAND
+    if raw.get("holidays"):
+        try:
+            cal = check_calendar(raw["holidays"]["country"], raw["holidays"].get("subdivision"))
+        except ValueError as e:
+            problem(["holidays"], str(e))
     parameters: dict[str, Parameter] = {}
     for pname, pdef in (raw.get("parameters") or {}).items():
-        parameters[pname] = _parameter(pname, pdef, raw, problem)
+        parameters[pname] = _parameter(pname, pdef, raw, problem, vocab.roles, cal)
 
     return Workflow(
         name=raw["workflow"], title=raw.get("title", raw["workflow"]), version=str(raw.get("version", "")),
@@ -425,11 +466,13 @@ def build_design(raw: dict, file: str, problems: list[Problem]) -> Workflow:
         states=tuple(State(s["name"], s.get("description", ""), bool(s.get("closed")), s.get("stage", ""))
                      for s in states_raw),
         transitions=tuple(transitions), anywhere=frozenset(anywhere), parameters=parameters,
-        sources=tuple(raw.get("sources") or ()), authority=raw.get("authority", ""),
+        sources=tuple(raw.get("sources") or ()), authority=raw.get("authority", ""), vocabulary=vocab,
+        time_zone=zone, holidays=cal,
     )
 
 
-def _parameter(pname: str, pdef: dict, raw: dict, problem) -> Parameter:
+def _parameter(pname: str, pdef: dict, raw: dict, problem, roles: tuple[str, ...] = ROLES,
+               cal: tuple[str, str | None] = SCOTLAND) -> Parameter:
     kind = pdef["kind"]
     values = []
     for since, entry in pdef["values"].items():
@@ -445,7 +488,9 @@ def _parameter(pname: str, pdef: dict, raw: dict, problem) -> Parameter:
                                           "'local policy' it comes from")
             continue
         try:
-            value = _param_value(kind, entry["value"])
+            value = _param_value(kind, entry["value"], roles)
+            if cal != SCOTLAND and isinstance(value, Duration):
+                value = attrs.evolve(value, calendar=cal)  # working days of the design's own calendar
         except ValueError as e:
             problem([*path, "value"], str(e))
             continue
@@ -456,7 +501,7 @@ def _parameter(pname: str, pdef: dict, raw: dict, problem) -> Parameter:
     return Parameter(pname, kind, pdef.get("description", ""), tuple(values))
 
 
-def _param_value(kind: str, value: Any) -> Any:
+def _param_value(kind: str, value: Any, roles: tuple[str, ...] = ROLES) -> Any:
     if kind == "duration":
         d = parse_duration(value)
         if d.count <= 0:
@@ -474,8 +519,8 @@ def _param_value(kind: str, value: Any) -> Any:
         if not isinstance(value, dict) or not value:
             raise ValueError(f"must map approver roles to weekly amounts (got {value!r})")
         for role, amount in value.items():
-            if role not in ROLES:
-                raise ValueError(f"{role!r} is not a role (roles: {', '.join(ROLES)})")
+            if role not in roles:
+                raise ValueError(f"{role!r} is not a role (roles: {', '.join(roles)})")
             if isinstance(amount, bool) or not isinstance(amount, int | float) or amount <= 0:
                 raise ValueError(f"the limit for {role} must be a positive amount (got {amount!r})")
         return dict(value)

@@ -16,7 +16,8 @@ PACKAGES = {"sdsrules": "sdsrules", "cli": "sdsrules.cli"}
 
 #: the lowest modules: the vocabulary of the house. They may import each other (downwards in this order) but
 #: nothing above them (replay, engines, pipeline, formats, API, service, command line).
-LOWEST = ("sdsrules.calendar", "sdsrules.datafile", "sdsrules.findings", "sdsrules.events", "sdsrules.conditions")
+LOWEST = ("sdsrules.calendar", "sdsrules.datafile", "sdsrules.findings", "sdsrules.vocabulary.kinds",
+          "sdsrules.vocabulary", "sdsrules.events", "sdsrules.conditions")
 
 
 def _modules() -> dict[str, Path]:

@@ -21,6 +21,7 @@ from ..conditions import ParamRef, Where, WhereError, compile_where
 from ..datafile import DataFileError, Problem, line_of, load_yaml, schema_problems
 from ..events import ACTIVITIES, ListOf, activity_words, with_article
 from ..findings import SEVERITIES
+from ..vocabulary import Vocabulary, VocabularyError, load_vocabulary
 from ..workflow import Workflow
 
 _LOG = logging.getLogger("sdsrules.rules")
@@ -29,6 +30,16 @@ FUNCTION_NAMES = ("within_delegated_limit", "eligibility_matches_criteria", "all
                   "dp_financial_reviews", "transition_planning")
 TEMPLATES = ("response", "precedence", "forbid", "function")
 CODE_PATTERN = r"^SDS-[A-Z]{3}-[0-9]{2}$"
+#: a pack's manifest (beside its rule files): its name, code prefix and vocabulary; the shipped packs have none
+PACK_FILE = "pack.yaml"
+PACK_SCHEMA: dict = {
+    "type": "object", "additionalProperties": False, "required": ["pack", "prefix"],
+    "properties": {"pack": {"type": "string", "minLength": 1}, "title": {"type": "string"},
+                   "description": {"type": "string"},
+                   "prefix": {"type": "string", "pattern": "^[A-Z][A-Z0-9]{1,11}$",
+                              "description": "the first part of every code of the pack: LOCAL for LOCAL-REV-01"},
+                   "vocabulary": {"type": "string", "minLength": 1}},
+}
 
 _ACTS = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}
 _SIMPLE = {"type": "object", "additionalProperties": False, "required": ["activity"],
@@ -313,7 +324,7 @@ def rule_files(paths: Sequence[str | Path] | None = None) -> list[Path]:
         if root.is_dir():
             inside = root.resolve()
             for p in sorted([*root.rglob("*.yaml"), *root.rglob("*.yml")]):
-                if p.name.endswith((".test.yaml", ".test.yml")):
+                if p.name.endswith((".test.yaml", ".test.yml")) or p.name == PACK_FILE:
                     continue
                 if not p.resolve().is_relative_to(inside):
                     _LOG.warning("%s: skipped: it links outside the rule pack %s", p, root)
@@ -337,12 +348,29 @@ def load_rulebook(paths: Sequence[str | Path] | None = None, workflow: Workflow 
     """Load every rule file; raise DataFileError listing every problem in every file."""
     problems: list[Problem] = []
     rules: list[Rule] = []
+    if not paths and workflow is not None and not workflow.vocabulary.sds:
+        return Rulebook(())  # the shipped packs speak SDS: a design in other words runs the packs it is given
     files = rule_files(paths)
     if not files:
         raise DataFileError([Problem(", ".join(map(str, paths or [])), None, "", "holds no rule files (*.yaml)")])
+    told: set[str] = set()
+    packs: dict[Path, Pack | None] = {}  # each manifest read once
     for f in files:
         try:
-            rule = load_rule(f, workflow)
+            folder = Path(f).parent
+            if folder not in packs:
+                packs[folder] = pack_of(f)
+            pack = packs[folder]
+            if pack is not None and pack.vocabulary is not None and workflow is not None and \
+                    pack.vocabulary.name != workflow.vocabulary.name:
+                if pack.file not in told:  # one sentence for the pack, not one a rule
+                    told.add(pack.file)
+                    problems.append(Problem(pack.file, None, "vocabulary", f"the pack {pack.name} speaks the "
+                                            f"vocabulary {pack.vocabulary.name} and the design {workflow.name} "
+                                            f"speaks {workflow.vocabulary.name}: name the pack's design with "
+                                            "--workflow"))
+                continue
+            rule = load_rule(f, workflow, pack)
         except DataFileError as e:
             problems.extend(e.problems)
             continue
@@ -353,12 +381,59 @@ def load_rulebook(paths: Sequence[str | Path] | None = None, workflow: Workflow 
     return Rulebook(tuple(rules))
 
 
-def load_rule(path: str | Path, workflow: Workflow | None = None) -> Rule:
+@attrs.frozen(slots=True)
+class Pack:
+    """A rule pack's manifest: the code prefix of its rules and, for loading without a design, its vocabulary."""
+
+    name: str
+    prefix: str = "SDS"
+    vocabulary: Vocabulary | None = None
+    file: str = ""
+
+    @property
+    def schema(self) -> dict:
+        if self.prefix == "SDS":
+            return SCHEMA
+        code = {"type": "string", "pattern": f"^{self.prefix}-[A-Z]{{2,5}}-[0-9]{{2}}$",
+                "description": f"{self.prefix}-XXX-NN"}
+        return {**SCHEMA, "properties": {**SCHEMA["properties"], "code": code}}
+
+
+def pack_of(rule_file: str | Path) -> Pack | None:
+    """The manifest (``pack.yaml``) of the pack a rule file belongs to: in its folder or the folder above."""
+    here = Path(rule_file).parent
+    for folder in (here, here.parent):
+        manifest = folder / PACK_FILE
+        if manifest.is_file():
+            return load_pack(manifest)
+    return None
+
+
+def load_pack(path: str | Path) -> Pack:
+    file = str(path)
+    raw = load_yaml(path)
+    if not isinstance(raw, dict):
+        raise DataFileError([Problem(file, getattr(raw, "line", None), "", "must be a mapping with 'pack'")])
+    problems = list(schema_problems(raw, PACK_SCHEMA, file))
+    if problems:
+        raise DataFileError(problems)
+    vocab = None
+    if raw.get("vocabulary"):
+        try:
+            vocab = load_vocabulary(raw["vocabulary"], relative_to=file)
+        except VocabularyError as e:
+            raise DataFileError([Problem(file, line_of(raw, ["vocabulary"]), "vocabulary",
+                                         f"cannot be loaded: {e}")]) from None
+    return Pack(raw["pack"], raw["prefix"], vocab, file)
+
+
+def load_rule(path: str | Path, workflow: Workflow | None = None, pack: Pack | None = None) -> Rule:
+    """One rule file, checked against the design's vocabulary (else the pack's, else SDS) and the pack's prefix."""
     file = str(path)
     raw = load_yaml(path)
     if not isinstance(raw, dict):
         raise DataFileError([Problem(file, getattr(raw, "line", None), "", "must be a mapping with 'code'")])
-    problems = list(schema_problems(raw, SCHEMA, file))
+    problems = list(schema_problems(raw, pack.schema if pack is not None else SCHEMA, file))
     if not problems:
         has_inline = "template" in raw
         if has_inline == ("checks" in raw):
@@ -372,7 +447,7 @@ def load_rule(path: str | Path, workflow: Workflow | None = None) -> Rule:
     checks = []
     for i, craw in enumerate(check_raws):
         path_prefix = [*base, i] if base else []
-        checks.append(_check(f"{raw['code']}#{i}", craw, raw, path_prefix, file, problems, workflow))
+        checks.append(_check(f"{raw['code']}#{i}", craw, raw, path_prefix, file, problems, workflow, pack))
     eff = raw.get("effective") or {}
     dates = {}
     for k in ("from", "until"):
@@ -390,17 +465,25 @@ def load_rule(path: str | Path, workflow: Workflow | None = None) -> Rule:
 
 
 def _check(key: str, c: Mapping, raw: dict, prefix: list, file: str, problems: list[Problem],
-           workflow: Workflow | None) -> Check:
+           workflow: Workflow | None, pack: Pack | None = None) -> Check:
     def problem(path: list, message: str) -> None:
         full = [*prefix, *path]
         problems.append(Problem(file, line_of(raw, full), ".".join(map(str, full)), message))
 
+    vocab: Mapping[str, Mapping[str, Any]] = ACTIVITIES
+    if workflow is not None:
+        vocab = workflow.vocabulary
+    elif pack is not None and pack.vocabulary is not None:
+        vocab = pack.vocabulary
+    trace_fields = set(getattr(vocab, "trace_attributes", ()))
+
     def matcher(m: Mapping, path: list, simple: bool = False) -> Matcher:
         acts = [m["activity"]] if isinstance(m["activity"], str) else list(m["activity"])
         for a in acts:
-            if a not in ACTIVITIES:
-                problem([*path, "activity"], f"{a!r} is not an activity of the event contract (docs/contract.md)")
-        fields = set().union(*(ACTIVITIES.get(a, {}).keys() for a in acts))
+            if a not in vocab:
+                problem([*path, "activity"], vocab.not_known(a) if isinstance(vocab, Vocabulary) else
+                        f"{a!r} is not an activity of the event contract (docs/contract.md)")
+        fields = set().union(*(vocab.get(a, {}).keys() for a in acts), trace_fields)
         try:
             where = compile_where(m.get("where"), "where", fields)
         except WhereError as e:
@@ -424,7 +507,7 @@ def _check(key: str, c: Mapping, raw: dict, prefix: list, file: str, problems: l
     for j, e in enumerate(_listed(raw_expect)):
         path = ["expect", j] if isinstance(raw_expect, list) else ["expect"]
         if "any" in e:
-            fields = set().union(*(ACTIVITIES.get(a, {}).keys() for m in trigger for a in m.activities))
+            fields = set().union(*(vocab.get(a, {}).keys() for m in trigger for a in m.activities), trace_fields)
             try:
                 when = compile_where(e.get("when"), "when", fields)
             except WhereError as err:
@@ -452,7 +535,7 @@ def _check(key: str, c: Mapping, raw: dict, prefix: list, file: str, problems: l
         problem(["accumulate"], f"'accumulate' belongs to precedence checks, not {template}")
     elif "accumulate" in c:
         acts = {a for case in expect for m in case.any for a in m.activities}
-        kinds = [ACTIVITIES.get(a, {}).get(c["accumulate"], (None,))[0] for a in acts]
+        kinds = [vocab.get(a, {}).get(c["accumulate"], (None,))[0] for a in acts]
         if not kinds or not all(isinstance(k, ListOf) for k in kinds):
             problem(["accumulate"], f"{c['accumulate']!r} must be a list attribute of every expected activity")
     if template != "response":
@@ -464,7 +547,7 @@ def _check(key: str, c: Mapping, raw: dict, prefix: list, file: str, problems: l
     if "met_if" in c:
         if template == "function":
             problem(["met_if"], "a function check decides for itself; 'met_if' belongs to the templates")
-        fields = set().union(*(ACTIVITIES.get(a, {}).keys() for m in trigger for a in m.activities))
+        fields = set().union(*(vocab.get(a, {}).keys() for m in trigger for a in m.activities), trace_fields)
         try:
             met_if = compile_where(c["met_if"], "met_if", fields)
         except WhereError as err:

@@ -37,7 +37,9 @@ class Writer(_Base):
         s = summary
         w = self.stream.write
         w(f"sdsrules replay: {s.cases} cases, {s.events_read} events read, {s.events_replayed} replayed, "
-          f"{s.events_rejected} rejected\n")
+          f"{s.events_rejected} rejected" + (f", {s.events_ignored} ignored" if s.events_ignored else "") + "\n")
+        if s.events_ignored:  # steps an activity map says are no part of the process
+            w("ignored steps: " + ", ".join(f"{k} ({n})" for k, n in sorted(s.ignored.items())) + "\n")
         w(f"workflow {s.workflow}; judged as of {s.as_of}; engine {s.engine or 'none'}; {s.rules} rules\n")
         if s.cases_unchecked:
             w(f"WARNING: {s.cases_unchecked} case(s) could not be checked (see below)\n")

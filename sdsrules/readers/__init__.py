@@ -7,7 +7,7 @@ read becomes exactly one Event or one Rejection, so ``events_read == events_repl
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from ..events import Event, Rejection
@@ -43,7 +43,7 @@ def format_of(path: str, given: str | None = None) -> str:
 
 
 def read_one(path: str, fmt: str | None = None, seq: Iterator[int] | None = None,
-             activity_map: ActivityMap | None = None) -> Iterator[Event | Rejection]:
+             activity_map: ActivityMap | None = None, vocabulary: Mapping | None = None) -> Iterator[Event | Rejection]:
     """Every record of one input; with ``activity_map``, their names are translated before validation."""
     fmt = format_of(path, fmt)
     seq = seq if seq is not None else itertools.count()
@@ -52,18 +52,19 @@ def read_one(path: str, fmt: str | None = None, seq: Iterator[int] | None = None
             from . import xes as xes_reader
         except ImportError:
             raise ReaderError(path, "XES reading is not available in this build") from None
-        return xes_reader.read(path, seq, activity_map)
+        return xes_reader.read(path, seq, activity_map, vocabulary)
     reader = READERS.get(fmt)
     if reader is None:
         raise ReaderError(path, f"unknown format {fmt!r} (known: {', '.join(sorted(READERS))}, xes)")
     if path != "-" and not Path(path).is_file():
         raise ReaderError(path, "no such file")
-    return reader(path, seq, activity_map)
+    return reader(path, seq, activity_map, vocabulary)
 
 
 def read_all(paths: Iterable[str], fmt: str | None = None,
-             activity_map: ActivityMap | None = None) -> Iterator[Event | Rejection]:
-    """Every record of every input in order, numbered across the whole input (``Event.seq``)."""
+             activity_map: ActivityMap | None = None, vocabulary: Mapping | None = None) -> Iterator[Event | Rejection]:
+    """Every record of every input in order, numbered across the whole input (``Event.seq``); ``vocabulary``: the
+    design's activity table to judge by (default: the SDS contract)."""
     seq = itertools.count()
     for p in paths:
-        yield from read_one(str(p), fmt, seq, activity_map)
+        yield from read_one(str(p), fmt, seq, activity_map, vocabulary)

@@ -11,7 +11,7 @@ import csv
 import io
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from ..events import Event, EventError, Rejection, build_event
 from ..formats.cells import plain_cell
@@ -24,11 +24,11 @@ _SURROGATE = re.compile("[\udc80-\udcff]")
 
 
 def read(path: str, seq: Iterator[int],
-         activity_map: ActivityMap | None = None) -> Iterator[Event | Rejection]:
+         activity_map: ActivityMap | None = None, vocabulary: Mapping | None = None) -> Iterator[Event | Rejection]:
     name = "<stdin>" if path == "-" else path
     stream = open_bytes(path)
     try:
-        yield from _rows(name, lines(stream), seq, activity_map)
+        yield from _rows(name, lines(stream), seq, activity_map, vocabulary)
     except (OSError, EOFError, zlib.error) as e:  # EOFError, zlib.error: a truncated or corrupt .gz
         yield Rejection(name, 0, f"reading stopped: {e}")
     finally:
@@ -136,8 +136,8 @@ def _is_row(text: str, width: _Width | None) -> bool:
         return False
 
 
-def _rows(name: str, numbered, seq: Iterator[int], activity_map: ActivityMap | None = None
-          ) -> Iterator[Event | Rejection]:
+def _rows(name: str, numbered, seq: Iterator[int], activity_map: ActivityMap | None = None,
+          vocabulary: Mapping | None = None) -> Iterator[Event | Rejection]:
     width = _Width()
     records = _records(numbered, width)
     header: list[str] | None = None
@@ -173,7 +173,7 @@ def _rows(name: str, numbered, seq: Iterator[int], activity_map: ActivityMap | N
         try:
             if activity_map is not None:
                 activity_map.apply(record, text_cells=True)  # in place: their steps and values to ours
-            yield build_event(record, file=name, line=number, seq=position, text_cells=True)
+            yield build_event(record, file=name, line=number, seq=position, text_cells=True, vocabulary=vocabulary)
         except EventError as e:
             case = record.get("case") or None
             yield Rejection(name, number, f"'{e.field}' {e.reason}", e.field, case, record.get("id") or None)

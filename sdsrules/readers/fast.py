@@ -83,7 +83,7 @@ def decode_slow(raw: bytes, name: str, number: int, seq: int, activity_map=None,
         if vocabulary is None:
             event = build_event(record, file=name, line=number, seq=seq)
         else:  # a design's own vocabulary (build_event's ``vocabulary``)
-            event = build_event(record, file=name, line=number, seq=seq, vocabulary=vocabulary)  # type: ignore[call-arg]
+            event = build_event(record, file=name, line=number, seq=seq, vocabulary=vocabulary)
     except EventError as e:
         return Rejection(name, number, f"'{e.field}' {e.reason}", e.field, _case(record), _id(record))
     for key, value in event.attrs.items():
@@ -140,7 +140,7 @@ class _Fast:
         self.source = activities
         actor_t = msgspec.defstruct(
             "ActorS", [("id", _INT | str | None, None),
-                       ("role", Literal[tuple(_events.ROLES)] | None, None),
+                       ("role", Literal[tuple(getattr(activities, "roles", _events.ROLES))] | None, None),
                        ("team", _INT | str | None, None)],
             forbid_unknown_fields=True, gc=False)
         structs: list[Any] = []
@@ -262,7 +262,7 @@ def decode_line(raw: bytes, name: str, number: int, seq: int, activity_map=None,
     """One line (without its newline; a byte-order mark on line 1 dropped; not blank) as an Event or a Rejection,
     exactly as ``build_event`` judges the JSON object in it. ``vocabulary``: an activity table of the same shape as
     ``events.ACTIVITIES`` to judge by instead (passed on to ``build_event``)."""
-    if activity_map is None:
+    if activity_map is None and getattr(vocabulary, "time_zone", None) is None:  # the fast path reads London days
         if vocabulary is None:
             fast = _FAST if _FAST is not None and _FAST.source is _events.ACTIVITIES else _fast()
         else:

@@ -6,7 +6,7 @@ Each line is decoded by ``readers.fast.decode_line``, the one decoder of JSON Li
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from ..events import Event, Rejection
 from ..maps import ActivityMap
@@ -17,7 +17,7 @@ __all__ = ["read"]
 
 
 def read(path: str, seq: Iterator[int],
-         activity_map: ActivityMap | None = None) -> Iterator[Event | Rejection]:
+         activity_map: ActivityMap | None = None, vocabulary: Mapping | None = None) -> Iterator[Event | Rejection]:
     name = "<stdin>" if path == "-" else path
     stream = open_bytes(path)
     try:
@@ -28,7 +28,7 @@ def read(path: str, seq: Iterator[int],
                 continue
             if not raw.strip():
                 continue
-            yield decode_line(raw, name, number, next(seq), activity_map)
+            yield decode_line(raw, name, number, next(seq), activity_map, vocabulary)
     except (OSError, EOFError, zlib.error) as e:  # EOFError, zlib.error: a truncated or corrupt .gz
         yield Rejection(name, 0, f"reading stopped: {e}")
     finally:

@@ -44,7 +44,7 @@ import codecs
 import itertools
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 from xml.parsers import expat
 
@@ -89,11 +89,13 @@ class _Stop(Exception):
     """The file cannot be read further: (line, reason)."""
 
 
-def read(path: str, seq: Iterator[int], activity_map: ActivityMap | None = None) -> Iterator[Event | Rejection]:
+def read(path: str, seq: Iterator[int], activity_map: ActivityMap | None = None,
+         vocabulary: Mapping | None = None) -> Iterator[Event | Rejection]:
     name = "<stdin>" if path == "-" else path
     out: list[Event | Rejection] = []
     parser = _parser()
     target = _Target(name, seq, activity_map, out, parser)
+    target.vocabulary = vocabulary  # a design's own vocabulary (default: the SDS contract)
     stream = None
     try:
         stream = open_bytes(path)
@@ -417,6 +419,7 @@ class _Target:
         self.last_event_line = 0
         self.kinds: dict[str, tuple[int, str]] = {}
         self.plans: dict[tuple[str, ...], Any] = {}
+        self.vocabulary: Mapping | None = None
 
     def line(self) -> int:
         return self.expat.CurrentLineNumber
@@ -549,8 +552,8 @@ class _Target:
             if "id" not in record and line == self.last_event_line:
                 record["id"] = f"{self.base}:{line}:{column}"  # a second event on this line
             self.last_event_line = line
-            _coerce(record)
-            return build_event(record, file=self.name, line=line, seq=position)
+            _coerce(record, self.vocabulary)
+            return build_event(record, file=self.name, line=line, seq=position, vocabulary=self.vocabulary)
         except EventError as e:
             self.last_event_line = line
             case_text = case if isinstance(case, str) and case.strip() else None
@@ -597,8 +600,8 @@ class _Target:
             if "id" not in record and line == self.last_event_line:
                 record["id"] = f"{self.base}:{line}:{column}"  # a second event on this line
             self.last_event_line = line
-            _coerce(record)
-            return build_event(record, file=self.name, line=line, seq=position)
+            _coerce(record, self.vocabulary)
+            return build_event(record, file=self.name, line=line, seq=position, vocabulary=self.vocabulary)
         except EventError as e:
             self.last_event_line = line
             case_text = case if isinstance(case, str) and case.strip() else None
@@ -796,10 +799,11 @@ def _event_record(case: Any, trace: _Shape, attrs: dict) -> dict:
     return record
 
 
-def _coerce(record: dict) -> None:
+def _coerce(record: dict, vocabulary: Mapping | None = None) -> None:
     """Turn XES-typed values into the types the contract expects for the record's activity."""
     activity = record.get("activity")
-    spec = ACTIVITIES.get(activity) if isinstance(activity, str) else None  # a <list> or <container> is not a name
+    table = ACTIVITIES if vocabulary is None else vocabulary
+    spec = table.get(activity) if isinstance(activity, str) else None  # a <list> or <container> is not a name
     if not spec:
         return
     for name, (kind, _) in spec.items():
