@@ -221,6 +221,8 @@ class Rule:
     effective_from: date | None = None
     effective_until: date | None = None
     file: str = ""
+    #: one of several dated versions of its code in the pack (its findings then say which version judged them)
+    versioned: bool = False
 
     def in_force(self, day: date) -> bool:
         if self.effective_from and day < self.effective_from:
@@ -624,6 +626,6 @@ def dated_versions(rules: list[Rule], problems: list[Problem]) -> list[Rule]:
                 until = nxt.effective_from - timedelta(days=1) if until is None else until
             checks = r.checks if n == 0 else tuple(
                 attrs.evolve(c, key=f"{c.key}v{n + 1}") for c in r.checks)
-            closed.append(attrs.evolve(r, effective_until=until, checks=checks))
+            closed.append(attrs.evolve(r, effective_until=until, checks=checks, versioned=True))
         out.extend(closed)
     return out

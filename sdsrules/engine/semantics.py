@@ -350,8 +350,9 @@ def to_finding(view: CaseView, fact: Fact, status: str) -> Finding:
 
 
 def _version_words(rule: Rule) -> str:
-    """A dated rule names the version that judged the duty (the one in force on the trigger's day)."""
-    if not (rule.effective_from or rule.effective_until):
+    """A rule with dated versions names the version that judged the duty (the one in force on the trigger's day);
+    a rule with one version (dated or not) says nothing more: there is no other it could have been."""
+    if not rule.versioned:
         return ""
     since = f" from {rule.effective_from}" if rule.effective_from else ""
     until = f" until {rule.effective_until}" if rule.effective_until else ""
