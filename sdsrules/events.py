@@ -36,6 +36,10 @@ ROLES: tuple[str, ...] = SDS.roles
 CLIENT_GROUPS = SDS["referral_received"]["client_group"][0].choices
 TOPICS = SDS["information_given"]["topics"][0].item.choices
 AREAS = SDS["assets_explored"]["areas"][0].item.choices
+#: the national eligibility bands, most severe first (``eligibility_determined.band``)
+BANDS: tuple[str, ...] = tuple(SDS["eligibility_determined"]["band"][0].choices)
+#: the managers of a scheme of delegation, most junior first: the order their delegated limits must rise in
+MANAGER_ROLES: tuple[str, ...] = ("team_manager", "service_manager", "head_of_service")
 
 AMOUNT = Number(minimum=0)
 COUNT = Number(integer=True, minimum=0)

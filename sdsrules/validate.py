@@ -34,6 +34,7 @@ import attrs
 from .calendar import Duration
 from .conditions import Clause, ParamRef, Where
 from .datafile import DataFileError, Problem, line_of, load_yaml
+from .events import MANAGER_ROLES
 from .workflow import (
     STAY,
     Transition,
@@ -139,7 +140,7 @@ CHECKS: dict[str, Check] = {c.code: c for c in (
           "(for example a deadline parameter that is not a duration)."),
 )}
 
-ORDERED_ROLES = ("team_manager", "service_manager", "head_of_service")
+ORDERED_ROLES = MANAGER_ROLES
 REFUSALS = ("budget_refused", "budget_reduced")
 
 

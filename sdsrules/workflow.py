@@ -23,10 +23,9 @@ from transitions import Machine
 from .calendar import SCOTLAND, Duration, check_calendar, parse_duration
 from .conditions import Where, WhereError, compile_where
 from .datafile import DataFileError, LineDict, Problem, line_of, load_yaml, schema_problems
-from .events import ROLES, SDS
+from .events import BANDS, ROLES, SDS
 from .vocabulary import Vocabulary, VocabularyError, load_vocabulary
 
-BANDS = ("critical", "substantial", "moderate", "low")
 PARAM_KINDS = ("duration", "amount", "number", "bands", "limits")
 STAY = "="
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from ..events import BANDS
 from .budget import BudgetStage
-from .people import BANDS, ELIGIBLE_ACTS, PendingTruth, make_actor
+from .people import ELIGIBLE_ACTS, PendingTruth, make_actor
 
 
 class AccessStage(BudgetStage):

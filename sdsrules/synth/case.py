@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from ..calendar import add_months
+from ..events import MANAGER_ROLES
 from .access import AccessStage
 from .people import AGES, GROUP_NAMES, GROUP_WEIGHTS, PANEL, SOURCES, TEAMS, Draft, age_on, make_actor
 
@@ -30,7 +31,7 @@ class CaseBuilder(AccessStage):
         self.worker = make_actor(self.team, "social_worker", self.ri(1, 14))
         self.finance = make_actor("finance", "finance_officer", self.ri(1, 3))
         self.manager = {role: make_actor(self.team, role, i + 90)
-                        for i, role in enumerate(("team_manager", "service_manager", "head_of_service"))}
+                        for i, role in enumerate(MANAGER_ROLES)}
         self.panel = PANEL
 
         self.mental_disorder = group == "mental_health" or (group == "learning_disability" and rng.random() < 0.2) \

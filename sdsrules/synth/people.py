@@ -42,7 +42,6 @@ GROUP_WEIGHTS = tuple(w for _, w in GROUPS)
 TEAM_PREFIX = {"access_team": "A", "east_long_term": "E", "west_long_term": "W", "older_people_north": "N",
                 "learning_disability": "L", "mental_health": "M", "children_transitions": "T", "finance": "F"}
 SOURCES = ("self", "gp", "hospital", "family", "other_professional")
-BANDS = ("critical", "substantial", "moderate", "low")
 ELIGIBLE_ACTS = ("budget_calculated", "budget_approved", "budget_refused", "budget_reduced", "panel_referred",
                   "panel_decided", "options_offered", "options_exception", "case_closed")
 CLOSING_REASONS = ("died", "no_further_need", "moved")
