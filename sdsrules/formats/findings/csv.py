@@ -5,14 +5,18 @@ from __future__ import annotations
 import csv
 from typing import TextIO
 
-from .base import Writer as _Base
-from .cells import safe_cell
+from ..base import Writer as _Base
+from ..cells import safe_cell
 
 COLUMNS = ("case", "code", "at", "severity", "title", "message", "expected", "actual", "events", "source",
            "stage", "workflow")
 
 
 class Writer(_Base):
+    name = "csv"
+    media_type = "text/csv; charset=utf-8"
+    suffix = ".csv"
+
     def __init__(self, stream: TextIO):
         super().__init__(stream)
         self.out = csv.writer(stream, lineterminator="\n")
