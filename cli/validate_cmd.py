@@ -6,6 +6,7 @@ import sys
 
 import click
 
+from sdsrules import formats
 from sdsrules.datafile import DataFileError
 
 from .output import atomic_text
@@ -17,8 +18,7 @@ class _Unusable(click.ClickException):
 
 @click.command()
 @click.argument("workflows", nargs=-1, required=True)
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif", "junit"]), default="text",
-              show_default=True)
+@click.option("--format", "fmt", type=click.Choice(formats.names("designs")), default="text", show_default=True)
 @click.option("--output", "-o", default=None, help="Write here instead of stdout (atomically).")
 def validate(workflows, fmt, output):
     """Check WORKFLOW design files (or shipped names) for structural flaws and the SDS standards.
@@ -26,11 +26,13 @@ def validate(workflows, fmt, output):
     Exit 0: every design clean; 1: design problems found; 2: a file could not be read or parsed at all.
     """
     from sdsrules.validate import exit_code, validate_files
-    from sdsrules.validate_formats import write
 
     results = validate_files(workflows)
     with atomic_text(output) as stream:
-        write(results, fmt, stream)
+        out = formats.formatter("designs", fmt, stream)
+        for r in results:
+            out.item(r)
+        out.close()
     if output:
         n = sum(len(r.problems) for r in results)
         click.echo(f"{len(results)} design(s), {n} problem(s) -> {output}", err=True)
@@ -39,23 +41,23 @@ def validate(workflows, fmt, output):
 
 @click.command()
 @click.argument("workflow")
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "svg"]), default="mermaid", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(formats.names("diagram")), default="mermaid", show_default=True)
 @click.option("--output", "-o", default=None, help="Write here instead of stdout (atomically).")
 def diagram(workflow, fmt, output):
     """Draw the WORKFLOW design's states and transitions (Mermaid text, or SVG through Graphviz)."""
-    from sdsrules.validate_formats import DiagramUnavailable
-    from sdsrules.validate_formats import diagram as draw
+    from sdsrules.formats.diagram import DiagramUnavailable
     from sdsrules.workflow import load_workflow
 
     try:
         wf = load_workflow(workflow)
-        text = draw(wf, fmt)
+        with atomic_text(output) as stream:  # drawn before anything is written: a failure leaves no file
+            out = formats.formatter("diagram", fmt, stream)
+            out.item(wf)
+            out.close()
     except DataFileError as e:
         raise _Unusable(e.report()) from None
     except DiagramUnavailable as e:
         raise _Unusable(str(e)) from None
-    with atomic_text(output) as stream:
-        stream.write(text if text.endswith("\n") else text + "\n")
 
 
 def register(cli: click.Group) -> None:

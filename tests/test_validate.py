@@ -25,8 +25,9 @@ from sdsrules.cli.main import cli
 
 from sdsrules import validate as v
 from sdsrules.datafile import DataFileError, Problem
+from sdsrules.formats.designs import to_junit, to_sarif
+from sdsrules.formats.diagram import diagram, svg_available
 from sdsrules.validate import exit_code, validate, validate_file, validate_files
-from sdsrules.validate_formats import diagram, svg_available, to_junit, to_sarif
 from sdsrules.workflow import ParamValue, bundled_dir, load_workflow
 
 HERE = Path(__file__).parent

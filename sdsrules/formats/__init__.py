@@ -28,6 +28,12 @@ _TABLE: dict[tuple[str, str], str] = {
     ("events", "jsonl"): "events.jsonl:Writer",
     ("events", "csv"): "events.csv:Writer",
     ("events", "xes"): "events.xes:Writer",
+    ("designs", "text"): "designs:Text",
+    ("designs", "json"): "designs:Json",
+    ("designs", "sarif"): "designs:Sarif",
+    ("designs", "junit"): "designs:Junit",
+    ("diagram", "mermaid"): "diagram:Mermaid",
+    ("diagram", "svg"): "diagram:Svg",
 }
 
 KINDS = tuple(dict.fromkeys(kind for kind, _ in _TABLE))
