@@ -32,6 +32,13 @@ _TABLE: dict[tuple[str, str], str] = {
     ("designs", "json"): "designs:Json",
     ("designs", "sarif"): "designs:Sarif",
     ("designs", "junit"): "designs:Junit",
+    ("report", "html"): "report.html:Writer",
+    ("report", "json"): "report.json:Writer",
+    ("report", "csv"): "report.csv:Writer",
+    ("due", "text"): "due:Text",
+    ("due", "csv"): "due:Csv",
+    ("due", "json"): "due:Json",
+    ("due", "html"): "due:Html",
     ("diagram", "mermaid"): "diagram:Mermaid",
     ("diagram", "svg"): "diagram:Svg",
 }

@@ -9,14 +9,13 @@ is written as JSON text).
 
 from __future__ import annotations
 
-import csv
 import tempfile
 from typing import Any, TextIO
 
 import orjson
 
 from ...events import Event
-from ..cells import safe_cell
+from ..cells import row_writer
 from .common import EventsWriter, codes
 
 CORE = ("id", "case", "at", "activity", "actor_id", "actor_role", "actor_team")
@@ -53,12 +52,12 @@ class Writer(EventsWriter):
     def close(self) -> int:
         with self.spool as spool:
             header = list(CORE) + sorted(self.columns)
-            out = csv.writer(self.stream, lineterminator="\n")
-            out.writerow([safe_cell(h) for h in header])
+            out = row_writer(self.stream)
+            out(header)
             spool.seek(0)
             for line in spool:
                 row = orjson.loads(line)
-                out.writerow([safe_cell(row.get(h, "")) for h in header])
+                out([row.get(h, "") for h in header])
         return self.count
 
 
