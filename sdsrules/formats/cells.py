@@ -13,6 +13,7 @@ Every CSV the product writes goes through :func:`row_writer` (or ``safe_cell`` o
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable, Iterable
 from typing import TextIO
 
@@ -35,9 +36,18 @@ def plain_cell(text: str) -> str:
 
 
 def row_writer(stream: TextIO) -> Callable[[Iterable[object]], None]:
-    """A function writing one CSV row (``\\n``-terminated) of spreadsheet-safe cells to ``stream``."""
+    """A function writing one CSV row (``\\n``-terminated) of spreadsheet-safe cells to ``stream``.
+
+    A cell holding a carriage return is quoted: Python's csv module quotes only the line terminator's characters
+    (here ``\\n``), and a spreadsheet ends the row at a bare carriage return."""
     out = csv.writer(stream, lineterminator="\n")
 
     def row(values: Iterable[object]) -> None:
-        out.writerow([safe_cell(v) for v in values])
+        cells = [safe_cell(v) for v in values]
+        if any(isinstance(c, str) and "\r" in c for c in cells):
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\r\n").writerow(cells)  # \r is now special, so such cells are quoted
+            stream.write(buf.getvalue()[:-2] + "\n")
+        else:
+            out.writerow(cells)
     return row
