@@ -45,15 +45,26 @@ _TABLE: dict[tuple[str, str], str] = {
 
 KINDS = tuple(dict.fromkeys(kind for kind, _ in _TABLE))
 
+#: kind -> (what it holds, the command line that writes format {name})
+ABOUT = {
+    "findings": ("a replay's findings, rejections and summary", "`replay LOG --format {name}`"),
+    "events": ("a case log back out; with `--annotate`, its findings on their evidence events",
+               "`convert LOG OUT --to {name}`"),
+    "designs": ("workflow design check results", "`validate DESIGN --format {name}`"),
+    "report": ("the quality assurance report (CSV: one file a table)", "`report LOG --{name} PATH`"),
+    "due": ("every duty still owed, overdue first", "`due LOG --format {name}`"),
+    "diagram": ("a workflow design drawn", "`diagram DESIGN --format {name}`"),
+}
 
-class _Registry(Mapping[tuple[str, str], type]):
+
+class _Registry(Mapping[tuple[str, str], type[Formatter]]):
     """(kind, name) -> formatter class, each imported when first looked up."""
 
     def __init__(self, table: dict[tuple[str, str], str]):
         self._table = table
-        self._loaded: dict[tuple[str, str], type] = {}
+        self._loaded: dict[tuple[str, str], type[Formatter]] = {}
 
-    def __getitem__(self, key: tuple[str, str]) -> type:
+    def __getitem__(self, key: tuple[str, str]) -> type[Formatter]:
         if key not in self._loaded:
             module, _, cls = self._table[key].partition(":")
             self._loaded[key] = getattr(importlib.import_module(f"{__name__}.{module}"), cls)
@@ -66,7 +77,7 @@ class _Registry(Mapping[tuple[str, str], type]):
         return len(self._table)
 
 
-FORMATS: Mapping[tuple[str, str], type] = _Registry(_TABLE)
+FORMATS: Mapping[tuple[str, str], type[Formatter]] = _Registry(_TABLE)
 
 
 def names(kind: str) -> tuple[str, ...]:
@@ -99,3 +110,15 @@ def write(report: Any, fmt: str, stream: TextIO) -> None:
     for f in report.findings:
         w.finding(f)
     w.close(report.summary, report.rejected, report.unchecked)
+
+
+def markdown() -> str:
+    """The table of every output format (docs/formats.md holds it; ``python -m sdsrules.formats`` prints it)."""
+    lines = ["| Kind | Format | Media type | Suffix | Written by |", "|---|---|---|---|---|"]
+    for kind in KINDS:
+        holds, command = ABOUT[kind]
+        for i, name in enumerate(names(kind)):
+            cls = FORMATS[kind, name]
+            first = f"**{kind}**: {holds}" if i == 0 else ""
+            lines.append(f"| {first} | `{name}` | `{cls.media_type}` | `{cls.suffix}` | {command.format(name=name)} |")
+    return "\n".join(lines) + "\n"
