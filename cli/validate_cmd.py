@@ -44,7 +44,7 @@ def validate(workflows, fmt, output):
 @click.option("--format", "fmt", type=click.Choice(formats.names("diagram")), default="mermaid", show_default=True)
 @click.option("--output", "-o", default=None, help="Write here instead of stdout (atomically).")
 def diagram(workflow, fmt, output):
-    """Draw the WORKFLOW design's states and transitions (Mermaid text, or SVG through Graphviz)."""
+    """Draw the WORKFLOW design's states and transitions (Mermaid text, Graphviz DOT text, or SVG)."""
     from sdsrules.formats.diagram import DiagramUnavailable
     from sdsrules.workflow import load_workflow
 

@@ -40,6 +40,7 @@ _TABLE: dict[tuple[str, str], str] = {
     ("due", "json"): "due:Json",
     ("due", "html"): "due:Html",
     ("diagram", "mermaid"): "diagram:Mermaid",
+    ("diagram", "dot"): "diagram:Dot",
     ("diagram", "svg"): "diagram:Svg",
 }
 
