@@ -165,8 +165,7 @@ def report(logs, workflow, as_of, html_path, csv_dir, by, key_file, jobs, engine
     if csv_dir:
         _write_csv(Path(csv_dir), result, agg, by)
     if not html_path and not csv_dir and not json_path:
-        click.echo(f"As of {s.as_of} ({basis}).")
-        _print_rates(agg, by, pseudo is not None)
+        _write(None, "text", result, agg=agg, by=by, pseudonymised=pseudo is not None, as_of_basis=basis)
     else:
         outs = " and ".join(x for x in (html_path, json_path, csv_dir and f"{csv_dir}/") if x)
         click.echo(f"{agg.cases:,} cases, {agg.findings:,} findings in {agg.cases_breached:,} cases, "
@@ -177,7 +176,7 @@ def report(logs, workflow, as_of, html_path, csv_dir, by, key_file, jobs, engine
     sys.exit(1 if result.findings or result.rejected or result.unchecked else 0)
 
 
-def _write(path: str, fmt: str, result, **options) -> None:
+def _write(path: str | None, fmt: str, result, **options) -> None:
     """One report output, written atomically: the whole page is built before the file appears."""
     with atomic_text(path) as stream:
         out = formats.formatter("report", fmt, stream, **options)
@@ -194,30 +193,6 @@ def _write_csv(folder: Path, result, agg, by: str | None) -> None:
         raise UsageProblem(f"cannot make the CSV folder {str(folder)!r}: {e.strerror}") from None
     for table, name in files(by):
         _write(str(folder / name), "csv", result, table=table, agg=agg, by=by)
-
-
-def _print_rates(agg, by: str | None, pseudonymised: bool) -> None:
-    from sdsrules.reporting.aggregate import percent
-
-    click.echo(f"{agg.cases:,} cases; {agg.cases_breached:,} ({percent(agg.cases_breached, agg.cases)}) with at "
-               f"least one finding; {agg.findings:,} findings."
-               + (" Pseudonymised." if pseudonymised else ""))
-    click.echo("Rates count cases where the duty applied (the denominator), not all cases.")
-    click.echo("Worst first: breach rate among decided cases (met + breached); open duties are counted apart.")
-    for r in agg.ranked:
-        click.echo(f"{r.code}  breached {r.breached:,} of {r.decided:,} decided ({percent(r.breached, r.decided)}), "
-                   f"{r.open:,} open  {r.title}. {r.sentence()}")
-    if by:
-        click.echo(f"\nBy {by.replace('_', ' ')}" + (f" (duties attributed by --team-of {agg.team_of})"
-                                                     if by == "team" else "") + ":")
-        for g in agg.groups[by]:
-            if g.cases is None:
-                click.echo(f"  {g.value}: {g.findings:,} findings in {g.cases_breached:,} cases")
-            else:
-                opened = sum(r.open for r in g.codes)
-                click.echo(f"  {g.value}: {g.duties_breached:,} of {g.duties_decided:,} decided duties breached "
-                           f"({percent(g.duties_breached, g.duties_decided)}), {opened:,} open; "
-                           f"{g.cases_breached:,} of {g.cases:,} cases with findings")
 
 
 def register(cli: click.Group) -> None:

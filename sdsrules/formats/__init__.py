@@ -32,6 +32,7 @@ _TABLE: dict[tuple[str, str], str] = {
     ("designs", "json"): "designs:Json",
     ("designs", "sarif"): "designs:Sarif",
     ("designs", "junit"): "designs:Junit",
+    ("report", "text"): "report.text:Writer",
     ("report", "html"): "report.html:Writer",
     ("report", "json"): "report.json:Writer",
     ("report", "csv"): "report.csv:Writer",
@@ -52,7 +53,8 @@ ABOUT = {
     "events": ("a case log back out; with `--annotate`, its findings on their evidence events",
                "`convert LOG OUT --to {name}`"),
     "designs": ("workflow design check results", "`validate DESIGN --format {name}`"),
-    "report": ("the quality assurance report (CSV: one file a table)", "`report LOG --{name} PATH`"),
+    "report": ("the quality assurance report (CSV: one file a table; text: the rates, when no file is asked for)",
+               "`report LOG --{name} PATH`"),
     "due": ("every duty still owed, overdue first", "`due LOG --format {name}`"),
     "diagram": ("a workflow design drawn", "`diagram DESIGN --format {name}`"),
 }
@@ -121,5 +123,6 @@ def markdown() -> str:
         for i, name in enumerate(names(kind)):
             cls = FORMATS[kind, name]
             first = f"**{kind}**: {holds}" if i == 0 else ""
-            lines.append(f"| {first} | `{name}` | `{cls.media_type}` | `{cls.suffix}` | {command.format(name=name)} |")
+            written = "`report LOG`" if (kind, name) == ("report", "text") else command.format(name=name)
+            lines.append(f"| {first} | `{name}` | `{cls.media_type}` | `{cls.suffix}` | {written} |")
     return "\n".join(lines) + "\n"
