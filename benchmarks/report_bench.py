@@ -15,10 +15,10 @@ import sys
 import time
 
 from sdsrules.findings import Evidence, Finding, Summary
+from sdsrules.formats.report.html import render_html
 from sdsrules.replay import CaseResult, Report
 from sdsrules.reporting import aggregate
 from sdsrules.reporting.catalogue import TITLES
-from sdsrules.reporting.html import render_html
 from sdsrules.workflow import load_workflow
 
 TEAMS = ("access", "east_long_term", "west_long_term", "learning_disability", "mental_health", "children")

@@ -7,6 +7,7 @@ from datetime import date
 
 import click
 
+from sdsrules import formats
 from sdsrules.datafile import DataFileError
 from sdsrules.engine import names as engines
 from sdsrules.readers import ReaderError
@@ -40,7 +41,7 @@ def _parse_day(ctx, param, value):
 @click.option("--proposed-rules", "proposed_rules", multiple=True,
               help="The proposal's own rule pack (default: the same as --rules).")
 @click.option("--as-of", callback=_parse_day, help="Judge open deadlines on this date (default: latest event).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv", "html"]), default="text",
+@click.option("--format", "fmt", type=click.Choice(formats.names("compare")), default="text",
               show_default=True)
 @click.option("--output", "-o", default=None, help="Write here instead of stdout (atomically).")
 @click.option("--engine", type=click.Choice(engines.NAMES), default=engines.BULK_DEFAULT, show_default=True)
@@ -55,8 +56,6 @@ def compare(logs, workflows, settings, rule_paths, proposed_rules, as_of, fmt, o
     """Replay LOGS under a CURRENT and a PROPOSED design (-w CURRENT -w PROPOSED, or -w CURRENT --set ...) and
     show, per duty, the rates under each with the difference and its 95% interval, the cases whose findings
     change and why, and the duties only one side checks. Exit 0 when it ran, 2 on unusable input."""
-    import orjson
-
     from sdsrules import compare as cmp_mod
     from sdsrules.workflow import load_workflow
 
@@ -80,14 +79,9 @@ def compare(logs, workflows, settings, rule_paths, proposed_rules, as_of, fmt, o
     if not result.cases:
         raise _Unusable(f"none of the {result.events_read} records could be read; there are no cases to compare")
     with atomic_text(output) as stream:
-        if fmt == "json":
-            stream.write(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2).decode() + "\n")
-        elif fmt == "csv":
-            cmp_mod.write_csv(result, stream)
-        elif fmt == "html":
-            stream.write(cmp_mod.to_html(result))
-        else:
-            stream.write(cmp_mod.to_text(result, limit))
+        out = formats.formatter("compare", fmt, stream, limit=limit)
+        out.item(result)
+        out.close()
     if output:
         click.echo(f"{result.cases} cases, {len(result.changes)} findings change -> {output}", err=True)
     sys.exit(0)

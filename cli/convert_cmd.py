@@ -13,12 +13,13 @@ from collections import Counter
 
 import click
 
+from sdsrules import formats
 from sdsrules.engine import names as engines
 
 from .main import UsageProblem
 from .output import atomic_text
 
-FORMATS = ("jsonl", "csv", "xes")
+FORMATS = formats.names("events")  # every format convert writes; it reads the same three
 SHOWN = 20  # rejections listed one by one on stderr; the rest are counted
 
 
@@ -46,10 +47,10 @@ def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engi
     """Convert the case log IN to OUT (JSONL, CSV or XES), losslessly for the canonical fields."""
     from sdsrules.datafile import DataFileError
     from sdsrules.events import Rejection
+    from sdsrules.formats.events import write
     from sdsrules.maps import ignored_step, load_map, unmapped
     from sdsrules.pseudonymise import dropped_notice, pseudonymise_event
     from sdsrules.readers import ReaderError, format_of, read_one
-    from sdsrules.writers import write
 
     try:
         in_fmt = format_of(source, from_fmt)

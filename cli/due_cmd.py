@@ -6,8 +6,8 @@ from __future__ import annotations
 import sys
 
 import click
-import orjson
 
+from sdsrules import formats
 from sdsrules.datafile import DataFileError
 from sdsrules.readers import ReaderError
 
@@ -44,7 +44,7 @@ def _parse_within(ctx, param, value):
 @click.option("--as-of", callback=_parse_day,
               help="Judge on this date YYYY-MM-DD (default: today in Scotland, Europe/London).")
 @click.option("--by", type=click.Choice(["team", "worker"]), default=None, help="Group the list by team or worker.")
-@click.option("--format", "fmt", type=click.Choice(["text", "csv", "json", "html"]), default="text",
+@click.option("--format", "fmt", type=click.Choice(formats.names("due")), default="text",
               show_default=True, help="text, CSV (spreadsheet-safe cells), JSON, or the HTML report with the list.")
 @click.option("--output", "-o", default=None, help="Write here instead of standard output.")
 @click.option("--workflow", "-w", default=None, help="Workflow design file or shipped name (default: national).")
@@ -61,7 +61,7 @@ def due(logs, within, as_of, by, fmt, output, workflow, rule_paths, input_format
     from datetime import date
 
     from sdsrules import api
-    from sdsrules.duelist import due_items, text_lines, today
+    from sdsrules.duelist import due_items, today
     from sdsrules.events import Event
     from sdsrules.readers import read_all
     from sdsrules.workflow import load_workflow
@@ -101,19 +101,11 @@ def due(logs, within, as_of, by, fmt, output, workflow, rule_paths, input_format
     items = due_items(result.findings, result.obligations, day, within, by)
     try:
         with atomic_text(output) as stream:
-            if fmt == "text":
-                stream.write("\n".join(text_lines(items, day, within, by, basis)) + "\n")
-            elif fmt == "csv":
-                from sdsrules.duelist import write_csv
-                write_csv(items, stream)
-            elif fmt == "json":
-                body = {"as_of": s.as_of, "as_of_basis": basis, "within": within, "by": by,
-                        "due": [d.to_dict() for d in items]}
-                stream.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
-            else:
-                from sdsrules.reporting.html import render_html
-                stream.write(render_html(result, wf, events=events, by="team" if by else None, due_rows=items,
-                                         due_within=within or ""))
+            out = formats.formatter("due", fmt, stream, as_of=day, within=within, by=by, basis=basis,
+                                    report=result, workflow=wf, events=events)
+            for d in items:
+                out.item(d)
+            out.close()
     except BrokenPipeError:
         # the reader went away (`sdsrules due ... | head`): what it wanted was written; say nothing more
         import os

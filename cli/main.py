@@ -14,6 +14,7 @@ from datetime import date
 
 import click
 
+from sdsrules import formats
 from sdsrules.datafile import DataFileError
 from sdsrules.engine import names as engines
 from sdsrules.readers import ReaderError
@@ -46,7 +47,7 @@ def cli():
 @click.argument("logs", nargs=-1, required=True)
 @click.option("--workflow", "-w", default=None, help="Workflow design file or shipped name (default: national).")
 @click.option("--as-of", callback=parse_day, help="Judge open deadlines on this date (default: latest event).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(formats.names("findings")), default="text", show_default=True)
 @click.option("--output", "-o", default=None, help="Write here instead of stdout (atomically).")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, show_default=True, help="Worker processes.")
 @click.option("--engine", type=click.Choice([*engines.WITH_NONE, "dask"]), default=engines.BULK_DEFAULT,
@@ -73,7 +74,7 @@ def replay(logs, workflow, as_of, fmt, output, jobs, engine, scheduler, rule_pat
     """Replay case event LOGS through the pathway and report process breaches."""
     from sdsrules import api
     from sdsrules.distributed import ClusterError
-    from sdsrules.formats import writer
+    from sdsrules.formats import formatter
     from sdsrules.supervise import sigterm_as_interrupt  # SIGTERM like Ctrl-C: no half-written output left
 
     if fail_on is not None:
@@ -86,7 +87,8 @@ def replay(logs, workflow, as_of, fmt, output, jobs, engine, scheduler, rule_pat
     progress = _progress_bar() if sys.stderr.isatty() else None
     try:
         with sigterm_as_interrupt(), atomic_text(output) as stream:  # findings stream out as cases finish
-            sink = writer(fmt, stream) if fail_on is None else fail_on.watch(writer(fmt, stream))
+            out = formatter("findings", fmt, stream)
+            sink = out if fail_on is None else fail_on.watch(out)
             summary = api.run(logs, sink, workflow=workflow, as_of=as_of, engine=engine, jobs=jobs,
                               rules=list(rule_paths) or None, input_format=input_format, progress=progress,
                               activity_map=map_path, scheduler=scheduler, complete=complete)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from sdsrules import formats
 from sdsrules.datafile import DataFileError
 from sdsrules.engine import names as engines
 from sdsrules.readers import ReaderError
@@ -160,24 +161,19 @@ def report(logs, workflow, as_of, html_path, csv_dir, by, key_file, jobs, engine
             from datetime import date
 
             from sdsrules.duelist import due_items
-            from sdsrules.reporting.html import render_html
             bar.phase("writing the HTML report")
             rows = due_items(result.findings, result.obligations, date.fromisoformat(s.as_of), due_within) \
                 if s.as_of else []
-            page = render_html(result, wf, events=events, pseudonymised=pseudo is not None, by=by, agg=agg,
-                               due_rows=rows, due_within=due_within, as_of_basis=basis)
-            with atomic_text(html_path) as stream:
-                stream.write(page)
+            _write(html_path, "html", result, workflow=wf, events=events, pseudonymised=pseudo is not None, by=by,
+                   agg=agg, due_rows=rows, due_within=due_within, as_of_basis=basis)
         if json_path:
-            with atomic_text(json_path) as stream:
-                stream.write(_json_report(result, agg, basis))
+            _write(json_path, "json", result, agg=agg, as_of_basis=basis)
     except OSError as e:
         raise UsageProblem(f"cannot write the report: {e.strerror or e}") from None
     if csv_dir:
         _write_csv(Path(csv_dir), result, agg, by)
     if not html_path and not csv_dir and not json_path:
-        click.echo(f"As of {s.as_of} ({basis}).")
-        _print_rates(agg, by, pseudo is not None)
+        _write(None, "text", result, agg=agg, by=by, pseudonymised=pseudo is not None, as_of_basis=basis)
     else:
         outs = " and ".join(x for x in (html_path, json_path, csv_dir and f"{csv_dir}/") if x)
         click.echo(f"{agg.cases:,} cases, {agg.findings:,} findings in {agg.cases_breached:,} cases, "
@@ -188,66 +184,23 @@ def report(logs, workflow, as_of, html_path, csv_dir, by, key_file, jobs, engine
     sys.exit(1 if result.findings or result.rejected or result.unchecked else 0)
 
 
-def _json_report(result, agg, basis: str) -> str:
-    """The JSON report: the summary with ``rates`` (applied = met + breached + open per duty), the open
-    obligations (code, case, due, trigger evidence), the findings and the rejected records."""
-    import orjson
-
-    from sdsrules.reporting.html import rejected_rows
-
-    summary = dict(result.summary.to_dict(), as_of_basis=basis, rates=[r.to_dict() for r in agg.ranked],
-                   team_of=agg.team_of)
-    body = {
-        "summary": summary,
-        "obligations": [o.to_dict() for o in sorted(result.obligations, key=lambda o: (o.due or "9999", o.case,
-                                                                                          o.code))],
-        "findings": [f.to_dict() for f in result.findings],
-        "rejected": [{"file": f, "line": n, "field": fld or None, "reason": why}
-                     for f, n, fld, why in rejected_rows(result)],
-    }
-    return orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n"
+def _write(path: str | None, fmt: str, result, **options) -> None:
+    """One report output, written atomically: the whole page is built before the file appears."""
+    with atomic_text(path) as stream:
+        out = formats.formatter("report", fmt, stream, **options)
+        out.item(result)
+        out.close()
 
 
 def _write_csv(folder: Path, result, agg, by: str | None) -> None:
-    from sdsrules.reporting import csv_export
+    from sdsrules.formats.report.csv import files
 
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise UsageProblem(f"cannot make the CSV folder {str(folder)!r}: {e.strerror}") from None
-    with atomic_text(str(folder / "findings.csv")) as stream:
-        csv_export.write_findings(result, stream)
-    with atomic_text(str(folder / "rates.csv")) as stream:
-        csv_export.write_rates(agg, stream)
-    with atomic_text(str(folder / "cases.csv")) as stream:
-        csv_export.write_cases(result, stream)
-    if by:
-        with atomic_text(str(folder / f"rates_by_{by}.csv")) as stream:
-            csv_export.write_groups(agg.groups[by], stream)
-
-
-def _print_rates(agg, by: str | None, pseudonymised: bool) -> None:
-    from sdsrules.reporting.aggregate import percent
-
-    click.echo(f"{agg.cases:,} cases; {agg.cases_breached:,} ({percent(agg.cases_breached, agg.cases)}) with at "
-               f"least one finding; {agg.findings:,} findings."
-               + (" Pseudonymised." if pseudonymised else ""))
-    click.echo("Rates count cases where the duty applied (the denominator), not all cases.")
-    click.echo("Worst first: breach rate among decided cases (met + breached); open duties are counted apart.")
-    for r in agg.ranked:
-        click.echo(f"{r.code}  breached {r.breached:,} of {r.decided:,} decided ({percent(r.breached, r.decided)}), "
-                   f"{r.open:,} open  {r.title}. {r.sentence()}")
-    if by:
-        click.echo(f"\nBy {by.replace('_', ' ')}" + (f" (duties attributed by --team-of {agg.team_of})"
-                                                     if by == "team" else "") + ":")
-        for g in agg.groups[by]:
-            if g.cases is None:
-                click.echo(f"  {g.value}: {g.findings:,} findings in {g.cases_breached:,} cases")
-            else:
-                opened = sum(r.open for r in g.codes)
-                click.echo(f"  {g.value}: {g.duties_breached:,} of {g.duties_decided:,} decided duties breached "
-                           f"({percent(g.duties_breached, g.duties_decided)}), {opened:,} open; "
-                           f"{g.cases_breached:,} of {g.cases:,} cases with findings")
+    for table, name in files(by):
+        _write(str(folder / name), "csv", result, table=table, agg=agg, by=by)
 
 
 def register(cli: click.Group) -> None:

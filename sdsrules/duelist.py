@@ -129,33 +129,3 @@ def due_items(findings: Iterable[Finding], obligations: Iterable[Obligation], as
     if by is not None:
         items.sort(key=lambda d: getattr(d, by) or "\uffff")  # stable: keeps the order within each group
     return items
-
-
-COLUMNS = ("due", "overdue", "case", "code", "title", "team", "worker", "trigger")
-
-
-def write_csv(items: Iterable[DueItem], stream) -> None:
-    """The list as CSV, with spreadsheet-safe cells (``reporting.csv_export``'s guard)."""
-    from .reporting.csv_export import row_writer
-
-    row = row_writer(stream)
-    row(COLUMNS)
-    for d in items:
-        row([d.due, "yes" if d.overdue else "no", d.case, d.code, d.title, d.team, d.worker, d.trigger])
-
-
-def text_lines(items: list[DueItem], as_of: date, within: str | None, by: str | None, basis: str) -> list[str]:
-    """The list as plain text lines, one duty a line."""
-    window = f" falling due by {window_end(as_of, within)} ({within})" if within else ""
-    overdue = sum(d.overdue for d in items)
-    lines = [f"As of {as_of} ({basis}): {len(items):,} duties still owed{window}, {overdue:,} of them overdue."]
-    group = None
-    for d in items:
-        if by is not None and getattr(d, by) != group:
-            group = getattr(d, by)
-            lines.append(f"{by} {group or '(not recorded)'}:")
-        when = d.due or "before the next step"
-        flag = "OVERDUE " if d.overdue else ""
-        lines.append(f"{'  ' if by else ''}{flag}{when}  {d.case}  {d.code} {d.title}  "
-                     f"team {d.team or '-'}  worker {d.worker or '-'}")
-    return lines

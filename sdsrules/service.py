@@ -296,8 +296,8 @@ class Service:
 
 def validate_design(body: Any, max_answer: int) -> dict:
     """``{"design": ...}`` -> the ``validate --format json`` result, at most ``max_answer`` bytes of it."""
+    from .formats.designs import to_json
     from .validate import validate_file
-    from .validate_formats import to_json
 
     if not isinstance(body, dict) or set(body) - {"design"} or "design" not in body:
         raise Problem(422, "invalid_request", "the body must be an object with only 'design'",
@@ -379,7 +379,8 @@ def engine_handler(config: ServiceConfig) -> Callable[[tuple[str, bytes]], tuple
 
 def validate_handler(config: ServiceConfig) -> Callable[[bytes], tuple]:
     """In the validator process (under its memory limit): body -> answer."""
-    from . import validate, validate_formats  # noqa: F401  (imported once, before the first request)
+    from . import validate  # noqa: F401  (imported once, before the first request)
+    from .formats import designs  # noqa: F401
 
     def handle(raw: bytes) -> tuple:
         try:

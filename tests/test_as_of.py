@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sdsrules.cli.main import cli
 
 from sdsrules import api, pipeline
-from sdsrules.formats import writer
+from sdsrules.formats import formatter
 
 GOOD = [
     {"id": "a1", "case": "C1", "at": "2024-01-01", "activity": "referral_received"},
@@ -34,7 +34,7 @@ def _jsonl(records) -> str:
 
 def _summary(paths, **kw) -> dict:
     buf = io.StringIO()
-    api.run([str(p) for p in paths], writer("json", buf), engine=kw.pop("engine", "reference"), **kw)
+    api.run([str(p) for p in paths], formatter("findings", "json", buf), engine=kw.pop("engine", "reference"), **kw)
     return json.loads(buf.getvalue())["summary"]
 
 

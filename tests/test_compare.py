@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 from sdsrules.cli.main import cli
 
-from sdsrules.compare import ProposalError, compare, design_diff, newcombe, propose, write_csv
+from sdsrules.compare import ProposalError, compare, design_diff, newcombe, propose
+from sdsrules.formats.compare import write_csv
 from sdsrules.workflow import load_workflow
 
 from .helpers import write_jsonl

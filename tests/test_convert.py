@@ -113,7 +113,7 @@ class TestDeepValues:
         import io
         from datetime import UTC, date, datetime
 
-        from sdsrules.writers import write
+        from sdsrules.formats.events import write
 
         deep: list = []
         cur = deep

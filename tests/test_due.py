@@ -13,8 +13,9 @@ from click.testing import CliRunner
 from sdsrules.cli.main import cli
 
 import sdsrules
-from sdsrules.duelist import DueItem, as_day, due_items, today, window_end, write_csv
+from sdsrules.duelist import DueItem, as_day, due_items, today, window_end
 from sdsrules.findings import Evidence, Finding, Obligation
+from sdsrules.formats.due import write_csv
 from tests.test_monitor import long_case
 from tests.test_report_rates import moving_case, supported_case
 

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 from sdsrules.cli.main import cli
 from sdsrules.cli.output import atomic_text
 
-from sdsrules.formats import json as json_format
-from sdsrules.formats import text as text_format
+from sdsrules.formats.findings import json as json_format
+from sdsrules.formats.findings import text as text_format
 
 RULES = Path(__file__).resolve().parent.parent / "rules"
 #: three cases, each with a step the national design does not allow after closure: SDS-SEQ findings (medium)

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sdsrules import api, pipeline
-from sdsrules.formats import writer
-from sdsrules.formats.json import dumps
+from sdsrules.formats import formatter
+from sdsrules.formats.findings.json import dumps
 from sdsrules.readers import read_all
 from sdsrules.workflow import load_workflow
 
@@ -42,7 +42,7 @@ def sorted_log(draw):
 def _stream(path, monkeypatch, range_bytes, engine="reference", jobs=1):
     monkeypatch.setattr(pipeline, "RANGE_BYTES", range_bytes)
     buf = io.StringIO()
-    api.run([path], writer("json", buf), workflow=WF, engine=engine, jobs=jobs)
+    api.run([path], formatter("findings", "json", buf), workflow=WF, engine=engine, jobs=jobs)
     return buf.getvalue()
 
 
@@ -149,7 +149,7 @@ class TestStreamingJson:
         report = api.replay([p], workflow=WF, engine="reference")
         assert report.findings and report.rejected
         buf = io.StringIO()
-        w = writer("json", buf)
+        w = formatter("findings", "json", buf)
         for f in report.findings:
             w.finding(f)
         w.close(report.summary, report.rejected, report.unchecked)
@@ -160,7 +160,7 @@ class TestStreamingJson:
         p.write_text("\n")
         report = api.replay([p], workflow=WF, engine="none")
         buf = io.StringIO()
-        api.run([p], writer("json", buf), workflow=WF, engine="none")
+        api.run([p], formatter("findings", "json", buf), workflow=WF, engine="none")
         assert buf.getvalue() == dumps(report)
         assert json.loads(buf.getvalue())["findings"] == []
 

@@ -11,7 +11,7 @@ from sdsrules import api
 from sdsrules.engine import load_rulebook
 from sdsrules.engine.durable import DurableChecker
 from sdsrules.engine.reference import ReferenceChecker
-from sdsrules.formats.json import dumps
+from sdsrules.formats.findings.json import dumps
 from sdsrules.replay import check_case
 from sdsrules.workflow import load_workflow
 

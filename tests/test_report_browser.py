@@ -219,8 +219,8 @@ def sample_report(tmp_path_factory):
 
     from sdsrules import api
     from sdsrules.duelist import due_items
+    from sdsrules.formats.report.html import render_html
     from sdsrules.readers import read_all
-    from sdsrules.reporting.html import render_html
     from sdsrules.workflow import load_workflow
 
     wf = load_workflow(None)

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from sdsrules import api
-from sdsrules.reporting.html import MB, render_html
+from sdsrules.formats.report.html import MB, render_html
 from sdsrules.workflow import load_workflow
 
 HOSTILE = 'C-5</script><b class="injected">x'

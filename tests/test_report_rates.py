@@ -14,11 +14,11 @@ from sdsrules.cli.main import cli
 from sdsrules import api
 from sdsrules.events import Event
 from sdsrules.findings import Evidence, Finding, Obligation, Summary
+from sdsrules.formats.report.svg import HOT, INK, LIGHT, contrast
 from sdsrules.monitor import event_from
 from sdsrules.replay import CaseResult, Report
 from sdsrules.reporting import aggregate
 from sdsrules.reporting.aggregate import MIN_TREND, wilson
-from sdsrules.reporting.svg import HOT, INK, LIGHT, contrast
 
 REV = "SDS-REV-01"
 
@@ -170,7 +170,7 @@ class TestAttribution:
 
     def test_the_page_says_whose_a_finding_is(self, tmp_path):
         """The HTML report states the attribution rule in use."""
-        from sdsrules.reporting.html import render_html
+        from sdsrules.formats.report.html import render_html
         from sdsrules.workflow import load_workflow
 
         page = render_html(replay(moving_case()), load_workflow(None))
@@ -270,7 +270,7 @@ class TestOutputs:
 
     def test_rejected_records_listed_without_their_value(self, tmp_path):
         """The page lists each rejected record by file and line with a reason that never repeats the value."""
-        from sdsrules.reporting.html import render_html
+        from sdsrules.formats.report.html import render_html
         from sdsrules.workflow import load_workflow
 
         log = tmp_path / "log.jsonl"

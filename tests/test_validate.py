@@ -25,8 +25,9 @@ from sdsrules.cli.main import cli
 
 from sdsrules import validate as v
 from sdsrules.datafile import DataFileError, Problem
+from sdsrules.formats.designs import to_junit, to_sarif
+from sdsrules.formats.diagram import diagram, svg_available
 from sdsrules.validate import exit_code, validate, validate_file, validate_files
-from sdsrules.validate_formats import diagram, svg_available, to_junit, to_sarif
 from sdsrules.workflow import ParamValue, bundled_dir, load_workflow
 
 HERE = Path(__file__).parent
@@ -336,6 +337,21 @@ class TestDiagram:
         svg = ET.fromstring(out.read_text(encoding="utf-8"))
         assert svg.tag.endswith("svg")
         assert "supported" in out.read_text(encoding="utf-8")
+
+    @pytest.mark.skipif(bool(svg_available("dot")), reason=svg_available("dot") or "graphviz present")
+    def test_dot(self, tmp_path):
+        """DOT text names every state, needs no dot program, and Graphviz reads it back."""
+        out = tmp_path / "moray.dot"
+        r = CliRunner().invoke(cli, ["diagram", "moray", "--format", "dot", "-o", str(out)])
+        assert r.exit_code == 0, r.output
+        text = out.read_text(encoding="utf-8")
+        assert text.startswith("digraph") and text.endswith("}\n")
+        for s in load_workflow("moray").state_names:
+            assert s in text
+        if not svg_available():
+            import graphviz
+
+            assert graphviz.Source(text).pipe(format="svg").startswith(b"<?xml")
 
     def test_svg_without_graphviz_is_a_clear_error(self, monkeypatch):
         """Without Graphviz's dot, SVG exits 2 with a sentence saying what to install."""

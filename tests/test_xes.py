@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from sdsrules import api
 from sdsrules.events import ACTIVITIES, ROLES, Bool, Day, Event, ListOf, Number, OneOf, Rejection, Text, build_event
+from sdsrules.formats.events import WriteError, write
 from sdsrules.maps import load_map
 from sdsrules.readers import read_all
 from sdsrules.workflow import load_workflow
-from sdsrules.writers import WriteError, write
 
 HERE = Path(__file__).resolve().parent
 ROADTRAFFIC = Path("/work/shared/data/roadtraffic100traces.xes")

@@ -5,9 +5,17 @@ one) as a formula, so a case id like ``=HYPERLINK("http://x")`` in a log would b
 report (OWASP "CSV injection"). ``safe_cell`` puts a ``'`` before such a cell, which spreadsheets show as text;
 a cell that already starts with ``'`` before one of those characters gets one more, so ``plain_cell`` (used by
 the CSV reader) restores every value exactly and event logs survive a round trip.
+
+Every CSV the product writes goes through :func:`row_writer` (or ``safe_cell`` on each cell);
+``tests/test_csv_cells.py`` checks each CSV formatter in the registry.
 """
 
 from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable
+from typing import TextIO
 
 DANGEROUS = frozenset("=+-@\t\r")
 
@@ -25,3 +33,21 @@ def plain_cell(text: str) -> str:
     if text[:1] == "'" and text[1:2] and (text[1] in DANGEROUS or text[1] == "'"):
         return text[1:]
     return text
+
+
+def row_writer(stream: TextIO) -> Callable[[Iterable[object]], None]:
+    """A function writing one CSV row (``\\n``-terminated) of spreadsheet-safe cells to ``stream``.
+
+    A cell holding a carriage return is quoted: Python's csv module quotes only the line terminator's characters
+    (here ``\\n``), and a spreadsheet ends the row at a bare carriage return."""
+    out = csv.writer(stream, lineterminator="\n")
+
+    def row(values: Iterable[object]) -> None:
+        cells = [safe_cell(v) for v in values]
+        if any(isinstance(c, str) and "\r" in c for c in cells):
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\r\n").writerow(cells)  # \r is now special, so such cells are quoted
+            stream.write(buf.getvalue()[:-2] + "\n")
+        else:
+            out.writerow(cells)
+    return row

@@ -1,8 +1,8 @@
-"""Reports a quality assurance team can read at a glance: rates per duty with their denominators, breakdowns,
-the pathway with its breaches, and every finding linked to its case's timeline (HTML, CSV).
+"""What a quality assurance report counts: rates per duty with their denominators, breakdowns, the pathway's
+stages, trends (``aggregate``: pure functions over a Report) and the catalogue's short titles (``catalogue``).
 
-``aggregate`` counts (pure functions over a Report), ``html`` and ``csv_export`` write. Nothing here reaches
-back into reading or replay.
+This package judges and counts; it writes nothing. The report's outputs (HTML, JSON, CSV exports) are
+:mod:`sdsrules.formats.report`.
 """
 
 from .aggregate import DIMENSIONS, Aggregate, CodeRate, Group, aggregate, breakdown, rates, stage_counts

@@ -24,9 +24,9 @@ from array import array
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from ..events import Event
-from ..readers.xes import MAX_DEPTH
-from ._common import WriteError, codes, findings_by_event
+from ...events import Event
+from ...readers.xes import MAX_DEPTH
+from .common import EventsWriter, codes
 
 SPOOL = 32 * 1024 * 1024
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>
@@ -48,38 +48,45 @@ class _Unwritable(Exception):
     """(field, reason)"""
 
 
-def write(events: Iterable[Event], stream: TextIO, findings=None, skipped=None) -> int:
-    by_event, by_case = findings_by_event(findings)
-    cases: dict[str, array] = {}  # case -> offsets and lengths of its events' fragments in the spool
-    count = 0
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL, mode="w+b") as spool:
-        for ev in events:
-            try:
-                fragment = _event(ev, by_event.get((ev.case, ev.id), ())).encode("utf-8")
-            except _Unwritable as e:
-                field, reason = e.args
-                if skipped is None:
-                    raise WriteError(ev.id, field, reason) from None
-                skipped(ev, field, reason)
-                continue
-            offset = spool.tell()
-            spool.write(fragment)
-            cases.setdefault(ev.case, array("q")).extend((offset, len(fragment)))
-            count += 1
-        stream.write(HEAD)
-        for case, spans in cases.items():
-            stream.write("  <trace>\n")
-            stream.write(f'    <string key="concept:name" value="{_text(case, "case")}"/>\n')
-            found = by_case.get(case)
-            if found:
-                stream.write(f'    <string key="sdsrules:findings" value="{_text(codes(found), "")}"/>\n')
-                stream.write(f'    <int key="sdsrules:finding_count" value="{len(found)}"/>\n')
-            for i in range(0, len(spans), 2):
-                spool.seek(spans[i])
-                stream.write(spool.read(spans[i + 1]).decode("utf-8"))
-            stream.write("  </trace>\n")
-        stream.write(TAIL)
-    return count
+class Writer(EventsWriter):
+    name = "xes"
+    media_type = "application/xml"
+    suffix = ".xes"
+
+    def __init__(self, stream: TextIO, findings=None, skipped=None):
+        super().__init__(stream, findings, skipped)
+        self.cases: dict[str, array] = {}  # case -> offsets and lengths of its events' fragments in the spool
+        self.spool = tempfile.SpooledTemporaryFile(max_size=SPOOL, mode="w+b")  # noqa: SIM115 - closed in close()
+
+    def item(self, ev: Event) -> None:
+        try:
+            fragment = _event(ev, self.by_event.get((ev.case, ev.id), ())).encode("utf-8")
+        except _Unwritable as e:
+            field, reason = e.args
+            self.skip(ev, field, reason)
+            return
+        offset = self.spool.tell()
+        self.spool.write(fragment)
+        self.cases.setdefault(ev.case, array("q")).extend((offset, len(fragment)))
+        self.count += 1
+
+    def close(self) -> int:
+        stream = self.stream
+        with self.spool as spool:
+            stream.write(HEAD)
+            for case, spans in self.cases.items():
+                stream.write("  <trace>\n")
+                stream.write(f'    <string key="concept:name" value="{_text(case, "case")}"/>\n')
+                found = self.by_case.get(case)
+                if found:
+                    stream.write(f'    <string key="sdsrules:findings" value="{_text(codes(found), "")}"/>\n')
+                    stream.write(f'    <int key="sdsrules:finding_count" value="{len(found)}"/>\n')
+                for i in range(0, len(spans), 2):
+                    spool.seek(spans[i])
+                    stream.write(spool.read(spans[i + 1]).decode("utf-8"))
+                stream.write("  </trace>\n")
+            stream.write(TAIL)
+        return self.count
 
 
 def _event(ev: Event, found: Iterable) -> str:

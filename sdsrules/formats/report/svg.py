@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 from markupsafe import Markup, escape
 
-from ..workflow import Workflow
+from ...workflow import Workflow
 
 BAR = "#b8433a"
 OK = "#3d7a5a"

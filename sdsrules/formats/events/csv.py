@@ -9,52 +9,56 @@ is written as JSON text).
 
 from __future__ import annotations
 
-import csv
 import tempfile
-from collections.abc import Iterable
 from typing import Any, TextIO
 
 import orjson
 
-from ..events import Event
-from ..formats.cells import safe_cell
-from ._common import WriteError, codes, findings_by_event
+from ...events import Event
+from ..cells import row_writer
+from .common import EventsWriter, codes
 
 CORE = ("id", "case", "at", "activity", "actor_id", "actor_role", "actor_team")
 SPOOL = 32 * 1024 * 1024
 
 
-def write(events: Iterable[Event], stream: TextIO, findings=None, skipped=None) -> int:
-    by_event, _ = findings_by_event(findings)
-    columns: dict[str, None] = {}
-    count = 0
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL, mode="w+b") as spool:
-        for ev in events:
-            try:
-                row = _row(ev)
-            except _Unwritable as e:
-                field, reason = e.args
-                if skipped is None:
-                    raise WriteError(ev.id, field, reason) from None
-                skipped(ev, field, reason)
-                continue
-            attached = by_event.get((ev.case, ev.id))
-            if attached:
-                row["sdsrules:findings"] = codes(attached)
-            for k in row:
-                if k not in columns and k not in CORE:
-                    columns[k] = None
-            spool.write(orjson.dumps(row))
-            spool.write(b"\n")
-            count += 1
-        header = list(CORE) + sorted(columns)
-        out = csv.writer(stream, lineterminator="\n")
-        out.writerow([safe_cell(h) for h in header])
-        spool.seek(0)
-        for line in spool:
-            row = orjson.loads(line)
-            out.writerow([safe_cell(row.get(h, "")) for h in header])
-    return count
+class Writer(EventsWriter):
+    name = "csv"
+    media_type = "text/csv; charset=utf-8"
+    suffix = ".csv"
+
+    def __init__(self, stream: TextIO, findings=None, skipped=None):
+        super().__init__(stream, findings, skipped)
+        self.columns: dict[str, None] = {}
+        self.spool = tempfile.SpooledTemporaryFile(max_size=SPOOL, mode="w+b")  # noqa: SIM115 - closed in close()
+
+    def item(self, ev: Event) -> None:
+        try:
+            row = _row(ev)
+        except _Unwritable as e:
+            field, reason = e.args
+            self.skip(ev, field, reason)
+            return
+        attached = self.by_event.get((ev.case, ev.id))
+        if attached:
+            row["sdsrules:findings"] = codes(attached)
+        for k in row:
+            if k not in self.columns and k not in CORE:
+                self.columns[k] = None
+        self.spool.write(orjson.dumps(row))
+        self.spool.write(b"\n")
+        self.count += 1
+
+    def close(self) -> int:
+        with self.spool as spool:
+            header = list(CORE) + sorted(self.columns)
+            out = row_writer(self.stream)
+            out(header)
+            spool.seek(0)
+            for line in spool:
+                row = orjson.loads(line)
+                out([row.get(h, "") for h in header])
+        return self.count
 
 
 def _row(ev: Event) -> dict[str, str]:

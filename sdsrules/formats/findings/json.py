@@ -10,7 +10,7 @@ from typing import TextIO
 
 import orjson
 
-from .base import Writer as _Base
+from ..base import Writer as _Base
 
 OPTS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
 
@@ -21,6 +21,10 @@ def _item(obj, depth: int) -> str:
 
 
 class Writer(_Base):
+    name = "json"
+    media_type = "application/json"
+    suffix = ".json"
+
     def __init__(self, stream: TextIO):
         super().__init__(stream)
         self.stream.write('{\n  "findings": [')

@@ -9,12 +9,16 @@ import tempfile
 from itertools import groupby
 from typing import TextIO
 
-from .base import Writer as _Base
+from ..base import Writer as _Base
 
 SHOWN_REJECTIONS = 200
 
 
 class Writer(_Base):
+    name = "text"
+    media_type = "text/plain; charset=utf-8"
+    suffix = ".txt"
+
     def __init__(self, stream: TextIO):
         super().__init__(stream)
         self.spool = tempfile.TemporaryFile(prefix="sdsrules-text-")  # noqa: SIM115 - closed in close()

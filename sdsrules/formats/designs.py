@@ -1,34 +1,39 @@
-"""Writing design check results (text, JSON, SARIF 2.1.0, JUnit XML) and drawing designs (Mermaid, SVG).
+"""Design check results (``sdsrules validate``): text, JSON, SARIF 2.1.0 and JUnit XML.
 
-One writer per format behind one call, :func:`write`. Diagrams come from ``transitions``' own diagram support
-(:mod:`transitions.extensions.diagrams`): Mermaid text needs nothing more; SVG needs the ``graphviz`` Python
-package and Graphviz's ``dot`` program.
+Each is a designs formatter (whole-document: ``item(result)`` for each design's ``DesignResult``, then
+``close()`` writes); ``to_json``, ``to_sarif`` and ``to_junit`` build the documents (the service answers with
+``to_json``). Drawing a design is :mod:`.diagram`.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import TextIO
+from typing import ClassVar, TextIO
 
-from .validate import CHECKS, DesignProblem, DesignResult, exit_code
-from .workflow import STAY, Workflow
+from ..validate import CHECKS, DesignProblem, DesignResult, exit_code
+from .base import Collecting
 
-FORMATS = ("text", "json", "sarif", "junit")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
 def write(results: Sequence[DesignResult], fmt: str, stream: TextIO) -> None:
-    """Write ``results`` to ``stream`` in ``fmt`` (one of FORMATS)."""
-    writers: dict[str, Callable[[Sequence[DesignResult], TextIO], None]] = {
-        "text": write_text, "json": write_json, "sarif": write_sarif, "junit": write_junit}
-    if fmt not in writers:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)} (got {fmt!r})")
-    writers[fmt](results, stream)
+    """Write ``results`` to ``stream`` in ``fmt`` (text, json, sarif or junit), through its formatter."""
+    from . import formatter
+
+    out = formatter("designs", fmt, stream)
+    for r in results:
+        out.item(r)
+    out.close()
+
+
+class _Designs(Collecting):
+    """A designs formatter: the results are collected, and written whole at ``close``."""
+
+    kind: ClassVar[str] = "designs"
 
 
 def _version() -> str:
@@ -57,23 +62,42 @@ def write_text(results: Sequence[DesignResult], stream: TextIO) -> None:
     unusable = sum(not r.usable for r in results)
     tail = f", {unusable} unusable" if unusable else ""
     stream.write(f"{len(results)} design(s) checked: {clean} clean, {problems} problem(s){tail}.\n")
+    write_changes(results, stream)
+
+
+def write_changes(results: Sequence[DesignResult], stream: TextIO) -> None:
+    """For each design that extends another, what it changes of it: a readable diff of the two designs."""
+    for r in results:
+        diff = r.extends
+        if diff is None:
+            continue
+        lines = diff.lines()
+        if not lines:
+            stream.write(f"{r.file}: extends {diff.before} and changes nothing of it.\n")
+            continue
+        n = len(lines) - (1 if diff.omitted else 0) + diff.omitted
+        stream.write(f"{r.file}: extends {diff.before}; it changes {n:,} thing{'s' if n != 1 else ''}:\n")
+        stream.writelines(f"    {line}\n" for line in lines)
 
 
 # ------------------------------------------------------------------------------------------- JSON
 
 
-def to_json(results: Sequence[DesignResult]) -> dict:
+def to_json(results: Sequence[DesignResult], changes: bool = False) -> dict:
+    """The JSON report; ``changes``: with what each design changes of the one it extends (``extends``)."""
     return {
         "designs": [{"file": r.file, "workflow": r.workflow, "usable": r.usable, "clean": r.clean,
                      "states": r.states, "transitions": r.transitions,
-                     "problems": [p.to_dict() for p in r.problems]} for r in results],
+                     "problems": [p.to_dict() for p in r.problems],
+                     **({"extends": r.extends.to_dict()} if changes and r.extends is not None else {})}
+                    for r in results],
         "summary": {"designs": len(results), "clean": sum(r.clean for r in results),
                     "problems": sum(len(r.problems) for r in results), "exit_code": exit_code(results)},
     }
 
 
 def write_json(results: Sequence[DesignResult], stream: TextIO) -> None:
-    json.dump(to_json(results), stream, indent=2, ensure_ascii=False)
+    json.dump(to_json(results, changes=True), stream, indent=2, ensure_ascii=False)
     stream.write("\n")
 
 
@@ -176,55 +200,35 @@ def write_junit(results: Sequence[DesignResult], stream: TextIO) -> None:
     stream.write("\n")
 
 
-# ------------------------------------------------------------------------------------------- diagrams
+class Text(_Designs):
+    name = "text"
 
-DIAGRAM_FORMATS = ("mermaid", "svg")
-
-
-class DiagramUnavailable(RuntimeError):
-    """SVG was asked for where Graphviz is not installed."""
+    def close(self) -> None:
+        write_text(self.items, self.stream)
 
 
-def svg_available() -> str:
-    """Empty when SVG can be drawn here, else a sentence saying what is missing."""
-    try:
-        import graphviz  # noqa: F401
-    except ImportError:
-        return "SVG diagrams need the graphviz Python package (pip install graphviz)."
-    if shutil.which("dot") is None:
-        return "SVG diagrams need Graphviz's dot program (for example apt-get install graphviz)."
-    return ""
+class Json(_Designs):
+    name = "json"
+    media_type = "application/json"
+    suffix = ".json"
+
+    def close(self) -> None:
+        write_json(self.items, self.stream)
 
 
-def diagram(wf: Workflow, fmt: str = "mermaid") -> str:
-    """The design drawn by ``transitions``' GraphMachine: Mermaid state-diagram text, or SVG via Graphviz.
+class Sarif(_Designs):
+    name = "sarif"
+    media_type = "application/sarif+json"
+    suffix = ".sarif"
 
-    Data conditions are shown on the arrows in brackets; the anywhere activities are listed in the title.
-    """
-    from transitions.extensions.diagrams import GraphMachine
+    def close(self) -> None:
+        write_sarif(self.items, self.stream)
 
-    if fmt not in DIAGRAM_FORMATS:
-        raise ValueError(f"diagram format must be one of {', '.join(DIAGRAM_FORMATS)} (got {fmt!r})")
-    if fmt == "svg":
-        missing = svg_available()
-        if missing:
-            raise DiagramUnavailable(missing)
-    specs = []
-    for t in wf.transitions:
-        spec: dict = {"trigger": t.trigger, "source": t.source, "dest": None if t.dest == STAY else t.dest}
-        conds = [t.conditions.describe()] if t.conditions else []
-        if conds:
-            spec["conditions"] = conds  # names only: the diagram shows them, nothing calls them
-        if t.unless:
-            spec["unless"] = [t.unless.describe()]
-        specs.append(spec)
-    title = wf.title
-    if wf.anywhere:
-        title += f" (allowed in any open stage: {', '.join(sorted(wf.anywhere))})"
-    machine = GraphMachine(states=list(wf.state_names), transitions=specs, initial=wf.initial,
-                           auto_transitions=False, show_conditions=True, title=title,
-                           graph_engine="graphviz" if fmt == "svg" else "mermaid")
-    graph = machine.get_graph()
-    if fmt == "svg":
-        return graph.pipe(format="svg").decode("utf-8")
-    return graph.draw(None)
+
+class Junit(_Designs):
+    name = "junit"
+    media_type = "application/xml"
+    suffix = ".xml"
+
+    def close(self) -> None:
+        write_junit(self.items, self.stream)

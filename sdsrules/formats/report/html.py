@@ -17,17 +17,16 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from importlib import resources
+from typing import Any, ClassVar, TextIO
 
 import attrs
 import orjson
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
-from ..events import Event
-from ..replay import Report
-from ..workflow import Workflow
-from . import svg
-from .aggregate import (
+from ...events import Event
+from ...replay import Report
+from ...reporting.aggregate import (
     DIMENSIONS,
     MIN_TREND,
     NO_STAGE,
@@ -38,6 +37,9 @@ from .aggregate import (
     aggregate,
     percent,
 )
+from ...workflow import Workflow
+from ..base import Collecting
+from . import svg
 
 MB = 1024 * 1024
 #: the whole file must stay under this; the data blob gets what the page around it leaves
@@ -59,7 +61,7 @@ LEVELS = (
 
 
 def _script() -> str:
-    return resources.files("sdsrules.reporting").joinpath("templates/report.js").read_text("utf-8")
+    return resources.files("sdsrules.formats.report").joinpath("templates/report.js").read_text("utf-8")
 
 
 def _csp_hash(text: str) -> str:
@@ -221,7 +223,7 @@ def encode_detail(report: Report, codes: Sequence[str], stages: Sequence[str], m
 
 
 def _env() -> Environment:
-    env = Environment(loader=PackageLoader("sdsrules.reporting", "templates"), autoescape=True,
+    env = Environment(loader=PackageLoader("sdsrules.formats.report", "templates"), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True)
     env.filters["pct"] = lambda pair: percent(*pair)
     return env
@@ -238,7 +240,7 @@ TEAM_OF_NOTE = {
 
 def rejected_rows(report: Report) -> list[tuple[str, int, str, str]]:
     """(file, line, field, reason) of every rejected record, in words that never repeat the rejected value."""
-    from ..monitor import safe_reason
+    from ...monitor import safe_reason
 
     return [(r.file, r.line, r.field or "", safe_reason(r.field, r.reason)) for r in report.rejected]
 
@@ -374,3 +376,23 @@ def _engine_note(engine: str) -> str:
         return ("This run checked the sequence and data rules only (engine: none): the duties of the rule "
                 "packs were not checked, so their rates are absent.")
     return ""
+
+
+class Writer(Collecting):
+    """The report kind's HTML: ``item(report)`` (the replay's ``Report``), then ``close()`` writes the page.
+
+    Options are :func:`render_html`'s: ``workflow`` (needed), ``events``, ``pseudonymised``, ``by``, ``agg``,
+    ``due_rows``, ``due_within``, ``as_of_basis`` ..."""
+
+    kind: ClassVar[str] = "report"
+    name: ClassVar[str] = "html"
+    media_type: ClassVar[str] = "text/html; charset=utf-8"
+    suffix: ClassVar[str] = ".html"
+
+    def __init__(self, stream: TextIO, workflow: Workflow, **options: Any):
+        super().__init__(stream)
+        self.workflow, self.options = workflow, options
+
+    def close(self) -> None:
+        for report in self.items:
+            self.stream.write(render_html(report, self.workflow, **self.options))
