@@ -154,7 +154,7 @@ def report(logs, workflow, as_of, html_path, csv_dir, by, key_file, jobs, engine
         result = pseudonymise(result, pseudo, actors)
         events = {pseudo.case(c): [pseudonymise_event(e, pseudo) for e in evs] for c, evs in events.items()}
     bar.phase("counting rates and breakdowns")
-    agg = aggregate(result, team_of)
+    agg = aggregate(result, team_of, _titles(wf, rule_paths))
     basis = "given by --as-of" if as_of else "the latest event in the logs"
     try:
         if html_path:
@@ -182,6 +182,16 @@ def report(logs, workflow, as_of, html_path, csv_dir, by, key_file, jobs, engine
     if not s.events_replayed:
         sys.exit(2)
     sys.exit(1 if result.findings or result.rejected or result.unchecked else 0)
+
+
+def _titles(wf, rule_paths) -> dict[str, str]:
+    """Code -> title from the rule packs the replay ran (a duty met everywhere has no finding to name it)."""
+    from sdsrules.engine import load_rulebook
+
+    try:
+        return {r.code: r.title for r in load_rulebook(list(rule_paths) or None, wf).rules}
+    except DataFileError:  # pragma: no cover - the replay loaded the same packs a moment ago
+        return {}
 
 
 def _write(path: str | None, fmt: str, result, **options) -> None:

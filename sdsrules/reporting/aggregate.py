@@ -274,8 +274,9 @@ def _team_of(f, team_of: str, latest: str) -> str:
     return f.team or latest
 
 
-def aggregate(report: Report, team_of: str = "trigger") -> Aggregate:
-    """Everything a report shows, in one pass over the cases."""
+def aggregate(report: Report, team_of: str = "trigger", titles_of: Mapping[str, str] | None = None) -> Aggregate:
+    """Everything a report shows, in one pass over the cases. ``titles_of``: code -> title from the rule packs
+    the run used (for duties with no finding to take a title from; default: the SDS catalogue's)."""
     if team_of not in TEAM_OF:
         raise ValueError(f"'team_of' must be one of {', '.join(TEAM_OF)} (got {team_of!r})")
     titles: dict[str, str] = {}
@@ -374,6 +375,9 @@ def aggregate(report: Report, team_of: str = "trigger") -> Aggregate:
                 q_dec[code][quarter] += 1
                 if code in hit:
                     q_br[code][quarter] += 1
+    for code, title in (titles_of or {}).items():
+        if code not in TITLES:  # a finding's own title first, then the catalogue's (the spec's words), the pack's
+            titles.setdefault(code, title)
     groups: dict[str, tuple[Group, ...]] = {}
     for d in PROFILE_DIMENSIONS:
         groups[d] = tuple(

@@ -24,7 +24,7 @@ import orjson
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup
 
-from ...events import Event
+from ...events import SDS, Event
 from ...replay import Report
 from ...reporting.aggregate import (
     DIMENSIONS,
@@ -247,13 +247,19 @@ def rejected_rows(report: Report) -> list[tuple[str, int, str, str]]:
 
 def render_html(report: Report, workflow: Workflow, *, events: Mapping[str, Sequence[Event]] | None = None,
                 pseudonymised: bool = False, by: str | None = None, agg: Aggregate | None = None,
-                title: str = "Self-directed Support case file audit", generated: datetime | None = None,
+                title: str | None = None, generated: datetime | None = None,
                 size_limit: int = SIZE_LIMIT, team_of: str = "trigger", due_rows: Sequence | None = None,
                 due_within: str = "", as_of_basis: str = "") -> str:
     """The report as one HTML page. ``events`` (case -> events in replay order) gives full timelines;
     without it a case's timeline shows its evidence events only. ``due_rows`` (``sdsrules.due.DueItem``)
-    adds the section of what falls due."""
+    adds the section of what falls due. ``title``: default "Self-directed Support case file audit", or for a
+    design in words of its own, its vocabulary's title; breakdowns and trends speak of the process the design
+    names (no "SDS option" or "referral" in a permit process)."""
     agg = agg or aggregate(report, team_of)
+    sds = workflow.vocabulary is SDS
+    if title is None:
+        title = "Self-directed Support case file audit" if sds else f"{workflow.vocabulary.title} case file audit"
+    cohort = "referral" if sds else "the case's first event"
     team_of = agg.team_of
     names = [s.name for s in workflow.states]
     stage_names = names + sorted({s.stage for s in agg.stages} - set(names) - {NO_STAGE}) + [NO_STAGE]
@@ -270,6 +276,8 @@ def render_html(report: Report, workflow: Workflow, *, events: Mapping[str, Sequ
     breakdowns = []
     for d in order:
         groups = agg.groups[d]
+        if d != "month" and all(g.value == UNKNOWN for g in groups):
+            continue  # a case attribute this process does not record (the SDS tier, client group, option)
         if d == "month":
             most = max((g.findings for g in groups), default=0)
             rows = [(g.value, g.findings / most if most else 0,
@@ -292,7 +300,7 @@ def render_html(report: Report, workflow: Workflow, *, events: Mapping[str, Sequ
     pathway = svg.pathway(workflow, stage_counts, stage_codes)
     teams = [g.value for g in agg.groups["team"]]
     duty_matrix = _duty_matrix(agg, teams)
-    trends = [(t, svg.trend_chart(t)) for t in agg.trends if any(p.rate is not None for p in t.points)]
+    trends = [(t, svg.trend_chart(t, cohort)) for t in agg.trends if any(p.rate is not None for p in t.points)]
     off_pathway = [(st.stage or "no stage recorded", st.findings) for st in agg.stages if st.stage not in names]
 
     env = _env()
@@ -309,7 +317,7 @@ def render_html(report: Report, workflow: Workflow, *, events: Mapping[str, Sequ
             workflow=workflow, by=by, ranked=[r for r in agg.ranked if r.decided], teams=teams,
             duty_matrix=duty_matrix, trends=trends, min_trend=MIN_TREND, rejected=rejected_rows(report),
             team_note=TEAM_OF_NOTE[team_of], team_of=team_of, due_rows=due_rows, due_within=due_within,
-            as_of_basis=as_of_basis)
+            as_of_basis=as_of_basis, cohort=cohort)
         size = len(page.encode("utf-8"))
         if size <= size_limit:
             return page

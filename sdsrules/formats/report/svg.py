@@ -119,7 +119,7 @@ def pathway(workflow: Workflow, counts: Mapping[str, int], codes: Mapping[str, S
     return Markup("".join(parts))
 
 
-def trend_chart(trend) -> Markup:
+def trend_chart(trend, cohort: str = "referral") -> Markup:
     """One duty's breach rate by quarter (a small multiple): a dot per quarter with its 95% Wilson interval;
     a quarter with too few decided cases shows a hollow mark on the axis and says so in its tooltip."""
     points = trend.points
@@ -128,7 +128,7 @@ def trend_chart(trend) -> Markup:
     width, height = left + plot_w + 8, top + plot_h + 32
     parts = [f'<svg class="trend" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
              f'xmlns="http://www.w3.org/2000/svg"><title>{escape(trend.code)} {escape(trend.title)}: share of '
-             f'decided cases breached, by quarter of referral</title>']
+             f'decided cases breached, by quarter of {escape(cohort)}</title>']
     for frac in (0.0, 0.5, 1.0):
         y = top + plot_h * (1 - frac)
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y:.0f}" y2="{y:.0f}" stroke="#d9dee4"/>'
