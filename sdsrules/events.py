@@ -441,3 +441,50 @@ def _actor_of(raw: Mapping[str, Any], roles: tuple[str, ...] | None = None) -> A
     elif role is not None and (type(role) is not str or role not in _ROLES):
         raise EventError("actor.role", f"must be one of {', '.join(ROLES)} (got {_show(role)})")
     return Actor(id=None if aid is None else str(aid), role=role, team=None if team is None else str(team))
+
+
+# ------------------------------------------------------------------------------------------ safe words
+# What a refused field should have been, in words that never repeat the value that came (for a service's error
+# text, a log line or a report's list of rejections: case data stays out).
+
+def _kind_words(kind) -> str:
+    words = kind.name
+    if isinstance(kind, Number):
+        bounds = []
+        if kind.minimum is not None:
+            bounds.append(f"at least {kind.minimum:g}")
+        if kind.maximum is not None:
+            bounds.append(f"at most {kind.maximum:g}")
+        if bounds:
+            words += " (" + " and ".join(bounds) + ")"
+    if isinstance(kind, ListOf) and kind.non_empty:
+        words = "a non-empty " + words.removeprefix("a ")
+    return words
+
+
+_CORE_WORDS = {
+    "case": "must be a non-empty text or number (the case identifier)",
+    "activity": "must be one of the activities of the event contract (docs/contract.md)",
+    "at": f"must be an ISO 8601 date or date-time between {EARLIEST} and {LATEST}",
+    "id": "must be text or a whole number",
+    "actor": "must be an object with only id, role and team",
+    "actor.id": "must be text",
+    "actor.team": "must be text",
+    "actor.role": "must be one of " + ", ".join(ROLES),
+}
+
+
+def safe_reason(field: str | None, reason: str, activity: str | None = None) -> str:
+    """The reason a field was refused, in words that never repeat the value that came.
+
+    The contract's own messages quote the offending value (useful in a file report, not in a service's
+    error text or log); this gives what was allowed instead, from the contract itself.
+    """
+    if reason.startswith("is required"):
+        return reason  # says what was missing; carries no value
+    if field in _CORE_WORDS:
+        return _CORE_WORDS[field]
+    spec = ACTIVITIES.get(activity or "", {})
+    if field in spec:
+        return f"must be {_kind_words(spec[field][0])} for {activity}"
+    return "does not meet the event contract (docs/contract.md)"

@@ -28,7 +28,7 @@ from typing import Any
 import attrs
 
 from .engine.names import LIVE_DEFAULT, NAMES
-from .events import ACTIVITIES, EARLIEST, LATEST, ROLES, Event, EventError, ListOf, Number, build_event
+from .events import Event, EventError, build_event, safe_reason
 from .findings import Finding, Obligation
 from .pipeline import CollectSink, Options, drive
 from .replay import CaseResult
@@ -59,49 +59,6 @@ class EventInputError(ValueError):
     def __str__(self) -> str:
         where = f"'{self.field}' " if self.field else ""
         return f"event {self.index}: {where}{self.reason}"
-
-
-def _kind_words(kind) -> str:
-    words = kind.name
-    if isinstance(kind, Number):
-        bounds = []
-        if kind.minimum is not None:
-            bounds.append(f"at least {kind.minimum:g}")
-        if kind.maximum is not None:
-            bounds.append(f"at most {kind.maximum:g}")
-        if bounds:
-            words += " (" + " and ".join(bounds) + ")"
-    if isinstance(kind, ListOf) and kind.non_empty:
-        words = "a non-empty " + words.removeprefix("a ")
-    return words
-
-
-_CORE_WORDS = {
-    "case": "must be a non-empty text or number (the case identifier)",
-    "activity": "must be one of the activities of the event contract (docs/contract.md)",
-    "at": f"must be an ISO 8601 date or date-time between {EARLIEST} and {LATEST}",
-    "id": "must be text or a whole number",
-    "actor": "must be an object with only id, role and team",
-    "actor.id": "must be text",
-    "actor.team": "must be text",
-    "actor.role": "must be one of " + ", ".join(ROLES),
-}
-
-
-def safe_reason(field: str | None, reason: str, activity: str | None = None) -> str:
-    """The reason a field was refused, in words that never repeat the value that came.
-
-    The contract's own messages quote the offending value (useful in a file report, not in a service's
-    error text or log); this gives what was allowed instead, from the contract itself.
-    """
-    if reason.startswith("is required"):
-        return reason  # says what was missing; carries no value
-    if field in _CORE_WORDS:
-        return _CORE_WORDS[field]
-    spec = ACTIVITIES.get(activity or "", {})
-    if field in spec:
-        return f"must be {_kind_words(spec[field][0])} for {activity}"
-    return "does not meet the event contract (docs/contract.md)"
 
 
 # ------------------------------------------------------------------------------------------------ events

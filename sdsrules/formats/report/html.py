@@ -240,7 +240,7 @@ TEAM_OF_NOTE = {
 
 def rejected_rows(report: Report) -> list[tuple[str, int, str, str]]:
     """(file, line, field, reason) of every rejected record, in words that never repeat the rejected value."""
-    from ...monitor import safe_reason
+    from ...events import safe_reason
 
     return [(r.file, r.line, r.field or "", safe_reason(r.field, r.reason)) for r in report.rejected]
 
