@@ -37,13 +37,18 @@ SHOWN = 20  # rejections listed one by one on stderr; the rest are counted
                                                         "the design it is checked against (default: national).")
 @click.option("--engine", type=click.Choice(engines.WITH_NONE), default=engines.BULK_DEFAULT, show_default=True,
               help="With --annotate: the rule engine, or none (sequence checks only).")
+@click.option("--rules", "rule_paths", multiple=True,
+              help="With --annotate: rule pack folder or file (repeatable; default: the shipped packs).")
+@click.option("--as-of", callback=lambda ctx, param, value: _parse_day(ctx, param, value),
+              help="With --annotate: judge open deadlines on this date (default: the latest event).")
 @click.option("--rejected", "rejected_path", default=None, metavar="FILE",
               help="Write every rejected record here as JSON Lines, with its reason in full and, for a map, the "
                    "names it does not cover (stderr says where and why only, never a record's values).")
 @click.option("--pseudonymise", "key_file", default=None, type=click.Path(dir_okay=False),
               help="Replace case, worker and event ids by keyed hashes (HMAC-SHA256 with this key file) and keep "
               "only the attributes the contract declares safe to show.")
-def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engine, rejected_path, key_file):
+def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engine, rule_paths, as_of, rejected_path,
+            key_file):
     """Convert the case log IN to OUT (JSONL, CSV or XES), losslessly for the canonical fields."""
     from sdsrules.datafile import DataFileError
     from sdsrules.events import Rejection
@@ -62,7 +67,7 @@ def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engi
 
         vocab = load_workflow(workflow).vocabulary if workflow else SDS  # read in the design's words
         amap = load_map(map_path, vocab) if map_path else None
-        findings = _findings(source, in_fmt, amap, workflow, engine) if annotate else None
+        findings = _findings(source, in_fmt, amap, workflow, engine, rule_paths, as_of) if annotate else None
         pseudo, dropped = _pseudonymiser(key_file), Counter()
         if pseudo is not None and findings:
             findings = _pseudonymised_findings(findings, pseudo, source, in_fmt, amap)
@@ -124,12 +129,18 @@ def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engi
     sys.exit(1 if rejected else 0)
 
 
-def _findings(source, in_fmt, amap, workflow, engine):
+def _parse_day(ctx, param, value):
+    from .main import parse_day
+    return parse_day(ctx, param, value)
+
+
+def _findings(source, in_fmt, amap, workflow, engine, rule_paths=(), as_of=None):
     if source == "-":
         raise UsageProblem("--annotate reads the log twice, so IN must be a file, not stdin")
     from sdsrules import api
 
-    report = api.replay([source], workflow=workflow, engine=engine, input_format=in_fmt, activity_map=amap)
+    report = api.replay([source], workflow=workflow, as_of=as_of, engine=engine, rules=list(rule_paths) or None,
+                        input_format=in_fmt, activity_map=amap)
     return report.findings
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,31 @@ class TestDeepValues:
         out = io.StringIO()
         assert write([bad, ok], out, fmt, skipped=lambda e, f, r: seen.append((e.id, f))) == 1
         assert [s[0] for s in seen] == ["e1"] and "e2" in out.getvalue()
+
+
+class TestAnnotateTakesTheReplayOptions:
+    """``convert --annotate`` takes the same --rules and --as-of as replay, and attaches what replay finds."""
+
+    def test_rules_and_as_of_reach_the_replay(self, tmp_path):
+        from click.testing import CliRunner
+
+        from cli.main import cli
+
+        sample = Path(__file__).resolve().parent.parent / "cases" / "sample.jsonl"
+        pack = Path(__file__).resolve().parent.parent / "rules"
+        out = {}
+        for as_of in ("2024-12-31", "2026-06-30"):
+            target = tmp_path / f"{as_of}.jsonl"
+            res = CliRunner().invoke(cli, ["convert", str(sample), str(target), "--annotate", "--rules", str(pack),
+                                           "--as-of", as_of])
+            assert res.exit_code == 1, res.output  # the sample has rejected records
+            replay = CliRunner().invoke(cli, ["replay", str(sample), "--rules", str(pack), "--as-of", as_of,
+                                              "--format", "json"])
+            found = json.loads(replay.stdout)["findings"]
+            attached = [r for r in map(json.loads, target.read_text(encoding="utf-8").splitlines())
+                        if r.get("sdsrules:findings")]
+            out[as_of] = (len(found), len(attached))
+            assert attached
+        # judged later, more duties are overdue: more findings, and more events carry them
+        assert out["2026-06-30"][0] > out["2024-12-31"][0]
+        assert out["2026-06-30"][1] > out["2024-12-31"][1]
