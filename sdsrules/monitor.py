@@ -64,8 +64,9 @@ class EventInputError(ValueError):
 # ------------------------------------------------------------------------------------------------ events
 
 
-def event_from(record: Event | Mapping[str, Any], index: int, file: str = SOURCE) -> Event:
-    """An Event from an Event (returned as is) or a canonical dict (validated; raises EventInputError)."""
+def event_from(record: Event | Mapping[str, Any], index: int, file: str = SOURCE, vocabulary: Any = None) -> Event:
+    """An Event from an Event (returned as is) or a canonical dict (validated against ``vocabulary``, a design's
+    ``reading_vocabulary``; None: the SDS contract; raises EventInputError)."""
     if isinstance(record, Event):
         return record
     if not isinstance(record, Mapping):
@@ -73,20 +74,23 @@ def event_from(record: Event | Mapping[str, Any], index: int, file: str = SOURCE
     if any(not isinstance(k, str) for k in record):
         raise EventInputError(index, None, "must have text field names")
     try:
-        return build_event(record, file=file, line=index + 1, seq=index)
+        if vocabulary is None:
+            return build_event(record, file=file, line=index + 1, seq=index)
+        return build_event(record, file=file, line=index + 1, seq=index, vocabulary=vocabulary)
     except EventError as e:
         activity = record.get("activity") if isinstance(record.get("activity"), str) else None
         raise EventInputError(index, e.field, safe_reason(e.field, e.reason, activity)) from None
 
 
 def one_case(records: Iterable[Event | Mapping[str, Any]], start: int = 0,
-              known: Sequence[Event] = ()) -> list[Event]:
-    """Validate records as one case's events (with ``known`` ones already accepted): same case, unique ids."""
+             known: Sequence[Event] = (), vocabulary: Any = None) -> list[Event]:
+    """Validate records as one case's events (with ``known`` ones already accepted): same case, unique ids;
+    ``vocabulary``: as :func:`event_from`'s."""
     events: list[Event] = []
     case = known[0].case if known else None
     ids = {e.id: n for n, e in enumerate(known)}
     for n, rec in enumerate(records, start):
-        ev = event_from(rec, n)
+        ev = event_from(rec, n, vocabulary=vocabulary)
         if case is None:
             case = ev.case
         elif ev.case != case:
@@ -200,12 +204,13 @@ def assess(events: Iterable[Event | Mapping[str, Any]], workflow: Workflow | str
     and for a repeated id; :class:`CheckTimeout` when the engine does not answer within ``timeout`` seconds.
     """
     as_of_day(as_of)  # a bad as_of is refused before any work
-    evs = one_case(events)
-    if not evs:
-        return None
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
-    return _assess(evs, load_setup(workflow, rules), engine, as_of, timeout)
+    setup = load_setup(workflow, rules)
+    evs = one_case(events, vocabulary=setup.wf.reading_vocabulary)  # in the design's words
+    if not evs:
+        return None
+    return _assess(evs, setup, engine, as_of, timeout)
 
 
 class Findings(list):
@@ -286,7 +291,8 @@ class CaseMonitor:
         """Record several events (all or none) and re-check the case once."""
         day = as_of_day(as_of)  # a bad as_of is refused before any event is kept
         with self._lock:
-            added = one_case(events, start=len(self._events), known=self._events)
+            added = one_case(events, start=len(self._events), known=self._events,
+                             vocabulary=self._setup.wf.reading_vocabulary)
             self._events.extend(added)
             return self._update(day)
 

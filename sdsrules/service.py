@@ -246,7 +246,7 @@ class Service:
             raise Problem(422, "invalid_request", "$.within must be a period such as 28d, 4w or 3m",
                           [{"path": "$.within", "message": "must be a period such as 28d, 4w or 3m"}]) from None
         try:
-            one_case(raw)
+            one_case(raw, vocabulary=self.setup.wf.reading_vocabulary)
             items = due(raw, within, as_of, workflow=self.setup.wf, by=by, engine=self.config.engine,
                         rules=list(self.config.rules) or None)
         except EventInputError as e:
@@ -260,7 +260,7 @@ class Service:
         records: list = []
         for n, rec in enumerate(raw):
             try:
-                records.append(event_from(rec, n, file="request"))
+                records.append(event_from(rec, n, file="request", vocabulary=self.setup.wf.reading_vocabulary))
             except EventInputError as e:
                 records.append(Rejection("request", n + 1, f"{_event_path(e)} {e.reason}", e.field))
         setup = self.setup

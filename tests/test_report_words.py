@@ -8,6 +8,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from cli.main import cli
@@ -68,3 +69,28 @@ def test_the_sds_report_keeps_its_words(tmp_path):
     for words in ("Self-directed Support case file audit", "By SDS option", "By tier", "By client group",
                   "(its referral)"):
         assert words in text, words
+
+
+def test_live_checks_read_a_case_in_its_design_words():
+    """check(), CaseMonitor and the due list take the design's vocabulary, as replay does."""
+    from datetime import date
+
+    from sdsrules import check
+    from sdsrules.api import due
+    from sdsrules.monitor import CaseMonitor, EventInputError
+    from sdsrules.workflow import load_workflow
+
+    wf = load_workflow(RECEIPT / "design.yaml")
+    rules = [RECEIPT / "rules"]
+    a1 = [{"case": c, "id": f"e{n}", "at": at, "activity": a} for n, (c, at, a) in enumerate(LOG) if c == "A1"]
+    found = check(a1, wf, "2011-12-31", engine="compiled", rules=rules)
+    assert {f.code for f in found} >= {"RCPT-CNF-01", "RCPT-DEC-01"}
+    live = CaseMonitor(wf, engine="durable", rules=rules)
+    update = live.extend(a1, date(2011, 12, 31))
+    assert sorted(f.code for f in update.findings) == sorted(f.code for f in found)
+    a3 = [{"case": "A3", "at": "2011-06-20T09:00:00", "activity": "Confirmation of receipt"}]
+    assert [d.code for d in due(a3, as_of="2011-06-25", workflow=wf, rules=rules, engine="reference")] \
+        == ["RCPT-CNF-01", "RCPT-DEC-01"]
+    with pytest.raises(EventInputError) as e:  # an SDS step is no step of the permit process
+        check([{"case": "A9", "at": "2011-06-20", "activity": "referral_received"}], wf, rules=rules)
+    assert e.value.field == "activity"
