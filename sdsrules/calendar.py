@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import calendar as _cal
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
 import attrs
 import holidays
 
-UNITS = ("days", "weeks", "months", "years", "working days")
-_DURATION = re.compile(r"^\s*(\d+)\s+(day|days|week|weeks|month|months|year|years|working day|working days)\s*$")
+UNITS = ("hours", "days", "weeks", "months", "years", "working days")
+_DURATION = re.compile(r"^\s*(\d+)\s+(hour|hours|day|days|week|weeks|month|months|year|years|working day|working days)"
+                       r"\s*$")
 
 
 #: the holiday calendar of working days: (country, subdivision) of the ``holidays`` package; SDS: Scotland
@@ -36,9 +37,25 @@ class Duration:
         unit = self.unit if self.count != 1 else self.unit[:-1]
         return f"{self.count} {unit}"
 
+    @property
+    def exact(self) -> bool:
+        """A deadline in hours: counted from the trigger's instant, to the minute, in elapsed time (48 hours is
+        48 hours across a change of the clocks), not in calendar days."""
+        return self.unit == "hours"
+
+    def instant_after(self, start: datetime) -> datetime:
+        """The last instant on time for something due this long after the instant ``start`` (hours only), in
+        ``start``'s time zone."""
+        if not self.exact:
+            raise ValueError(f"{self} is counted in days, not from an instant")
+        return (start.astimezone(UTC) + timedelta(hours=self.count)).astimezone(start.tzinfo)
+
     def after(self, start: date) -> date:
-        """The last day on time for something due this long after ``start``."""
+        """The last day on time for something due this long after ``start``. A deadline in hours, where only a
+        day is known (the named functions), counts whole days of 24 hours."""
         n = self.count
+        if self.unit == "hours":
+            return start + timedelta(days=n // 24)
         if self.unit == "days":
             return start + timedelta(days=n)
         if self.unit == "weeks":

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 
 import attrs
 
@@ -31,6 +31,7 @@ class Fact:
     expected: str = ""
     actual: str = ""
     due: date | None = None
+    due_at: datetime | None = None  # a deadline in hours: the instant it falls due (``due`` is its day)
     evidence: tuple[tuple[int, str], ...] = ()  # functions: (step index, role)
     params: tuple[ParamValue, ...] = ()
     done: int | None = None  # index of the event that met it

@@ -37,6 +37,7 @@ from ..workflow import ParamValue, Workflow
 from .caseview import BREACH, CaseView, Fact
 from .rules import Check, Matcher, Rule, Rulebook
 from .semantics import accumulated, decide
+from .semantics import due_of as exact_due
 
 #: a compiled check: (view, trigger index, sink of (fact, status) for breaches and open duties) -> the index that
 #: attributes the duty (the event that met it, else the trigger), or NOT_APPLIED / EXCUSED
@@ -226,6 +227,8 @@ class _Params:
         return self.wf.param(name, day)
 
     def due(self, name: str, day: date) -> tuple[ParamValue, date]:
+        """The value in force on ``day`` and the due day it gives (a deadline in hours: ``exact``, see
+        ``semantics.due_of``; its due day is then the trigger's instant's, not this)."""
         key = (name, day)
         got = self._due.get(key)
         if got is None:
@@ -285,10 +288,12 @@ def _response(rule: Rule, check: Check, params: _Params) -> Run:
             return i  # met
         expect, exp_set = expect_for(view, i)
         pvs: tuple[ParamValue, ...] = ()
-        due = None
+        due = due_at = None
         if within:
             pv, due = due_of(within, day)
             pvs = (pv,)
+            if getattr(pv.value, "exact", False):  # a deadline in hours: from the trigger's instant
+                due, due_at = exact_due(pv, view.events[i].at, day)
         done = end = None
         end_kind = ""
         stop = view.episode_end(i)  # spec 1.1: only events of the trigger's episode meet, end or excuse it
@@ -344,17 +349,20 @@ def _response(rule: Rule, check: Check, params: _Params) -> Run:
                 if ext_by(view, k):
                     pv, due = due_of(ext_within, day)
                     pvs = (*pvs, pv)
+                    due_at = None
+                    if getattr(pv.value, "exact", False):
+                        due, due_at = exact_due(pv, view.events[i].at, day)
                     break
         # the verdict (semantics.verdict, response branch)
         if excused is not None:
             return EXCUSED
         if done is not None:
-            if due is not None and days[done] > due:
+            if due is not None and (view.events[done].at > due_at if due_at is not None else days[done] > due):
                 status = "late"
             else:
                 return done  # met
         elif end is not None:
-            if due is not None and days[end] > due:
+            if due is not None and (view.events[end].at > due_at if due_at is not None else days[end] > due):
                 if not judge_open:
                     return i  # lapsed
                 status = "overdue"
@@ -366,8 +374,8 @@ def _response(rule: Rule, check: Check, params: _Params) -> Run:
             status = "overdue"
         else:
             status = "open"
-        sink.append((Fact(rule, check, i, due=due, params=trigger_params(view, i) + pvs, done=done, end=end,
-                          end_kind=end_kind, excused=excused), status))
+        sink.append((Fact(rule, check, i, due=due, due_at=due_at, params=trigger_params(view, i) + pvs, done=done,
+                          end=end, end_kind=end_kind, excused=excused), status))
         return done if done is not None else i
     return run
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import itertools
 import os
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import orjson
@@ -58,6 +58,15 @@ def _verdict_rules(m, rule: Rule, check: Check) -> list[tuple[str, object]]:
         out.append(("overdue", live & (m.done == 0) & (m.end > 0) & (m.due > 0) & (m.end > m.due)))
         out.append(("overdue", live & (m.done == 0) & (m.end == 0) & (m.due > 0) & (m.asof > m.due)))
     return out
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(at: datetime) -> int:
+    """An instant as whole microseconds since 1970 (UTC), exactly (below 2**53, so a double holds it exactly),
+    for deadlines in hours: durable-rules compares them as the reference compares the instants."""
+    return (at - _EPOCH) // timedelta(microseconds=1)
 
 
 def _no_dispatch() -> None:
@@ -133,7 +142,17 @@ class DurableChecker:
                 if t != "forbid":
                     d["exc"] = 0 if f.excused is None else 1
                     d["done"] = days[f.done].toordinal() if f.done is not None else 0
-                    if t == "response":
+                    if t == "response" and f.due_at is not None:
+                        # a deadline in hours: the same conditions on instants (the as-of day from its start)
+                        events = view.events
+                        d["done"] = _micros(events[f.done].at) if f.done is not None else 0
+                        d["due"] = _micros(f.due_at)
+                        d["end"] = _micros(events[f.end].at) if f.end is not None else 0
+                        d["endk"] = f.end_kind
+                        if check.judge_open and check.within:
+                            start = datetime.combine(view.as_of, time(0), f.due_at.tzinfo)
+                            d["asof"] = _micros(start)
+                    elif t == "response":
                         d["due"] = f.due.toordinal() if f.due else 0
                         d["end"] = days[f.end].toordinal() if f.end is not None else 0
                         d["endk"] = f.end_kind

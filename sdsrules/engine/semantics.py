@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import attrs
 
@@ -87,11 +87,11 @@ def _response(view: CaseView, rule: Rule, check: Check, i: int) -> Fact:
     day = view.days[i]
     expect = _expect_matchers(view, check, i)
     params: list[ParamValue] = []
-    due = None
+    due = due_at = None
     if check.within:
         pv = view.param(check.within, day)
         params.append(pv)
-        due = pv.value.after(day)
+        due, due_at = due_of(pv, view.events[i].at, day)
 
     done = end = None
     end_kind = ""
@@ -127,10 +127,28 @@ def _response(view: CaseView, rule: Rule, check: Check, i: int) -> Fact:
             if i < k <= last and view.any_match(check.extension_by, k):
                 pv = view.param(check.extension_within, day)
                 params.append(pv)
-                due = pv.value.after(day)
+                due, due_at = due_of(pv, view.events[i].at, day)
                 break
-    return Fact(rule, check, i, due=due, params=tuple(params), done=done, end=end, end_kind=end_kind,
-                excused=excused)
+    return Fact(rule, check, i, due=due, due_at=due_at, params=tuple(params), done=done, end=end,
+                end_kind=end_kind, excused=excused)
+
+
+def due_of(pv: ParamValue, at: datetime, day: date) -> tuple[date, datetime | None]:
+    """The due day of a deadline starting at the trigger (instant ``at``, day ``day``), and for a deadline in hours
+    the instant it falls due."""
+    value = pv.value
+    if getattr(value, "exact", False):
+        due_at = value.instant_after(at)
+        return due_at.date(), due_at
+    return value.after(day), None
+
+
+def after_due(view: CaseView, f: Fact, k: int) -> bool:
+    """Whether event ``k`` came after the duty fell due: on a later day, or for a deadline in hours at a later
+    instant."""
+    if f.due_at is not None:
+        return view.events[k].at > f.due_at
+    return f.due is not None and view.days[k] > f.due
 
 
 def _precedence(view: CaseView, rule: Rule, check: Check, i: int) -> Fact:
@@ -207,9 +225,9 @@ def verdict(view: CaseView, f: Fact) -> str:
     if t == "precedence":
         return "met" if f.done is not None else "missing"
     if f.done is not None:
-        return "late" if f.due is not None and view.days[f.done] > f.due else "met"
+        return "late" if after_due(view, f, f.done) else "met"
     if f.end is not None:
-        if f.due is not None and view.days[f.end] > f.due:
+        if after_due(view, f, f.end):
             return "overdue" if f.check.judge_open else "lapsed"
         return "missing" if f.end_kind == "before" else "lapsed"
     if f.due is not None and view.as_of > f.due and f.check.judge_open:
@@ -264,20 +282,25 @@ def explain(view: CaseView, f: Fact, status: str) -> tuple[date, str, str, str, 
     since = f"{within} after the {trig} of {ev.said}" if within else f"after the {trig} of {ev.said}"
     if check.extension_within in by_name and check.within in by_name:
         since += f", extended from {by_name[check.within]}"
-    expected = f"{words} by {f.due}" if f.due else f"{words} after the {trig}"
+    by = f.due_at.strftime("%Y-%m-%d %H:%M") if f.due_at is not None else f.due
+    expected = f"{words} by {by}" if f.due else f"{words} after the {trig}"
     cap = words[:1].upper() + words[1:]
     if status == "late":
         assert f.done is not None and f.due is not None  # a late verdict has both
         done = view.events[f.done]
-        late = (done.day - f.due).days
-        return (done.day, f"{cap} was due by {f.due} ({since}) and happened on {done.said}, "
-                          f"{late} day{'s' if late != 1 else ''} late.{values}",
+        if f.due_at is not None:  # a deadline in hours: late by the hours begun past it
+            hours = -int(-(done.at - f.due_at).total_seconds() // 3600)
+            late_words = f"{hours} hour{'s' if hours != 1 else ''} late"
+        else:
+            late = (done.day - f.due).days
+            late_words = f"{late} day{'s' if late != 1 else ''} late"
+        return (done.day, f"{cap} was due by {by} ({since}) and happened on {done.said}, {late_words}.{values}",
                 expected, f"on {done.day}", ((f.trigger, "trigger"), (f.done, "late")))
     if status == "missing":
         assert f.end is not None  # a missing verdict is ended by a 'before' event
         end = view.events[f.end]
         ended = activity_words(end.activity)
-        due = f" It was due by {f.due} ({since})." if f.due else ""
+        due = f" It was due by {by} ({since})." if f.due else ""
         return (end.day, f"{cap} should have followed the {trig} of {ev.said} before the {ended} of {end.said}, "
                          f"and did not.{due}{values}",
                 expected if f.due else f"{words} before the {ended}", f"no {words} before the {ended} of {end.day}",
@@ -285,16 +308,16 @@ def explain(view: CaseView, f: Fact, status: str) -> tuple[date, str, str, str, 
     if status == "overdue" and f.end is not None:
         assert f.due is not None  # only a deadline can be overdue
         end = view.events[f.end]
-        return (f.due + timedelta(days=1),
-                f"{cap} was due by {f.due} ({since}) and had not happened when the {activity_words(end.activity)} "
+        return (f.due if f.due_at is not None else f.due + timedelta(days=1),
+                f"{cap} was due by {by} ({since}) and had not happened when the {activity_words(end.activity)} "
                 f"of {end.said} ended the duty.{values}",
                 expected, f"no {words} by {end.day}", ((f.trigger, "trigger"), (f.end, "ended by")))
     if status == "overdue":
         assert f.due is not None  # only a deadline can be overdue
-        return (f.due + timedelta(days=1),
-                f"{cap} was due by {f.due} ({since}) and had not happened by {view.as_of}.{values}",
+        return (f.due if f.due_at is not None else f.due + timedelta(days=1),
+                f"{cap} was due by {by} ({since}) and had not happened by {view.as_of}.{values}",
                 expected, f"no {words} by {view.as_of}", ((f.trigger, "trigger"),))
-    return ev.day, f"{cap} is due {'by ' + str(f.due) if f.due else 'next'} ({since}).", expected, "", \
+    return ev.day, f"{cap} is due {'by ' + str(by) if f.due else 'next'} ({since}).", expected, "", \
         ((f.trigger, "trigger"),)
 
 
