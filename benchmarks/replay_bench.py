@@ -11,8 +11,8 @@ For each approach it prints events/s (input events / wall time of the whole proc
 measures them), CPU seconds, and peak RSS summed over the process and all its workers (sampled every 50 ms
 from /proc), then the ratios. Approaches:
 
-* ``sdsrules replay --engine durable`` (the default engine) and ``--engine reference``, full rule pack and state
-  machine, ``--jobs N``, JSON written to a file;
+* ``sdsrules replay --engine compiled`` (the bulk default), ``--engine reference`` and ``--engine durable`` (the
+  live default), full rule pack and state machine, ``--jobs N``, JSON written to a file;
 * the plain floor: orjson, group by case, six checks in one pass (``shared/notes/engines-measured.md``);
 * PM4Py Declare conformance on the constraints Declare can express (precedence and response), when PM4Py is
   installed, timed with and without loading the log into a DataFrame.
