@@ -77,7 +77,14 @@ def parse_duration(text: object) -> Duration:
     count, unit = int(m.group(1)), m.group(2)
     if not unit.endswith("s"):
         unit += "s"
+    if count * _DAYS_PER[unit] > MAX_DAYS + 1e-6:
+        raise ValueError(f"a duration must be at most 100 years (got {text!r})")
     return Duration(count, unit)
+
+
+#: the longest duration a design, a rule or a window may name: a century (dates stay far inside the calendar)
+MAX_DAYS = 36_525
+_DAYS_PER = {"hours": 1 / 24, "days": 1, "weeks": 7, "months": 30.4375, "years": 365.25, "working days": 1.4}
 
 
 def add_months(start: date, months: int) -> date:

@@ -82,3 +82,15 @@ def test_the_same_log_in_days_differs_only_where_hours_matter(log):
     wf = propose(load_workflow(RECEIPT / "design.yaml"), ["confirmation_period=2 days"])
     report = api.replay([log], wf, as_of=date(2011, 6, 4), rules=[RECEIPT / "rules"])
     assert sorted(f.case for f in report.findings if f.code == CNF) == ["D-open"]
+
+
+def test_a_duration_past_a_century_is_refused_not_a_crash():
+    """Found while testing hours: '999999999 hours' (or days) in a design or --set overflowed the calendar deep in
+    a worker. Now the design loader refuses it with one line."""
+    assert str(parse_duration("100 years")) == "100 years"
+    assert str(parse_duration("876600 hours")) == "876600 hours"
+    for text in ("101 years", "876601 hours", "999999999 days", "1201 months"):
+        with pytest.raises(ValueError, match="at most 100 years"):
+            parse_duration(text)
+    with pytest.raises(ValueError, match="at most 100 years"):
+        propose(load_workflow(RECEIPT / "design.yaml"), ["confirmation_period=999999999 hours"])
