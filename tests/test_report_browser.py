@@ -280,3 +280,35 @@ if __name__ == "__main__":  # python tests/test_report_browser.py REPORT.html OU
     finally:
         b.close()
     os._exit(0)
+
+
+@needs_chromium
+class TestComparePageInBrowser:
+    """``sdsrules compare --format html``: the current-vs-proposed page loads with no console error and no request,
+    shows a column pair per side, marks the duty that got worse, and keeps a hostile case id as text."""
+
+    def test_the_compare_page(self, browser, tmp_path):
+        from click.testing import CliRunner
+
+        from cli.main import cli
+
+        lines = (ROOT / "cases" / "sample.jsonl").read_text(encoding="utf-8").splitlines()
+        hostile = '<b class="injected">C-000002</b>'
+        log = tmp_path / "log.jsonl"
+        log.write_text("\n".join(line.replace('"C-000002"', json.dumps(hostile)) for line in lines) + "\n",
+                       encoding="utf-8")
+        page = tmp_path / "compare.html"
+        out = CliRunner().invoke(cli, ["compare", str(log), "-w", "national", "--set", "initial_review=6 weeks",
+                                       "--format", "html", "-o", str(page)])
+        assert out.exit_code == 0, out.output
+        url = page.as_uri()
+        browser.open(url)
+        assert browser.problems() == []
+        assert browser.requests() == [url]
+        sides = browser.eval("Array.from(document.querySelectorAll('table.compare th.side')).map(t => t.textContent)")
+        assert sides[:2] == ["current", "proposed"]
+        worse = browser.eval("Array.from(document.querySelectorAll('table.compare td.worse'))"
+                             ".map(td => td.parentElement.querySelector('td.code').textContent)")
+        assert worse == ["SDS-REV-01"]
+        assert browser.eval("document.querySelectorAll('b.injected').length") == 0
+        assert browser.eval(f"document.body.textContent.includes({json.dumps(hostile)})")
