@@ -70,7 +70,7 @@ class DaskPool:
         self.client = client
         # the workers open files by absolute path (their working directory is not ours)
         rules = tuple(os.path.abspath(p) for p in opts.rule_paths) if opts.rule_paths else None
-        self.setup = (opts.engine, os.path.abspath(opts.workflow.file), rules)
+        self.setup = (opts.engine, os.path.abspath(opts.workflow.file), rules, bool(opts.workflow.complete))
         self.window = IN_FLIGHT_PER_WORKER * max(1, len(client.nthreads()))
         self.live: set = set()  # Dask futures not yet done (a Dask future that is dropped is cancelled)
         self.guard = threading.Lock()

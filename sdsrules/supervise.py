@@ -152,12 +152,18 @@ WORKER: dict = {}
 PRELOADED: dict = {}
 
 
-def init_worker(engine: str, wf_file: str, rule_paths: list[str] | None) -> None:
+def init_worker(engine: str, wf_file: str, rule_paths: list[str] | None, complete: bool = False) -> None:
+    """Load the design and rule packs of a run into this worker (``complete``: the run's ``--complete``, which
+    rides on the loaded design, not on its file)."""
+    import attrs
+
     from .engine import load_rulebook, make_checker
     from .workflow import load_workflow
 
     key = (wf_file, tuple(rule_paths or ()))
     wf, book = PRELOADED.get(key) or (load_workflow(wf_file), None)
+    if complete and not wf.complete:
+        wf = attrs.evolve(wf, complete=True)
     made = None
     if engine != "none":
         made = make_checker(engine, wf, book or load_rulebook(rule_paths, wf))
@@ -183,14 +189,15 @@ _LOADED: dict[tuple, dict] = {}  # (engine, workflow file, rule paths) -> a Dask
 _TASK_LOCK = threading.Lock()
 
 
-def worker_task(setup: tuple[str, str, tuple[str, ...] | None], fn: Callable, *args: Any) -> Any:
-    """Run a work function in a Dask worker with the design and rules of ``setup`` loaded (once per process).
-    Tasks of one process run one at a time: durable-rules keeps one host per process and is not thread-safe."""
+def worker_task(setup: tuple[str, str, tuple[str, ...] | None, bool], fn: Callable, *args: Any) -> Any:
+    """Run a work function in a Dask worker with the design and rules of ``setup`` (engine, design file, rule
+    paths, ``--complete``) loaded (once per process). Tasks of one process run one at a time: durable-rules keeps
+    one host per process and is not thread-safe."""
     with _TASK_LOCK:
         state = _LOADED.get(setup)
         if state is None:
-            engine, wf_file, rule_paths = setup
-            init_worker(engine, wf_file, list(rule_paths) if rule_paths else None)
+            engine, wf_file, rule_paths, complete = setup
+            init_worker(engine, wf_file, list(rule_paths) if rule_paths else None, complete)
             state = _LOADED[setup] = dict(WORKER)
         WORKER.update(state)
         return fn(*args)

@@ -170,6 +170,26 @@ class TestAsOf:
             assert s["as_of"] == AS_OF and s["events_rejected"] == 2, name
 
 
+class TestComplete:
+    def test_complete_reaches_the_cluster_workers(self, cluster, logs, monkeypatch):
+        """``--complete`` rides on the loaded design, not on its file: the cluster's workers (which load the
+        design from its file) judge each case's log as its complete history too, as a local replay does."""
+        c, _client = cluster
+        log = logs["sample"]
+        monkeypatch.chdir(log.parent)
+        got = {}
+        for where in ("local", "cluster"):
+            args = ["replay", log.name, "--format", "json", "--complete", "--engine", "reference"]
+            if where == "cluster":
+                args += ["--scheduler", c.scheduler_address]
+            r = CliRunner().invoke(cli, args, catch_exceptions=False)
+            assert r.exit_code == 1, r.output
+            got[where] = json.loads(r.stdout)
+        plain = CliRunner().invoke(cli, ["replay", log.name, "--format", "json", "--engine", "reference"])
+        assert got["cluster"]["findings"] == got["local"]["findings"]
+        assert len(got["local"]["findings"]) > len(json.loads(plain.stdout)["findings"])  # --complete mattered
+
+
 class TestKilledDaskWorkers:
     """Issue 18 H4 on the cluster: a Dask worker SIGKILLed at a random point of a replay is restarted by its nanny,
     its tasks run again elsewhere, and the output is the local one; never a hang (each run bounded)."""
