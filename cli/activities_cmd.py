@@ -29,7 +29,7 @@ def activities(name, workflow, vocabulary_name, fmt, output):
     from sdsrules.datafile import DataFileError
     from sdsrules.vocabulary import did_you_mean, load_vocabulary
 
-    from .main import UsageProblem
+    from .output import UsageProblem
 
     try:
         if workflow is not None and vocabulary_name is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 
 import click
 
@@ -12,20 +11,7 @@ from sdsrules.datafile import DataFileError
 from sdsrules.engine import names as engines
 from sdsrules.readers import ReaderError
 
-from .output import atomic_text
-
-
-class _Unusable(click.ClickException):
-    exit_code = 2
-
-
-def _parse_day(ctx, param, value):
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"must be a date YYYY-MM-DD (got {value!r})") from None
+from .output import UsageProblem, atomic_text, parse_day
 
 
 @click.command()
@@ -40,7 +26,7 @@ def _parse_day(ctx, param, value):
 @click.option("--rules", "rule_paths", multiple=True, help="Rule pack folder or file (default: the shipped packs).")
 @click.option("--proposed-rules", "proposed_rules", multiple=True,
               help="The proposal's own rule pack (default: the same as --rules).")
-@click.option("--as-of", callback=_parse_day, help="Judge open deadlines on this date (default: latest event).")
+@click.option("--as-of", callback=parse_day, help="Judge open deadlines on this date (default: latest event).")
 @click.option("--format", "fmt", type=click.Choice(formats.names("compare")), default="text",
               show_default=True)
 @click.option("--output", "-o", default=None, help="Write here instead of stdout (atomically).")
@@ -71,13 +57,13 @@ def compare(logs, workflows, settings, rule_paths, proposed_rules, as_of, fmt, o
                                  rules=list(rule_paths) or None, proposed_rules=list(proposed_rules) or None,
                                  input_format=input_format, activity_map=map_path)
     except cmp_mod.ProposalError as e:
-        raise _Unusable(str(e)) from None
+        raise UsageProblem(str(e)) from None
     except DataFileError as e:
-        raise _Unusable(e.report()) from None
+        raise UsageProblem(e.report()) from None
     except ReaderError as e:
-        raise _Unusable(str(e)) from None
+        raise UsageProblem(str(e)) from None
     if not result.cases:
-        raise _Unusable(f"none of the {result.events_read} records could be read; there are no cases to compare")
+        raise UsageProblem(f"none of the {result.events_read} records could be read; there are no cases to compare")
     with atomic_text(output) as stream:
         out = formats.formatter("compare", fmt, stream, limit=limit)
         out.item(result)

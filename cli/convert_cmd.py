@@ -16,8 +16,7 @@ import click
 from sdsrules import formats
 from sdsrules.engine import names as engines
 
-from .main import UsageProblem
-from .output import atomic_text
+from .output import UsageProblem, atomic_text, parse_day
 
 FORMATS = formats.names("events")  # every format convert writes; it reads the same three
 SHOWN = 20  # rejections listed one by one on stderr; the rest are counted
@@ -39,7 +38,7 @@ SHOWN = 20  # rejections listed one by one on stderr; the rest are counted
               help="With --annotate: the rule engine, or none (sequence checks only).")
 @click.option("--rules", "rule_paths", multiple=True,
               help="With --annotate: rule pack folder or file (repeatable; default: the shipped packs).")
-@click.option("--as-of", callback=lambda ctx, param, value: _parse_day(ctx, param, value),
+@click.option("--as-of", callback=parse_day,
               help="With --annotate: judge open deadlines on this date (default: the latest event).")
 @click.option("--rejected", "rejected_path", default=None, metavar="FILE",
               help="Write every rejected record here as JSON Lines, with its reason in full and, for a map, the "
@@ -127,11 +126,6 @@ def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engi
     click.echo(f"{written} events converted from {source} ({in_fmt}) to {shown_target} ({out_fmt}); "
                f"{len(rejected)} rejected" + (f", {sum(ignored.values())} ignored" if ignored else ""), err=True)
     sys.exit(1 if rejected else 0)
-
-
-def _parse_day(ctx, param, value):
-    from .main import parse_day
-    return parse_day(ctx, param, value)
 
 
 def _findings(source, in_fmt, amap, workflow, engine, rule_paths=(), as_of=None):

@@ -11,16 +11,7 @@ from sdsrules import formats
 from sdsrules.datafile import DataFileError
 from sdsrules.readers import ReaderError
 
-from .output import atomic_text
-
-
-class UsageProblem(click.ClickException):
-    exit_code = 2
-
-
-def _parse_day(ctx, param, value):
-    from .main import parse_day
-    return parse_day(ctx, param, value)
+from .output import UsageProblem, atomic_text, parse_day
 
 
 def _parse_within(ctx, param, value):
@@ -41,7 +32,7 @@ def _parse_within(ctx, param, value):
 @click.option("--within", callback=_parse_within, default=None,
               help="Only duties falling due within this period of the as-of date: 28d, 4w, 3m, 1y (overdue ones "
                    "always show). Default: every duty still owed.")
-@click.option("--as-of", callback=_parse_day,
+@click.option("--as-of", callback=parse_day,
               help="Judge on this date YYYY-MM-DD (default: today in Scotland, Europe/London).")
 @click.option("--by", type=click.Choice(["team", "worker"]), default=None, help="Group the list by team or worker.")
 @click.option("--format", "fmt", type=click.Choice(formats.names("due")), default="text",

@@ -10,7 +10,6 @@ import contextlib
 import re
 import sys
 import types
-from datetime import date
 
 import click
 
@@ -19,22 +18,7 @@ from sdsrules.datafile import DataFileError
 from sdsrules.engine import names as engines
 from sdsrules.readers import ReaderError
 
-from .output import atomic_text
-
-
-class UsageProblem(click.ClickException):
-    """Unusable input: exit 2, like click's usage errors."""
-
-    exit_code = 2
-
-
-def parse_day(ctx, param, value):
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"must be a date YYYY-MM-DD (got {value!r})") from None
+from .output import UsageProblem, atomic_text, parse_day
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

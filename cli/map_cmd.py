@@ -46,7 +46,7 @@ def scaffold(log, fmt, output, name, step_field):
     or move steps that are no part of the process to `ignore:`."""
     from sdsrules.readers import ReaderError, format_of
 
-    from .main import UsageProblem
+    from .output import UsageProblem
 
     try:
         fmt = format_of(log, fmt)

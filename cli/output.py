@@ -1,5 +1,7 @@
-"""Writing outputs atomically: a temporary file beside the target, then a rename, so an interrupted run
-never leaves half a report."""
+"""Where the command line decides what the user is told about unusable input and output, with exit code 2
+(``UsageProblem``, ``OutputProblem``), the one ``--as-of`` date option (``parse_day``), and writing outputs
+atomically: a temporary file beside the target, then a rename, so an interrupted run never leaves half a
+report."""
 
 from __future__ import annotations
 
@@ -8,10 +10,27 @@ import os
 import sys
 import tempfile
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import click
+
+
+class UsageProblem(click.ClickException):
+    """Unusable input: exit 2, like click's usage errors."""
+
+    exit_code = 2
+
+
+def parse_day(ctx, param, value):
+    """A click callback: an ISO date (YYYY-MM-DD), or None."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"must be a date YYYY-MM-DD (got {value!r})") from None
 
 
 class OutputProblem(click.ClickException):

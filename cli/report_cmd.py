@@ -14,13 +14,9 @@ from sdsrules.datafile import DataFileError
 from sdsrules.engine import names as engines
 from sdsrules.readers import ReaderError
 
-from .output import atomic_text
+from .output import UsageProblem, atomic_text, parse_day
 
 LONG_RUN = 2.0  # seconds: a run that has taken this long shows its progress (on a terminal)
-
-
-class UsageProblem(click.ClickException):
-    exit_code = 2
 
 
 class Progress:
@@ -58,15 +54,10 @@ class Progress:
             self.line_open = False
 
 
-def _parse_day(ctx, param, value):
-    from .main import parse_day
-    return parse_day(ctx, param, value)
-
-
 @click.command("report")
 @click.argument("logs", nargs=-1, required=True)
 @click.option("--workflow", "-w", default=None, help="Workflow design file or shipped name (default: national).")
-@click.option("--as-of", callback=_parse_day, help="Judge open deadlines on this date (default: latest event).")
+@click.option("--as-of", callback=parse_day, help="Judge open deadlines on this date (default: latest event).")
 @click.option("--html", "html_path", default=None, help="Write the self-contained HTML report here.")
 @click.option("--csv", "csv_dir", default=None,
               help="Write CSV exports into this folder: findings.csv, rates.csv, cases.csv.")

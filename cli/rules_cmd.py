@@ -25,7 +25,7 @@ def _load(workflow, rule_paths):
         wf = load_workflow(workflow)
         return wf, load_rulebook(list(rule_paths) or None, wf)
     except DataFileError as e:
-        from .main import UsageProblem
+        from .output import UsageProblem
         raise UsageProblem(e.report()) from None
 
 
@@ -72,7 +72,7 @@ def explain(code, workflow, rule_paths, on_day):
     except KeyError:
         import difflib
 
-        from .main import UsageProblem
+        from .output import UsageProblem
 
         codes = [r.code for r in book.rules]
         close = difflib.get_close_matches(code.upper(), codes, n=1, cutoff=0.6)
@@ -167,7 +167,7 @@ def test_rules(packs, workflow, engines, verbose):
     case passed; 1: some failed (each named with file, line and the findings that differed); 2: unusable."""
     from sdsrules.ruletest import ENGINES, Runner, find_test_files
 
-    from .main import UsageProblem
+    from .output import UsageProblem
 
     files = find_test_files(list(packs) or None)
     if not files:

@@ -9,11 +9,7 @@ import click
 from sdsrules import formats
 from sdsrules.datafile import DataFileError
 
-from .output import atomic_text
-
-
-class _Unusable(click.ClickException):
-    exit_code = 2
+from .output import UsageProblem, atomic_text
 
 
 @click.command()
@@ -37,7 +33,7 @@ def validate(workflows, fmt, output, rule_paths):
         try:
             book = load_rulebook(list(rule_paths))
         except DataFileError as e:
-            raise _Unusable(str(e)) from None
+            raise UsageProblem(str(e)) from None
         used = book.parameters_used()
     results = validate_files(workflows, used)
     if book is not None:
@@ -69,9 +65,9 @@ def diagram(workflow, fmt, output):
             out.item(wf)
             out.close()
     except DataFileError as e:
-        raise _Unusable(e.report()) from None
+        raise UsageProblem(e.report()) from None
     except DiagramUnavailable as e:
-        raise _Unusable(str(e)) from None
+        raise UsageProblem(str(e)) from None
 
 
 def _in_the_designs_words(result, book):
