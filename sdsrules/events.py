@@ -312,6 +312,17 @@ def build_event(record: Mapping[str, Any], *, file: str, line: int, seq: int, te
 
     actor = _actor(record, text_cells)
 
+    values = _attributes(record, spec, activity, text_cells)
+    for name in _REQUIRED[activity]:
+        if name not in values:
+            raise EventError(name, f"is required for {activity}")
+    return Event(eid, case, at, day, activity, values, actor, file, line, seq, date_only)  # positional: hot path
+
+
+def _attributes(record: Mapping[str, Any], spec: Mapping[str, tuple[Kind, bool]], activity: str,
+                text_cells: bool) -> dict[str, Any]:
+    """The activity's attributes of a record, each converted to its kind (``spec``: the vocabulary's attributes of
+    the activity); an attribute the vocabulary does not declare is kept as given, not interpreted."""
     values: dict[str, Any] = {}
     skip = _SKIP_CSV if text_cells else _SKIP
     for name, raw in record.items():
@@ -325,10 +336,7 @@ def build_event(record: Mapping[str, Any], *, file: str, line: int, seq: int, te
             values[name] = kind_req[0].from_text(raw) if text_cells else kind_req[0].convert(raw)
         except ValueError as e:
             raise EventError(name, f"{e} for {activity}") from None
-    for name in _REQUIRED[activity]:
-        if name not in values:
-            raise EventError(name, f"is required for {activity}")
-    return Event(eid, case, at, day, activity, values, actor, file, line, seq, date_only)  # positional: hot path
+    return values
 
 
 def _build_in(record: Mapping[str, Any], file: str, line: int, seq: int, text_cells: bool,
@@ -352,19 +360,7 @@ def _build_in(record: Mapping[str, Any], file: str, line: int, seq: int, text_ce
     base = build_event(core, file=file, line=line, seq=seq, text_cells=text_cells)
     roles = getattr(vocabulary, "roles", ROLES)
     actor = _actor(record, text_cells) if roles is ROLES else _actor_in(record, text_cells, roles)
-    values: dict[str, Any] = {}
-    skip = _SKIP_CSV if text_cells else _SKIP
-    for name, raw in record.items():
-        if raw is None or name in skip or (text_cells and (raw == "" or name.startswith("actor_"))):
-            continue
-        kind_req = spec.get(name)
-        if kind_req is None:
-            values[name] = raw
-            continue
-        try:
-            values[name] = kind_req[0].from_text(raw) if text_cells else kind_req[0].convert(raw)
-        except ValueError as e:
-            raise EventError(name, f"{e} for {activity}") from None
+    values = _attributes(record, spec, activity, text_cells)
     required = getattr(vocabulary, "required", None)
     for name in (required[activity] if required is not None else
                  tuple(n for n, (_, req) in spec.items() if req)):
