@@ -15,11 +15,11 @@ The slow path also bounds the nesting of extra attributes (kept as given): a lis
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from operator import attrgetter
 from typing import Annotated, Any, Literal
 
 import msgspec
 import orjson
-from msgspec.structs import astuple as _astuple
 
 from .. import events as _events
 from ..events import Actor, Event, EventError, Rejection, build_event, parse_at
@@ -31,6 +31,9 @@ MAX_DEPTH = 32
 # orjson reads integers up to 2**64-1 as int and larger ones as float; msgspec reads them all as int. The fast
 # path takes only this range, so a huge number is decoded (by orjson) exactly as before.
 _INT = Annotated[int, msgspec.Meta(ge=-(2 ** 63), le=2 ** 63 - 1)]
+
+
+_DECODE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError)
 
 
 def _short(e: Exception) -> str:
@@ -144,8 +147,8 @@ class _Fast:
                        ("team", _INT | str | None, None)],
             forbid_unknown_fields=True, gc=False)
         structs: list[Any] = []
-        #: Struct class -> (activity, attribute names, their quoted bytes, post-conversions)
-        self.plan: dict[type, tuple[str, tuple[str, ...], tuple[bytes, ...], tuple | None]] = {}
+        #: Struct class -> (activity, attribute names, their quoted bytes, post-conversions, getter of their values)
+        self.plan: dict[type, tuple[str, tuple[str, ...], tuple[bytes, ...], tuple | None, Any]] = {}
         for activity, spec in activities.items():
             fields: list[tuple] = [("id", _INT | str | None, None), ("case", _INT | str), ("at", str),
                                    ("actor", actor_t | None, None)]
@@ -167,8 +170,9 @@ class _Fast:
             except (TypeError, ValueError):
                 continue
             structs.append(cls)
+            getter = None if not names else attrgetter(*names)  # one value, or a tuple of them
             self.plan[cls] = (activity, tuple(names), tuple(f'"{n}"'.encode() for n in names),
-                              tuple(post) if any(p is not None for p in post) else None)
+                              tuple(post) if any(p is not None for p in post) else None, getter)
         self.decode: Callable[[bytes], Any] | None = None
         if structs:
             union: Any = structs[0]
@@ -178,14 +182,16 @@ class _Fast:
         self.actors: dict[tuple, Actor] = {}
 
     def event(self, raw: bytes, name: str, number: int, seq: int) -> Event | None:
-        """The Event, or None for anything not plainly valid (the caller then takes the slow path)."""
+        """The Event, or None for anything not plainly valid (the caller then takes the slow path).
+
+        The hot loop of a bulk replay (a few million calls): written for the interpreter, not for beauty."""
         try:
             s = self.decode(raw)  # type: ignore[misc]
-        except (msgspec.ValidationError, msgspec.DecodeError):
+        except _DECODE_ERRORS:
             return None
-        activity, names, keys, post = self.plan[type(s)]
+        activity, names, keys, post, get = self.plan[s.__class__]
         case = s.case
-        if type(case) is str:
+        if case.__class__ is str:
             if not case or case[0].isspace() or case[-1].isspace():
                 return None
         else:
@@ -197,7 +203,7 @@ class _Fast:
         eid = s.id
         if eid is None or eid == "":
             eid = f"{name.rsplit('/', 1)[-1]}:{number}"
-        elif type(eid) is not str:
+        elif eid.__class__ is not str:
             eid = str(eid)
         actor = s.actor
         if actor is not None:
@@ -210,10 +216,14 @@ class _Fast:
                     self.actors.clear()
                 self.actors[key] = hit
             actor = hit
-        values: dict[str, Any] = {}
-        for attr, v in zip(names, _astuple(s)[4:], strict=True):  # the fields after id, case, at, actor
-            if v is not None:
-                values[attr] = v
+        values: dict[str, Any]
+        if get is None:
+            values = {}
+        elif len(names) == 1:
+            v = get(s)
+            values = {} if v is None else {names[0]: v}
+        else:
+            values = {n: v for n, v in zip(names, get(s), strict=True) if v is not None}
         if post is not None:
             for i, attr in enumerate(names):
                 conv = post[i]
@@ -227,14 +237,19 @@ class _Fast:
             # there exactly once as written (not escaped, not repeated, not also a value)
             where = []
             find = raw.find
+            last, in_order = -1, True
             for attr, k in zip(names, keys, strict=True):
                 if attr in values:
                     pos = find(k)
                     if pos < 0 or find(k, pos + 1) >= 0:
                         return None
+                    if pos < last:
+                        in_order = False
+                    last = pos
                     where.append((pos, attr))
-            where.sort()
-            values = {n: values[n] for _, n in where}
+            if not in_order:
+                where.sort()
+                values = {n: values[n] for _, n in where}
         return Event(eid, case, at, day, activity, values, actor, name, number, seq, date_only)
 
 

@@ -1,0 +1,64 @@
+"""``events.parse_at``'s shortcut for "YYYY-MM-DDTHH:MM:SS" (the day and the time of day parsed apart, each once)
+against the full parse (``_parse_at``): the same value for every text it takes, and every other text left to the
+full parse, which names what is wrong."""
+
+from __future__ import annotations
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from sdsrules import events
+from sdsrules.events import parse_at
+
+_VALID = st.datetimes().map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%S").rjust(19, "0"))
+_CHARS = "0123456789-:T Z+W.x"
+
+
+@st.composite
+def near_miss(draw) -> str:
+    """A valid value with a few of its characters changed (a digit, a separator, a week date...)."""
+    text = list(draw(_VALID))
+    for _ in range(draw(st.integers(0, 3))):
+        text[draw(st.integers(0, 18))] = draw(st.sampled_from(_CHARS))
+    return "".join(text)
+
+
+def _full(text: str):
+    try:
+        return events._parse_at(text)
+    except ValueError as e:
+        return str(e)
+
+
+def _fast(text: str):
+    events._ATS.clear()  # not an earlier answer from the cache: the shortcut itself
+    try:
+        return parse_at(text)
+    except ValueError as e:
+        return str(e)
+
+
+@settings(max_examples=600, deadline=None)
+@given(_VALID | near_miss())
+@example("2024-02-30T10:00:00")
+@example("2024-02-29T24:00:00")
+@example("2023-12-31T23:59:60")
+@example("2023-W27-1T10:00:00")
+@example("0001-01-01T00:00:00")
+@example("9999-12-31T23:59:59")
+@example("2024-03-31T01:30:00")  # the hour the clocks skip in London
+@example("2024-10-27T01:30:00")  # and the one they repeat
+@example("2024-01-01 10:00:00")
+@example("2024-01-01T10:00:0Z")
+def test_the_shortcut_gives_what_the_full_parse_gives(text):
+    got, want = _fast(text), _full(text)
+    assert got == want
+    if not isinstance(want, str):
+        assert got[0].tzinfo is want[0].tzinfo and got[0].fold == want[0].fold
+
+
+def test_the_shortcut_is_taken_for_the_common_form():
+    events._ATS.clear()
+    assert events._plain_local("2024-05-01T09:30:00") == events._parse_at("2024-05-01T09:30:00")
+    assert events._plain_local("2024-05-01 09:30:00") is None  # anything else: the full parse
+    assert events._plain_local("2024-02-30T09:30:00") is None
