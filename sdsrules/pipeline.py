@@ -56,6 +56,7 @@ from .supervise import (
     isolated,
     ordered,
     sigterm_as_interrupt,
+    uncollected,
 )
 from .workflow import Workflow
 
@@ -429,15 +430,10 @@ _BLANK = object()  # a blank line: not a record
 BATCH = BATCH_CASES
 
 
-def _check(groups: list[tuple[str, list[Event]]], as_of: date) -> list[CaseResult]:
-    return check_cases(groups, WORKER["wf"], as_of, WORKER["checker"])
-
-
-def _compact(results: list[CaseResult], keep_obligations: bool) -> list[CaseResult]:
-    """What goes back to the parent: without the open obligations when the output never shows them."""
-    if keep_obligations:
-        return results
-    return [attrs.evolve(r, obligations=()) if r.obligations else r for r in results]
+def _check(groups: list[tuple[str, list[Event]]], as_of: date, whole: bool = True) -> list[CaseResult]:
+    """The cases' results; ``whole`` False: only what a list of findings needs (``replay.check_cases``), which is
+    all that goes back to the parent when the output is a findings writer."""
+    return check_cases(groups, WORKER["wf"], as_of, WORKER["checker"], whole)
 
 
 _NONE = pickle.dumps([], protocol=pickle.HIGHEST_PROTOCOL)
@@ -456,6 +452,11 @@ class RangeResult:
 def _work_range(r: Range, hint: date | None, forced: bool, keep_obligations: bool = True) -> RangeResult:
     """Read a range, then judge its cases at ``hint`` (``forced``) or at the later of ``hint`` and the range's own
     latest day (a guess at the log's as-of date: the driver redoes the range if the guess was wrong)."""
+    with uncollected():
+        return _read_and_judge(r, hint, forced, keep_obligations)
+
+
+def _read_and_judge(r: Range, hint: date | None, forced: bool, keep_obligations: bool) -> RangeResult:
     scan = RangeScan()
     groups: list[tuple[str, list[Event]]] = []
     rejected: list[Rejection] = []
@@ -471,7 +472,7 @@ def _work_range(r: Range, hint: date | None, forced: bool, keep_obligations: boo
         as_of = date.today()
     results: list[CaseResult] = []
     for i in range(0, len(groups), BATCH):
-        results.extend(_compact(_check(groups[i:i + BATCH], as_of), keep_obligations))
+        results.extend(_check(groups[i:i + BATCH], as_of, keep_obligations))
     return RangeResult(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL), rejected, scan, as_of)
 
 
@@ -481,7 +482,8 @@ def _check_one(case: str, events: list[Event], wf: Workflow, as_of: date, checke
 
 def _work_groups(groups: list[tuple[str, list[Event]]], as_of: date,
                  keep_obligations: bool = True) -> list[CaseResult]:
-    return _compact(_check(groups, as_of), keep_obligations)
+    with uncollected():
+        return _check(groups, as_of, keep_obligations)
 
 
 # ------------------------------------------------------------------------------------------- the driver

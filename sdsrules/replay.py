@@ -212,9 +212,12 @@ def check_case(case: str, events: Sequence[Event], wf: Workflow, as_of: date, ch
 
 
 def check_cases(cases: Sequence[tuple[str, Sequence[Event]]], wf: Workflow, as_of: date,
-                checker=None) -> list[CaseResult]:
+                checker=None, whole: bool = True) -> list[CaseResult]:
     """:func:`check_case` for several cases at once, with the same results. A checker with a ``many(list of
-    (steps, as_of))`` method judges them in one call (durable-rules: one batch of facts for all of them)."""
+    (steps, as_of))`` method judges them in one call (durable-rules: one batch of facts for all of them).
+    ``whole`` False: results with what a list of findings needs (findings, rejections, counts, unchecked) and
+    nothing else: no open obligations, applicable codes or profile (a bulk replay's writers never read them, and
+    they were most of what a worker sent back)."""
     prepared = []
     for case, events in cases:
         ordered, dupes, dat02 = order_case(events)
@@ -226,7 +229,11 @@ def check_cases(cases: Sequence[tuple[str, Sequence[Event]]], wf: Workflow, as_o
     if checker is not None:
         todo = [n for n, p in enumerate(prepared) if p[4]]
         many = getattr(checker, "many", None)
-        if many is not None and len(todo) > 1:
+        lean = None if whole else getattr(checker, "findings_only", None)  # a checker that can skip the rest
+        if lean is not None:
+            for n in todo:
+                judged[n] = lean(prepared[n][4], as_of)
+        elif many is not None and len(todo) > 1:
             for n, out in zip(todo, many([(prepared[n][4], as_of) for n in todo]), strict=True):
                 judged[n] = out
         else:
@@ -251,6 +258,9 @@ def check_cases(cases: Sequence[tuple[str, Sequence[Event]]], wf: Workflow, as_o
                 closed, obligations = close_history(case, ordered[-1].day, obligations, checker, wf)
                 findings.extend(closed)
         findings.sort(key=Finding.sort_key)
+        if not whole:
+            results.append(CaseResult(case, tuple(findings), tuple(dupes), (), len(ordered), dat02 is not None))
+            continue
         results.append(CaseResult(case, tuple(findings), tuple(dupes), tuple(obligations), len(ordered),
                                   dat02 is not None, applicable=frozenset(applicable),
                                   profile=case_profile(ordered, duty_teams, excused)))

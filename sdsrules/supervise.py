@@ -175,6 +175,22 @@ def init_worker(engine: str, wf_file: str, rule_paths: list[str] | None, complet
     gc.set_threshold(50_000, 20, 20)
 
 
+@contextlib.contextmanager
+def uncollected() -> Iterator[None]:
+    """No cyclic garbage collection while a unit of work runs (a range, a batch of cases). Checking makes a few
+    hundred thousand short-lived objects a range, freed by reference counting as the work goes; the collector,
+    even at ``init_worker``'s threshold, walked the range's live events over and over, about 9% of a worker's
+    time (``benchmarks/replay_bench.py``). Anything cyclic the work leaves behind is bounded by one unit and is
+    collected after it."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def init_local_worker(engine: str, wf_file: str, rule_paths: list[str] | None) -> None:
     """A local worker: it dies with the parent; SIGTERM ends it (not the parent's handler it was forked with, which
     would send a KeyboardInterrupt back as its result); Ctrl-C is for the parent, which then stops the workers."""

@@ -44,7 +44,16 @@ def _view(results) -> list:
 
 
 def _all_engines(cases: list[tuple[str, list[Event]]], as_of: date) -> dict[str, list]:
-    return {name: _view(check_cases(cases, WF, as_of, checker)) for name, checker in CHECKERS.items()}
+    got = {name: _view(check_cases(cases, WF, as_of, checker)) for name, checker in CHECKERS.items()}
+    # a bulk replay writing findings asks for nothing else (``whole`` False: the compiled ``findings_only``):
+    # the same findings, counts and rejections, and none of what it did not ask for
+    lean = check_cases(cases, WF, as_of, CHECKERS["compiled"], whole=False)
+    full = check_cases(cases, WF, as_of, CHECKERS["compiled"])
+    assert [(r.case, [f.to_dict() for f in r.findings]) for r in lean] == [(c, f) for c, f, _, _ in got["reference"]]
+    for a, b in zip(lean, full, strict=True):
+        assert (a.rejected, a.replayed, a.reordered, a.unchecked) == (b.rejected, b.replayed, b.reordered, b.unchecked)
+        assert (a.obligations, a.applicable, a.profile) == ((), frozenset(), ())
+    return got
 
 
 def _grouped(events: list[Event]) -> list[tuple[str, list[Event]]]:
@@ -166,6 +175,20 @@ class TestGeneratedLogs:
         random.Random(3).shuffle(records)
         shuffled = events_of([_record(e) for _, e in records])
         _assert_equal(_all_engines(_grouped(shuffled), max(e.day for e in shuffled)))
+
+    def test_findings_only_keeps_the_findings_a_complete_history_makes_of_open_duties(self):
+        """``--complete`` turns duties open at the end of a case's log into findings (``replay.close_history``):
+        the findings-only check must still find those open duties."""
+        import attrs
+
+        wf = attrs.evolve(WF, complete=True)
+        checker = make_checker("compiled", wf, BOOK)
+        cases = _grouped(_generated(300, 21))
+        as_of = max(e.day for _, evs in cases for e in evs)
+        lean = check_cases(cases, wf, as_of, checker, whole=False)
+        full = check_cases(cases, wf, as_of, checker)
+        assert [[f.to_dict() for f in r.findings] for r in lean] == [[f.to_dict() for f in r.findings] for r in full]
+        assert sum(f.outstanding for r in lean for f in r.findings if "complete history" in f.message) > 0
 
     @pytest.mark.slow
     def test_they_agree_on_a_large_generated_log(self):

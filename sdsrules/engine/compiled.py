@@ -36,7 +36,7 @@ from ..conditions import MISSING, Where
 from ..workflow import ParamValue, Workflow
 from .caseview import BREACH, CaseView, Fact
 from .rules import Check, Matcher, Rule, Rulebook
-from .semantics import accumulated, decide
+from .semantics import accumulated, decide, to_finding, to_obligation
 from .semantics import due_of as exact_due
 
 #: a compiled check: (view, trigger index, sink of (fact, status) for breaches and open duties) -> the index that
@@ -48,6 +48,7 @@ EXCUSED = -2  # a recorded exception excused it
 Pred = Callable[[CaseView, int], bool]
 
 _NOT_APPLIED = frozenset({"excused", "not_in_force"})
+_NONE_APPLIED = Applied()  # findings_only: no codes (never changed: the caller only reads it)
 
 
 def _never(view: CaseView, i: int) -> bool:
@@ -513,6 +514,10 @@ class CompiledChecker:
         self._params = _Params(wf)
         self._compiled = {check.key: _Compiled(rule, check, self._params) for rule, check in book.checks()}
         self._for: dict[frozenset[str], list[_Compiled]] = {}
+        #: whether a replay can turn open obligations into findings (see ``findings_only``)
+        self._closes_open = wf.complete or any(
+            all(c.template == "response" and not c.within and not c.before for c in rule.checks)
+            for rule in book.rules)
 
     def _checks_for(self, activities) -> list[_Compiled]:
         """The compiled checks a case with these activities can trigger, in rulebook order (``derive``'s)."""
@@ -554,6 +559,26 @@ class CompiledChecker:
             return [], [], applied
         findings, obligations, _ = decide(view, [f for f, _ in sink], [s for _, s in sink])
         return findings, obligations, applied
+
+    def findings_only(self, steps, as_of: date) -> tuple[list, list, set[str]]:
+        """``self(steps, as_of)`` for a bulk replay whose output is a list of findings (``replay.check_cases``
+        with ``whole`` False): the same findings, without what such an output never reads (which codes applied and
+        whose duties they were); the open obligations only when the replay turns some into findings (a design
+        judged ``complete``, or a rule pack with an open-ended duty: ``replay.close_at_closure``)."""
+        view = _View(steps, self.wf, as_of)
+        sink: list[tuple[Fact, str]] = []
+        by_activity = view.by_activity
+        for c in self._checks_for(by_activity):
+            trigger, run = c.trigger, c.run
+            one = c.one
+            for i in by_activity.get(one, _EMPTY) if one is not None else view.indexes_of(c.trigger_acts):
+                if trigger is None or trigger(view, i):
+                    run(view, i, sink)
+        if not sink:
+            return [], [], _NONE_APPLIED
+        findings = [to_finding(view, f, s) for f, s in sink if s in BREACH]
+        obligations = [to_obligation(view, f) for f, s in sink if s == "open"] if self._closes_open else []
+        return findings, obligations, _NONE_APPLIED
 
     def many(self, items: Sequence[tuple[Any, date]]) -> list[tuple[list, list, set[str]]]:
         return [self(steps, as_of) for steps, as_of in items]
