@@ -45,7 +45,7 @@ from .events import Event, Rejection
 from .findings import Summary, Unchecked
 from .maps import ignored_step
 from .readers._io import MAX_LINE
-from .readers.fast import decode_line, too_long
+from .readers.fast import line_decoder, too_long
 from .replay import CaseResult, Report, check_case, check_cases
 from .supervise import (
     EXECUTORS,
@@ -374,6 +374,7 @@ def iter_range(r: Range, scan: RangeScan | None = None) -> Iterator[tuple[str, A
         # every range but the first skips what belongs to the case before it: that case's lines, and the blank or
         # unreadable lines among and after them (the owner of a case reads on over those; see the module doc)
         skipping = r.start > 0
+        decode = line_decoder()
         for offset, line in _bounded_lines(f, r.start):
             number += 1
             item: Event | Rejection
@@ -385,7 +386,7 @@ def iter_range(r: Range, scan: RangeScan | None = None) -> Iterator[tuple[str, A
                     raw = raw[3:]
                 if not raw.strip():
                     continue  # a blank line is not a record (nor a case's end)
-                item = decode_line(raw, name, number, offset)
+                item = decode(raw, name, number, offset)
                 case = item.case if type(item) is Event else _raw_case(raw)
             if case is not None:
                 if last_seen is not None and case < last_seen:
