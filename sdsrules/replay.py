@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from datetime import date, datetime
+from operator import attrgetter
 from typing import NamedTuple
 
 import attrs
@@ -69,12 +70,17 @@ class Report:
         }
 
 
+_SEQ = attrgetter("seq")
+_AT_SEQ = attrgetter("at", "seq")
+_STEP = tuple.__new__  # Step(...) without NamedTuple's Python-level __new__ (a step is made for every event)
+
+
 def order_case(events: Sequence[Event]) -> tuple[list[Event], list[Rejection], Finding | None]:
     """Drop duplicate ids (as rejections), order by time then input position, and say if that reordered."""
     seen: dict[str, Event] = {}
     kept: list[Event] = []
     dupes: list[Rejection] = []
-    for ev in sorted(events, key=lambda e: e.seq):
+    for ev in sorted(events, key=_SEQ):
         first = seen.get(ev.id)
         if first is not None:
             dupes.append(Rejection(ev.file, ev.line, f"'id' {ev.id!r} was already used in case {ev.case} "
@@ -83,30 +89,31 @@ def order_case(events: Sequence[Event]) -> tuple[list[Event], list[Rejection], F
             continue
         seen[ev.id] = ev
         kept.append(ev)
-    ordered = sorted(kept, key=lambda e: (e.at, e.seq))
+    ordered = sorted(kept, key=_AT_SEQ)
     finding = _dat02(kept) if ordered != kept else None
     return ordered, dupes, finding
 
 
 def step_case(events: Sequence[Event], wf: Workflow) -> tuple[list[Step], list[Finding]]:
     """Drive the workflow's machine through one ordered case: its steps, and SDS-SEQ-01/02 findings."""
-    state = wf.initial
+    initial = state = wf.initial
     episode = 0
     closed_by: Event | None = None
     steps: list[Step] = []
     findings: list[Finding] = []
     closed_states = wf.closed_states
+    step, add = wf.step, steps.append
     for ev in events:
-        new, how = wf.step(state, ev)
+        new, how = step(state, ev)
         if new is None:
-            steps.append(Step(ev, state, state, episode, False))
+            add(_STEP(Step, (ev, state, state, episode, False)))
             findings.append(_seq_finding(ev, state, how, closed_by, wf))
             continue
-        if how == "moved" and (state == wf.initial or state in closed_states):
+        if how == "moved" and (state == initial or state in closed_states):
             episode += 1
         if new in closed_states:
             closed_by = ev
-        steps.append(Step(ev, state, new, episode, True))
+        add(_STEP(Step, (ev, state, new, episode, True)))
         state = new
     return steps, findings
 
