@@ -193,12 +193,16 @@ def parse_at(value: Any) -> tuple[datetime, date, bool]:
 
     Returns (aware datetime, local calendar day, date_only). Raises ValueError with a plain message.
     """
-    hit = _ATS.get(value) if type(value) is str else None
+    if type(value) is not str:
+        return _parse_at(value)  # which says what is wrong
+    if len(value) == 19:  # "YYYY-MM-DDTHH:MM:SS", most of all: quicker from its parts than from a cache of them
+        hit = _plain_local(value)
+        if hit is not None:
+            return hit
+    hit = _ATS.get(value)
     if hit is not None:
         return hit
-    hit = _plain_local(value) if type(value) is str and len(value) == 19 else None
-    if hit is None:
-        hit = _parse_at(value)
+    hit = _parse_at(value)
     if len(_ATS) >= 65_536:  # bounded (about 10 MB), cleared rather than aged
         _ATS.clear()
     _ATS[value] = hit
