@@ -437,12 +437,31 @@ def _check(groups: list[tuple[str, list[Event]]], as_of: date, whole: bool = Tru
     return check_cases(groups, WORKER["wf"], as_of, WORKER["checker"], whole)
 
 
-_NONE = pickle.dumps([], protocol=pickle.HIGHEST_PROTOCOL)
+#: cases left out of a range's results, counted: (cases, events replayed, cases reordered)
+Quiet = tuple[int, int, int]
+_NONE = pickle.dumps(((0, 0, 0), []), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _payload(results: list[CaseResult], whole: bool) -> bytes:
+    """A range's results as the worker sends them: (quiet, results). For a sink that wants findings only
+    (``whole`` False), the cases with nothing to say (no finding, rejection or failure: most of them) are only
+    counted, never sent; a findings writer does nothing with them but count them."""
+    quiet = (0, 0, 0)
+    if not whole:
+        loud = [r for r in results if r.findings or r.rejected or r.unchecked is not None]
+        if len(loud) < len(results):
+            replayed = reordered = 0
+            for r in results:
+                if not (r.findings or r.rejected or r.unchecked is not None):
+                    replayed += r.replayed
+                    reordered += r.reordered
+            quiet, results = (len(results) - len(loud), replayed, reordered), loud
+    return pickle.dumps((quiet, results), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 @attrs.frozen(slots=True)
 class RangeResult:
-    #: the range's CaseResults, pickled by the worker: the driver keeps them on disk as they are until the as-of
+    #: the range's results as ``_payload`` pickles them: the driver keeps them on disk as they are until the as-of
     #: date is known, and unpickles them once, on their way to the sink
     results: bytes
     rejected: list[Rejection]
@@ -474,7 +493,7 @@ def _read_and_judge(r: Range, hint: date | None, forced: bool, keep_obligations:
     results: list[CaseResult] = []
     for i in range(0, len(groups), BATCH):
         results.extend(_check(groups[i:i + BATCH], as_of, keep_obligations))
-    return RangeResult(pickle.dumps(results, protocol=pickle.HIGHEST_PROTOCOL), rejected, scan, as_of)
+    return RangeResult(_payload(results, keep_obligations), rejected, scan, as_of)
 
 
 def _check_one(case: str, events: list[Event], wf: Workflow, as_of: date, checker: Any) -> CaseResult:
@@ -689,15 +708,14 @@ def _run_ranges(path: str, opts: Options, sink: Sink, pool) -> Summary | None:
         for task, res in ordered(pool, ((_work_range, (ranges[i], as_of, True, keep)) for i in redo), pool.window):
             if isinstance(res, BaseException):  # a worker died: the range's cases one at a time
                 groups = [item for kind, item in iter_range(task[1][0]) if kind == "case"]
-                again.put(pickle.dumps(list(_isolated(pool, groups, as_of, opts, keep)),
-                                       protocol=pickle.HIGHEST_PROTOCOL))
+                again.put(_payload(list(_isolated(pool, groups, as_of, opts, keep)), keep))
             else:
                 again.put(res.results)
         feed = _Feed(summary, sink, summary.events_read, None, rejected)
         redone = set(redo)
         later = iter(again)
         for i, results in enumerate(store):
-            feed.take(pickle.loads(next(later) if i in redone else results))
+            feed.take_payload(next(later) if i in redone else results)
         return feed.close()
     finally:
         store.close()
@@ -779,6 +797,16 @@ class _Feed:
         self.rejected = rejected if rejected is not None else Spill(rejection_key, REJECTION_RUN)
         self.unchecked: list[Unchecked] = []
         self.done = 0
+
+    def take_payload(self, data: bytes) -> None:
+        """``take`` of a range's results as a worker sent them (``_payload``): the quiet cases only counted."""
+        (cases, replayed, reordered), results = pickle.loads(data)
+        s = self.summary
+        s.cases += cases
+        s.events_replayed += replayed
+        s.cases_reordered += reordered
+        self.done += replayed
+        self.take(results)
 
     def take(self, results: Iterable[CaseResult]) -> None:
         s = self.summary
