@@ -43,6 +43,24 @@ class TestExecutors:
     def test_every_executor_gives_the_same_report(self, expected, executor, jobs, paths):
         assert _report(executor, jobs=jobs, paths=paths) == expected
 
+    @pytest.mark.parametrize(("executor", "jobs"), [("inline", 1), ("processes", 2)])
+    def test_a_findings_writer_gets_what_a_collecting_sink_gets(self, expected, executor, jobs, tmp_path):
+        """A findings writer asks workers for findings only (the quiet cases counted, not sent, no profile or
+        obligations): the same summary and the same findings as a sink that takes whole results."""
+        from sdsrules.formats import formatter
+
+        wf = load_workflow(None)
+        opts = pipeline.Options(wf, "compiled", jobs, book=load_rulebook(None, wf), executor=executor)
+        out = tmp_path / "findings.json"
+        with out.open("w") as f:
+            writer = formatter("findings", "json", f)
+            assert not pipeline._wants_obligations(writer)
+            summary = pipeline.drive(writer, opts, paths=[str(SAMPLE)])
+        got = json.loads(out.read_text())
+        assert 0 < len({f["case"] for f in got["findings"]}) < summary.cases == expected["summary"]["cases"]
+        assert got["summary"] == expected["summary"]
+        assert got["findings"] == expected["findings"]
+
     def test_durable_inline_runs_on_the_engine_thread_and_agrees(self, expected):
         got = _report("inline", engine="durable")
         assert got["summary"].pop("engine") == "durable"
