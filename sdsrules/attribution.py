@@ -39,9 +39,24 @@ def holder(steps: Sequence[Any], i: int) -> tuple[str, str]:
     return team, worker
 
 
-def holder_fields(steps: Sequence[Any], i: int) -> Holder:
+def holders(steps: Sequence[Any]) -> list[tuple[str, str]]:
+    """``holder(steps, i)`` of every step, in one pass (the latest team and the latest worker recorded at or
+    before each): what ``CaseView.holder`` keeps for a case, where a case's actors are sparse and ``holder``
+    would walk back over the same steps for every duty."""
+    out: list[tuple[str, str]] = []
+    team = worker = ""
+    for st in steps:
+        actor = st.event.actor
+        if actor is not None:
+            team = actor.team or team
+            worker = actor.id or worker
+        out.append((team, worker))
+    return out
+
+
+def holder_fields(view: Any, i: int) -> Holder:
     """``holder`` as the ``team`` and ``worker`` fields of an ``Obligation``."""
-    team, worker = holder(steps, i)
+    team, worker = view.holder(i)
     return Holder(team=team, worker=worker)
 
 
@@ -72,8 +87,8 @@ def attribute(view: Any, fact: Any, status: str, day: date, evidence: Sequence[t
     end = fact.end
     if end is None:
         end = next((k for k, role in evidence if role in ("ended by", "deadline event")), None)
-    team, worker = holder(steps, i)
-    team_due, worker_due = holder(steps, last_step_by(steps, i, day))
+    team, worker = view.holder(i)
+    team_due, worker_due = view.holder(last_step_by(steps, i, day))
     return {"stage": stage_of(steps, i, fact.due, end), "team": team, "worker": worker, "team_due": team_due,
             "worker_due": worker_due, "due": fact.due.isoformat() if fact.due else "",
             "outstanding": status == "overdue" and end is None}
@@ -97,14 +112,14 @@ def applied_codes(view: Any, facts: Sequence[Any], statuses: Sequence[str]) -> A
     for f, s in zip(facts, statuses, strict=True):
         if s == "excused":
             excused.add(f.rule.code)
-            out.teams.setdefault(f.rule.code, (holder(steps, f.trigger)[0],) * 2)
+            out.teams.setdefault(f.rule.code, (view.holder(f.trigger)[0],) * 2)
         if s in ("excused", "not_in_force"):
             continue
         code = f.rule.code
         if code not in out:  # the first duty of the code that applied gives its teams
             out.add(code)
-            trigger_team = holder(steps, f.trigger)[0]
+            trigger_team = view.holder(f.trigger)[0]
             done = f.done if f.done is not None else f.trigger
-            out.teams[code] = (trigger_team, holder(steps, done)[0] if done < len(steps) else trigger_team)
+            out.teams[code] = (trigger_team, view.holder(done)[0] if done < len(steps) else trigger_team)
     out.excused = frozenset(excused - out)
     return out

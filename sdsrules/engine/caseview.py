@@ -10,6 +10,7 @@ from datetime import date, datetime
 
 import attrs
 
+from ..attribution import holders
 from ..workflow import ParamValue, Workflow
 from .rules import Check, Matcher, Rule
 
@@ -60,6 +61,15 @@ class CaseView:
         self._first: dict[int, dict[int, int]] = {}
         self._merged: dict[frozenset, list[int]] = {}
         self._ends: list[int] | None = None
+        self._holders: list[tuple[str, str]] | None = None
+
+    def holder(self, i: int) -> tuple[str, str]:
+        """(team, worker) holding the case at step ``i`` (``attribution.holder``), from the case's holders found
+        once (``attribution.holders``)."""
+        h = self._holders
+        if h is None:
+            h = self._holders = holders(self.steps)
+        return h[i]
 
     # -- indexes
     def indexes_of(self, activities: frozenset[str]) -> list[int]:

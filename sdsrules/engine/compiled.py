@@ -31,7 +31,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from ..attribution import Applied, holder
+from ..attribution import Applied
 from ..conditions import MISSING, Where
 from ..workflow import ParamValue, Workflow
 from .caseview import BREACH, CaseView, Fact
@@ -549,11 +549,11 @@ class CompiledChecker:
                 got = run(view, i, sink)
                 if got == EXCUSED:
                     excused.add(code)
-                    applied.teams.setdefault(code, (holder(steps, i)[0],) * 2)
+                    applied.teams.setdefault(code, (view.holder(i)[0],) * 2)
                 elif got >= 0 and code not in applied:
                     applied.add(code)
-                    team = holder(steps, i)[0]
-                    applied.teams[code] = (team, holder(steps, got)[0] if got < len(steps) else team)
+                    team = view.holder(i)[0]
+                    applied.teams[code] = (team, view.holder(got)[0] if got < len(steps) else team)
         applied.excused = frozenset(excused - applied)
         if not sink:
             return [], [], applied

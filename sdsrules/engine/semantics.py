@@ -387,7 +387,7 @@ def to_obligation(view: CaseView, fact: Fact) -> Obligation:
     _, detail, _, _, _ = explain(view, fact, "open")
     return Obligation(code=fact.rule.code, case=view.case, due=fact.due.isoformat() if fact.due else "",
                       message=f"{fact.rule.title}: {detail}", trigger=Evidence.of(trig, "trigger"),
-                      title=fact.rule.title, **holder_fields(view.steps, fact.trigger))
+                      title=fact.rule.title, **holder_fields(view, fact.trigger))
 
 
 def decide(view: CaseView, facts: Sequence[Fact], statuses: Sequence[str]):
