@@ -42,7 +42,7 @@ import attrs
 import orjson
 
 from .engine.names import BULK_DEFAULT, IN_PROCESS
-from .events import Event, Rejection
+from .events import Actor, Event, Rejection
 from .findings import Summary, Unchecked
 from .maps import ignored_step
 from .readers._io import MAX_LINE
@@ -177,9 +177,11 @@ class Spill:
     @staticmethod
     def _write(items: Iterable[Any], level: int) -> tuple[int, Any]:
         f = tempfile.TemporaryFile(prefix="sdsrules-sort-")  # noqa: SIM115 - closed in close(); deleted with it
-        dump = pickle.dump
+        pickler, protocol, table = pickle.Pickler, pickle.HIGHEST_PROTOCOL, _SPILLED
         for item in items:
-            dump(item, f, protocol=pickle.HIGHEST_PROTOCOL)
+            p = pickler(f, protocol)
+            p.dispatch_table = table
+            p.dump(item)
         f.seek(0)
         return level, f
 
@@ -204,6 +206,17 @@ class Spill:
             with contextlib.suppress(OSError):
                 f.close()
         self.files, self.items = [], []
+
+
+def _fields_reducer(cls: type) -> Callable[[Any], tuple]:
+    """A spilled attrs class as its fields in order, rebuilt by its own __init__ (attrs' own pickling goes through
+    a dict of the fields each way: a quarter of the time of pickling an Event)."""
+    get = operator.attrgetter(*(a.name for a in attrs.fields(cls)))
+    return lambda obj: (cls, get(obj))
+
+
+#: how a spilled run pickles what it holds most of (copyreg's form: type -> reducer)
+_SPILLED = {Event: _fields_reducer(Event), Actor: _fields_reducer(Actor)}
 
 
 def rejection_key(r: Rejection) -> tuple:

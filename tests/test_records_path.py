@@ -11,7 +11,9 @@ import random
 import weakref
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -180,6 +182,25 @@ def test_reading_back_the_spilled_runs_keeps_only_what_is_in_hand():
                 alive = sum(1 for r in refs if r() is not None)
                 # one item of each run in the merge's heap, and the items in memory: not 1,500
                 assert alive <= len(runs.files) + 60, alive
+    finally:
+        runs.close()
+
+
+def test_events_read_back_from_disk_are_the_events_spilled():
+    """Every field (the actor, the time zone, the attributes and their types) survives the spilled runs."""
+    events = [r for r in _sample() if isinstance(r, Event)]
+    events += [attrs.evolve(events[0], case="Z", zone=ZoneInfo("America/New_York"), actor=None, date_only=True)]
+    runs, _, _, _, _ = _gather(events[::-1], budget=10_000)
+    try:
+        assert len(runs.files) > 10
+        back = [e for _, evs in pipeline._cases(runs) for e in evs]
+        fields = [a.name for a in attrs.fields(Event)]
+
+        def state(e: Event) -> tuple:
+            return tuple((getattr(e, f), type(getattr(e, f))) for f in fields if f != "attrs") + tuple(
+                (k, v, type(v)) for k, v in e.attrs.items())
+
+        assert sorted(map(state, back), key=repr) == sorted(map(state, events), key=repr)
     finally:
         runs.close()
 
