@@ -12,8 +12,9 @@ Then each command runs ``--repeat`` times in a fresh process, timed with its pea
 * ``convert`` of the XES (``.xes.gz``, through the map) and of the JSON Lines to JSON Lines: reading speed;
 * ``replay --engine none --jobs 1`` of both: reading, grouping and the sequence checks.
 
-Run: ``python benchmarks/xes_bench.py [--events 262000] [--repeat 3]``. The ratios compare runs made one after
-the other on the same machine; on a shared machine read the ratios, not the seconds.
+Run: ``python benchmarks/xes_bench.py [--events 262000] [--repeat 3] [--exe SDSRULES]`` (``--exe``: another
+build's command, for a before and after). The ratios compare runs made one after the other on the same machine;
+on a shared machine read the ratios, not the seconds.
 """
 
 from __future__ import annotations
@@ -85,25 +86,27 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--dir", default="/tmp/sdsrules-xes-bench")
     ap.add_argument("--no-replay", action="store_true", help="time convert only")
+    ap.add_argument("--exe", default=SDSRULES, help="the sdsrules command to time (another build: before/after)")
     args = ap.parse_args()
+    exe = args.exe
     out_dir = Path(args.dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     xes, amap = build(out_dir, args.events)
     jsonl = out_dir / f"receipt-x{args.events}.jsonl"
     if not jsonl.exists():
-        subprocess.run([SDSRULES, "convert", str(xes), str(jsonl), "--map", str(amap)], check=False,
+        subprocess.run([exe, "convert", str(xes), str(jsonl), "--map", str(amap)], check=False,
                        stderr=subprocess.DEVNULL)
     n = sum(1 for _ in jsonl.open("rb"))
     print(f"{xes} ({xes.stat().st_size / 1e6:.1f} MB gz, {n} events) vs {jsonl} ({jsonl.stat().st_size / 1e6:.1f} MB)")
     sink = out_dir / "out.jsonl"
     runs = {
-        "convert xes.gz": [SDSRULES, "convert", str(xes), str(sink), "--map", str(amap)],
-        "convert jsonl": [SDSRULES, "convert", str(jsonl), str(sink)],
+        "convert xes.gz": [exe, "convert", str(xes), str(sink), "--map", str(amap)],
+        "convert jsonl": [exe, "convert", str(jsonl), str(sink)],
     }
     if not args.no_replay:
-        runs["replay xes.gz"] = [SDSRULES, "replay", str(xes), "--map", str(amap), "--engine", "none",
+        runs["replay xes.gz"] = [exe, "replay", str(xes), "--map", str(amap), "--engine", "none",
                                  "--jobs", "1", "--format", "json", "-o", str(out_dir / "r.json")]
-        runs["replay jsonl"] = [SDSRULES, "replay", str(jsonl), "--engine", "none", "--jobs", "1",
+        runs["replay jsonl"] = [exe, "replay", str(jsonl), "--engine", "none", "--jobs", "1",
                                 "--format", "json", "-o", str(out_dir / "r.json")]
     for r in range(args.repeat):
         got = {label: timed(cmd) for label, cmd in runs.items()}

@@ -8,8 +8,9 @@ Two ways cases reach the checks:
   reads its own range straight from disk and owns exactly the cases whose first line lies in it: it skips the
   leading lines of a case that began before its range and reads on past its end to finish its last case.
 * **Groups** (everything else: CSV, XES, several files, compressed or unsorted input, records already read):
-  records are read once, sorted by case through an external sort (sorted runs spilled to temporary files,
-  merged by a heap), and checked a batch of cases at a time.
+  records are read once, grouped as they arrive (consecutive events of a case are one item), sorted by case
+  through an external sort (sorted runs bounded in bytes spilled to temporary files, merged by a heap; a log that
+  arrives in case order is not sorted), and checked a batch of cases at a time.
 
 The checks run on an executor chosen by name (``supervise.EXECUTORS``: inline, local processes, Dask); either way
 results come back in case order and go to a sink (a formatter that streams, or a collector that keeps a Report),
@@ -28,6 +29,7 @@ import contextlib
 import functools
 import heapq
 import itertools
+import operator
 import os
 import pickle
 import tempfile
@@ -41,7 +43,7 @@ import attrs
 import orjson
 
 from .engine.names import BULK_DEFAULT, IN_PROCESS
-from .events import Event, Rejection
+from .events import Actor, Event, Rejection
 from .findings import Summary, Unchecked
 from .maps import ignored_step
 from .readers._io import MAX_LINE
@@ -62,7 +64,19 @@ from .workflow import Workflow
 
 RANGE_BYTES = 4 * 1024 * 1024  # a range is about this big: small enough to balance, big enough to amortise
 BATCH_CASES = 300  # cases a batch, on both paths
-SORT_RUN = 200_000  # records held before a sorted run is spilled to disk
+#: the general path's budget for events held in memory (an estimate in bytes, below), before a sorted run of them
+#: is spilled to disk. 64 MB: the issue's ceiling is 300 MB for a replay of a 262k-event XES (and 500 MB for a whole
+#: process tree); the interpreter, the libraries and the rule packs take about 100 MB, a batch in flight and the
+#: reader's buffers a few more, so 64 MB leaves room; and runs of 64 MB keep a 10M-event log (about 9 GB of events
+#: in memory) to some 150 runs, which FAN_IN merges once. Fewer bytes only means more, smaller runs. Measured
+#: (benchmarks/xes_bench.py): the 262k-event XES replays at 79 MB peak RSS, 106 MB as unsorted JSON Lines.
+SORT_BYTES = 64 * 1024 * 1024
+#: the estimate of an Event's bytes in memory: a fixed cost (the Event, its id, datetime, actor, attribute dict and
+#: the list slot) and a cost per attribute (key slot and value). Fitted to tracemalloc over 50k events of three
+#: logs (700 B an event with 1.6 attributes in the generated logs, 900-1,360 B with 9.3 in the XES benchmark's):
+#: counting costs one len() an event, where measuring each value would cost as much as reading it
+EVENT_BYTES = 550
+ATTRIBUTE_BYTES = 90
 #: rejections held before a sorted run is spilled: fewer, so that a log with many bad lines (the 10M-event benchmark
 #: log has 40k) does not hold them all until the end (about 14 MB there)
 REJECTION_RUN = 10_000
@@ -103,24 +117,43 @@ class CollectSink(Sink):
 
 
 class Spill:
-    """Items with sort keys, sorted in bounded memory: sorted runs go to temporary files, merged on read."""
+    """Items with sort keys, sorted in bounded memory: sorted runs go to temporary files, merged on read.
 
-    def __init__(self, key: Callable[[Any], Any], run: int = SORT_RUN):
+    ``run`` bounds what is held in memory, in the units of ``add``'s ``size`` (1 an item by default: a count; the
+    general path passes an estimate in bytes). Items added in key order are never sorted: a run already in order is
+    written as it is, and when every item came in order the runs are read back one after the other, not merged.
+    Each item is pickled on its own (a Pickler or Unpickler kept across a file would keep every item it has seen
+    alive in its memo: the whole spilled log back in memory while merging)."""
+
+    def __init__(self, key: Callable[[Any], Any], run: int = REJECTION_RUN):
         self.key, self.run = key, run
         self.items: list = []
         self.files: list[tuple[int, Any]] = []  # (level, sorted run)
         self.count = 0
+        self.held = 0  # the size of the items in memory
+        self.in_order = True  # every item so far came in key order (then nothing needs sorting or merging)
+        self.run_in_order = True  # the items in memory came in key order
+        self._last: Any = None
 
-    def add(self, item: Any) -> None:
+    def add(self, item: Any, size: int = 1) -> None:
+        k = self.key(item)
+        if self.count and k < self._last:
+            self.in_order = self.run_in_order = False
+        self._last = k
         self.items.append(item)
         self.count += 1
-        if len(self.items) >= self.run:
+        self.held += size
+        if self.held >= self.run:
             self._spill()
 
+    def _sorted_items(self) -> list:
+        if not self.run_in_order:
+            self.items.sort(key=self.key)
+        return self.items
+
     def _spill(self) -> None:
-        self.items.sort(key=self.key)
-        self.files.append(self._write(self.items, 0))
-        self.items = []
+        self.files.append(self._write(self._sorted_items(), 0))
+        self.items, self.held, self.run_in_order = [], 0, True
         # at most FAN_IN runs of a level: FAN_IN runs are merged into one of the next level, so open files grow
         # with the log's size only logarithmically (a log of bad lines must not run out of file descriptors)
         while True:
@@ -130,7 +163,7 @@ class Spill:
                 return
             group = [f for level, f in self.files if level == full[0]]
             self.files = [(level, f) for level, f in self.files if level != full[0]]
-            merged = self._write(heapq.merge(*(self._read(f) for f in group), key=self.key), full[0] + 1)
+            merged = self._write(self._merge([self._read(f) for f in group]), full[0] + 1)
             for f in group:
                 f.close()
             self.files.append(merged)
@@ -138,29 +171,36 @@ class Spill:
     #: sorted runs of one level merged into one when there are this many
     FAN_IN = 64
 
+    def _merge(self, runs: list[Iterator[Any]]) -> Iterator[Any]:
+        """Sorted runs (in the order they were written) as one sorted stream; equal keys keep that order."""
+        if self.in_order:  # the runs follow one another
+            return itertools.chain.from_iterable(runs)
+        return heapq.merge(*runs, key=self.key)
+
     @staticmethod
     def _write(items: Iterable[Any], level: int) -> tuple[int, Any]:
         f = tempfile.TemporaryFile(prefix="sdsrules-sort-")  # noqa: SIM115 - closed in close(); deleted with it
-        dump = pickle.Pickler(f, protocol=pickle.HIGHEST_PROTOCOL).dump
+        pickler, protocol, table = pickle.Pickler, pickle.HIGHEST_PROTOCOL, _SPILLED
         for item in items:
-            dump(item)
+            p = pickler(f, protocol)
+            p.dispatch_table = table
+            p.dump(item)
         f.seek(0)
         return level, f
 
     def __iter__(self) -> Iterator[Any]:
-        self.items.sort(key=self.key)
+        items = self._sorted_items()
         if not self.files:
-            yield from self.items
+            yield from items
             return
-        runs = [self._read(f) for _, f in self.files]
-        yield from heapq.merge(*runs, iter(self.items), key=self.key)
+        yield from self._merge([*(self._read(f) for _, f in self.files), iter(items)])
 
     @staticmethod
     def _read(f) -> Iterator[Any]:
-        unpickler = pickle.Unpickler(f)
+        load = pickle.load
         while True:
             try:
-                yield unpickler.load()
+                yield load(f)
             except EOFError:
                 return
 
@@ -169,6 +209,17 @@ class Spill:
             with contextlib.suppress(OSError):
                 f.close()
         self.files, self.items = [], []
+
+
+def _fields_reducer(cls: type) -> Callable[[Any], tuple]:
+    """A spilled attrs class as its fields in order, rebuilt by its own __init__ (attrs' own pickling goes through
+    a dict of the fields each way: a quarter of the time of pickling an Event)."""
+    get = operator.attrgetter(*(a.name for a in attrs.fields(cls)))
+    return lambda obj: (cls, get(obj))
+
+
+#: how a spilled run pickles what it holds most of (copyreg's form: type -> reducer)
+_SPILLED = {Event: _fields_reducer(Event), Actor: _fields_reducer(Actor)}
 
 
 def rejection_key(r: Rejection) -> tuple:
@@ -723,35 +774,94 @@ def _run_ranges(path: str, opts: Options, sink: Sink, pool) -> Summary | None:
         rejected.close()
 
 
-def _run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink, pool) -> Summary:
-    """The general path: any records, in any order, sorted by case in bounded memory; ``pool`` None: inline.
-    The as-of date (unless given) is the latest day of an accepted event, as on the fast path."""
-    summary = Summary(workflow=opts.workflow.describe(), engine=opts.engine, rules=_rules(opts))
-    events = Spill(lambda e: (e.case, e.seq))
-    rejected = Spill(rejection_key, REJECTION_RUN)
+def _gather(records: Iterable[Event | Rejection], summary: Summary, rejected: Spill) -> tuple[Spill, int, date | None]:
+    """Read every record: the events into a Spill of runs, the rejections into ``rejected``, the ignored steps and
+    the records read counted into ``summary``. Returns (the runs, the events accepted, their latest day).
+
+    Events are grouped as they arrive: consecutive events of one case are one item ``((case, n), events, in_seq)``
+    (n: the run's place in the input; in_seq: its events came in seq order), sorted by (case, n), so a log whose
+    traces arrive whole (XES always, most exports) is sorted a key a trace, not a key an event, and one already in
+    case order not at all. Memory is bounded by an estimate in bytes (SORT_BYTES); a run is one item, so a single
+    case larger than that is still read whole."""
+    events = Spill(_run_key, SORT_BYTES)
+    event_bytes, attribute_bytes = EVENT_BYTES, ATTRIBUTE_BYTES
     latest = None
-    for r in records:
-        summary.events_read += 1
-        if isinstance(r, Rejection):
-            step = ignored_step(r) if r.field == "activity" else None
-            if step is not None:  # a step the map says is no part of the process: counted apart
-                summary.ignore(step)
+    count = 0  # events accepted
+    case: Any = None  # the case of the run being gathered
+    run: list[Event] = []
+    size = 0  # its estimate in bytes
+    in_seq = True  # its events came in seq order
+    last = 0  # the seq of its last event
+    runs = 0
+    try:
+        for r in records:
+            summary.events_read += 1
+            if isinstance(r, Rejection):
+                step = ignored_step(r) if r.field == "activity" else None
+                if step is not None:  # a step the map says is no part of the process: counted apart
+                    summary.ignore(step)
+                else:
+                    rejected.add(r)
                 continue
-            rejected.add(r)
-        else:
-            events.add(r)
+            count += 1
+            if r.case == case and run:
+                run.append(r)
+                if r.seq < last:
+                    in_seq = False
+            else:
+                if run:
+                    events.add(((case, runs), run, in_seq), size)
+                    runs += 1
+                case, run, size, in_seq = r.case, [r], 0, True
+            last = r.seq
+            size += event_bytes + attribute_bytes * len(r.attrs)
             if latest is None or r.day > latest:
                 latest = r.day
+        if run:
+            events.add(((case, runs), run, in_seq), size)
+    except BaseException:  # Ctrl-C, or a reader's failure: the runs on disk go now
+        events.close()
+        raise
+    return events, count, latest
+
+
+def _cases(runs: Iterable[tuple[tuple[str, int], list[Event], bool]]) -> Iterator[tuple[str, list[Event]]]:
+    """Each case's events from the sorted runs, in exactly the order a stable sort of every event by (case, seq)
+    gives: a case's runs come in arrival order, so a stable sort by seq of them joined is that order. Only a case
+    that came in several runs or out of seq order is sorted; its runs are joined first."""
+    case: Any = None
+    evs: list[Event] = []
+    ok = True
+    for (c, _), run, in_seq in runs:
+        if evs and c == case:
+            if ok:
+                ok = in_seq and run[0].seq >= evs[-1].seq
+            evs.extend(run)  # evs is the case's first run's own list: each run is read once
+            continue
+        if evs:
+            yield case, evs if ok else sorted(evs, key=_seq)
+        case, evs, ok = c, run, in_seq
+    if evs:
+        yield case, evs if ok else sorted(evs, key=_seq)
+
+
+def _run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink, pool) -> Summary:
+    """The general path: any records, in any order, grouped by case in bounded memory (``_gather``, ``_cases``);
+    ``pool`` None: inline. The as-of date (unless given) is the latest day of an accepted event, as on the fast
+    path."""
+    summary = Summary(workflow=opts.workflow.describe(), engine=opts.engine, rules=_rules(opts))
+    rejected = Spill(rejection_key, REJECTION_RUN)
+    try:
+        events, count, latest = _gather(records, summary, rejected)
+    except BaseException:
+        rejected.close()
+        raise
     as_of, summary.as_of_rule = choose_as_of(opts.as_of, latest)
     summary.as_of = as_of.isoformat()
-    feed = _Feed(summary, sink, events.count, opts.progress, rejected)  # the records' rejections, the cases' to come
-
-    def groups() -> Iterator[tuple[str, list[Event]]]:
-        for case, evs in itertools.groupby(events, key=lambda e: e.case):
-            yield case, list(evs)
+    feed = _Feed(summary, sink, count, opts.progress, rejected)  # the records' rejections, the cases' to come
 
     def batches() -> Iterator[list[tuple[str, list[Event]]]]:
-        it = groups()
+        it = _cases(events)
         while True:
             batch, size = [], 0
             for g in it:
@@ -767,7 +877,7 @@ def _run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink
     try:
         if pool is None:  # inline: this process (durable-rules on its engine thread)
             wf = opts.workflow
-            for c, evs in groups():
+            for c, evs in _cases(events):
                 left = None
                 if opts.deadline is not None:
                     left = opts.deadline - time.monotonic()
@@ -782,6 +892,13 @@ def _run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink
         events.close()
         feed.rejected.close()
     return summary
+
+
+def _run_key(item: tuple[tuple[str, int], list[Event], bool]) -> tuple[str, int]:
+    return item[0]
+
+
+_seq = operator.attrgetter("seq")
 
 
 def _rules(opts: Options) -> int:

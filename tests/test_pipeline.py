@@ -136,7 +136,7 @@ class TestSpill:
         p.write_text("id,case,at,activity\n" + "".join(f"{r['id']},{r['case']},{r['at']},{r['activity']}\n"
                                                       for r in recs))
         whole = dumps(api.replay([p], workflow=WF, engine="reference"))
-        monkeypatch.setattr(pipeline, "SORT_RUN", 17)
+        monkeypatch.setattr(pipeline, "SORT_BYTES", 17 * 600)
         assert dumps(api.replay([p], workflow=WF, engine="reference")) == whole
 
 
