@@ -28,6 +28,7 @@ import collections
 import contextlib
 import functools
 import heapq
+import io
 import itertools
 import operator
 import os
@@ -44,7 +45,7 @@ import orjson
 
 from .engine.names import BULK_DEFAULT, IN_PROCESS
 from .events import Actor, Event, Rejection
-from .findings import Summary, Unchecked
+from .findings import Evidence, Finding, Obligation, Summary, Unchecked
 from .maps import ignored_step
 from .readers._io import MAX_LINE
 from .readers.fast import line_decoder, too_long
@@ -180,7 +181,7 @@ class Spill:
     @staticmethod
     def _write(items: Iterable[Any], level: int) -> tuple[int, Any]:
         f = tempfile.TemporaryFile(prefix="sdsrules-sort-")  # noqa: SIM115 - closed in close(); deleted with it
-        pickler, protocol, table = pickle.Pickler, pickle.HIGHEST_PROTOCOL, _SPILLED
+        pickler, protocol, table = pickle.Pickler, pickle.HIGHEST_PROTOCOL, _PICKLED
         for item in items:
             p = pickler(f, protocol)
             p.dispatch_table = table
@@ -212,14 +213,25 @@ class Spill:
 
 
 def _fields_reducer(cls: type) -> Callable[[Any], tuple]:
-    """A spilled attrs class as its fields in order, rebuilt by its own __init__ (attrs' own pickling goes through
-    a dict of the fields each way: a quarter of the time of pickling an Event)."""
+    """An attrs class as its fields in order, rebuilt by its own __init__ (attrs' own pickling goes through a dict
+    of the fields each way: a quarter of the time of pickling an Event, a third of unpickling a result)."""
     get = operator.attrgetter(*(a.name for a in attrs.fields(cls)))
     return lambda obj: (cls, get(obj))
 
 
-#: how a spilled run pickles what it holds most of (copyreg's form: type -> reducer)
-_SPILLED = {Event: _fields_reducer(Event), Actor: _fields_reducer(Actor)}
+#: how the driver pickles what it moves most of, to disk (a spilled run) and between processes (a range's
+#: results): copyreg's form, type -> reducer
+_PICKLED: dict[type, Any] = {cls: _fields_reducer(cls)
+                             for cls in (Event, Actor, Rejection, CaseResult, Finding, Evidence, Obligation, Unchecked)}
+
+
+def _dumps(obj: Any) -> bytes:
+    """``pickle.dumps`` with the driver's reducers (``_PICKLED``); ``pickle.loads`` reads it back."""
+    out = io.BytesIO()
+    p = pickle.Pickler(out, pickle.HIGHEST_PROTOCOL)
+    p.dispatch_table = _PICKLED
+    p.dump(obj)
+    return out.getvalue()
 
 
 def rejection_key(r: Rejection) -> tuple:
@@ -507,7 +519,7 @@ def _payload(results: list[CaseResult], whole: bool) -> bytes:
                     replayed += r.replayed
                     reordered += r.reordered
             quiet, results = (len(results) - len(loud), replayed, reordered), loud
-    return pickle.dumps((quiet, results), protocol=pickle.HIGHEST_PROTOCOL)
+    return _dumps((quiet, results))
 
 
 @attrs.frozen(slots=True)
@@ -520,14 +532,14 @@ class RangeResult:
     as_of: date | None  # the date the cases were judged at (None: not judged, the file is not sorted)
 
 
-def _work_range(r: Range, hint: date | None, forced: bool, keep_obligations: bool = True) -> RangeResult:
+def _work_range(r: Range, hint: date | None, forced: bool, whole: bool = True) -> RangeResult:
     """Read a range, then judge its cases at ``hint`` (``forced``) or at the later of ``hint`` and the range's own
     latest day (a guess at the log's as-of date: the driver redoes the range if the guess was wrong)."""
     with uncollected():
-        return _read_and_judge(r, hint, forced, keep_obligations)
+        return _read_and_judge(r, hint, forced, whole)
 
 
-def _read_and_judge(r: Range, hint: date | None, forced: bool, keep_obligations: bool) -> RangeResult:
+def _read_and_judge(r: Range, hint: date | None, forced: bool, whole: bool) -> RangeResult:
     scan = RangeScan()
     groups: list[tuple[str, list[Event]]] = []
     rejected: list[Rejection] = []
@@ -543,8 +555,8 @@ def _read_and_judge(r: Range, hint: date | None, forced: bool, keep_obligations:
         as_of = date.today()
     results: list[CaseResult] = []
     for i in range(0, len(groups), BATCH):
-        results.extend(_check(groups[i:i + BATCH], as_of, keep_obligations))
-    return RangeResult(_payload(results, keep_obligations), rejected, scan, as_of)
+        results.extend(_check(groups[i:i + BATCH], as_of, whole))
+    return RangeResult(_payload(results, whole), rejected, scan, as_of)
 
 
 def _check_one(case: str, events: list[Event], wf: Workflow, as_of: date, checker: Any) -> CaseResult:
@@ -552,9 +564,9 @@ def _check_one(case: str, events: list[Event], wf: Workflow, as_of: date, checke
 
 
 def _work_groups(groups: list[tuple[str, list[Event]]], as_of: date,
-                 keep_obligations: bool = True) -> list[CaseResult]:
+                 whole: bool = True) -> list[CaseResult]:
     with uncollected():
-        return _check(groups, as_of, keep_obligations)
+        return _check(groups, as_of, whole)
 
 
 # ------------------------------------------------------------------------------------------- the driver
@@ -601,9 +613,9 @@ def _unchecked(opts: Options, as_of: date) -> Callable[[str, list[Event]], CaseR
 
 
 def _isolated(pool, groups: Iterable[tuple[str, list[Event]]], as_of: date, opts: Options,
-              keep_obligations: bool = True) -> Iterator[CaseResult]:
+              whole: bool = True) -> Iterator[CaseResult]:
     """Check cases one at a time after a crash; a case that crashes again is checked without rules."""
-    return isolated(pool, _work_groups, groups, as_of, keep_obligations, _unchecked(opts, as_of))
+    return isolated(pool, _work_groups, groups, as_of, whole, _unchecked(opts, as_of))
 
 
 class _Store:
@@ -632,9 +644,12 @@ class _Store:
             self.f.close()
 
 
-def _wants_obligations(sink: Sink) -> bool:
+def _wants_whole(sink: Sink) -> bool:
+    """Whether a sink reads more of a case's result than a findings writer does (open obligations, applicable
+    codes, the case's profile, its quiet cases): every sink but a findings writer, unless it says (``wants_whole``).
+    When not, the workers check for findings only and send back only the cases with something to say."""
     from .formats.base import Writer
-    return getattr(sink, "wants_obligations", not isinstance(sink, Writer))
+    return getattr(sink, "wants_whole", not isinstance(sink, Writer))
 
 
 def drive(sink: Sink, opts: Options, *, paths: Sequence[str | Path] | None = None,
@@ -715,7 +730,7 @@ def _run_ranges(path: str, opts: Options, sink: Sink, pool) -> Summary | None:
     log is read and the as-of date known (the latest day of an accepted event); a range judged at another date
     is judged again; then everything goes to the sink in case order."""
     summary = Summary(workflow=opts.workflow.describe(), engine=opts.engine, rules=_rules(opts))
-    keep = _wants_obligations(sink)
+    keep = _wants_whole(sink)
     store, again = _Store(), _Store()
     rejected = Spill(rejection_key, REJECTION_RUN)
     total_bytes = max(1, os.path.getsize(path))
@@ -873,7 +888,7 @@ def _run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink
                 return
             yield batch
 
-    keep = _wants_obligations(sink)
+    keep = _wants_whole(sink)
     try:
         if pool is None:  # inline: this process (durable-rules on its engine thread)
             wf = opts.workflow

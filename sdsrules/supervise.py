@@ -347,11 +347,11 @@ def ordered(pool, tasks: Iterator[tuple[Callable, tuple]], window: int):
             pool.renew()
 
 
-def isolated(pool, work: Callable, groups, as_of: date, keep_obligations: bool, unchecked: Callable) -> Iterator:
-    """After a crash: each case on its own (``work([(case, events)], as_of, keep_obligations)``); a case that
+def isolated(pool, work: Callable, groups, as_of: date, whole: bool, unchecked: Callable) -> Iterator:
+    """After a crash: each case on its own (``work([(case, events)], as_of, whole)``); a case that
     crashes again is ``unchecked(case, events)`` (its sequence and data checks, and an ``Unchecked`` record)."""
     for case, events in groups:
-        (_task, res), = ordered(pool, iter([(work, ([(case, events)], as_of, keep_obligations))]), 1)
+        (_task, res), = ordered(pool, iter([(work, ([(case, events)], as_of, whole))]), 1)
         if isinstance(res, BaseException):
             yield unchecked(case, events)
         else:

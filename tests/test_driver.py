@@ -54,7 +54,7 @@ class TestExecutors:
         out = tmp_path / "findings.json"
         with out.open("w") as f:
             writer = formatter("findings", "json", f)
-            assert not pipeline._wants_obligations(writer)
+            assert not pipeline._wants_whole(writer)
             summary = pipeline.drive(writer, opts, paths=[str(SAMPLE)])
         got = json.loads(out.read_text())
         assert 0 < len({f["case"] for f in got["findings"]}) < summary.cases == expected["summary"]["cases"]
@@ -140,3 +140,22 @@ class TestOneDriverOneSupervisor:
         for rel in ("api.py", "monitor.py", "service.py", "ruletest.py"):
             called = _calls(ast.parse((PACKAGE / rel).read_text()))
             assert "drive" in called, f"{rel} does not call pipeline.drive"
+
+
+class TestTransport:
+    def test_results_cross_processes_field_for_field(self):
+        """A range's results pickled with the driver's reducers (``pipeline._dumps``) come back equal, field for
+        field, nested findings, evidence, obligations, rejections and the unchecked mark included."""
+        import pickle
+
+        from sdsrules.events import Rejection
+        from sdsrules.findings import Unchecked
+
+        results = list(api.replay([str(SAMPLE)], as_of=date(2025, 6, 1)).cases)
+        results.append(pipeline.CaseResult("X1", (), unchecked=Unchecked("X1", "the worker died")))
+        results.append(pipeline.CaseResult("X2", (), (Rejection("a.jsonl", 3, "'id' repeated", "id", "X2", "e1"),)))
+        assert any(r.findings for r in results) and any(r.obligations for r in results)
+        assert any(r.profile for r in results) and any(f.events for r in results for f in r.findings)
+        back = pickle.loads(pipeline._dumps(results))
+        assert back == results
+        assert [type(r) for r in back] == [type(r) for r in results]
