@@ -222,7 +222,8 @@ def _fields_reducer(cls: type) -> Callable[[Any], tuple]:
 #: how the driver pickles what it moves most of, to disk (a spilled run) and between processes (a range's
 #: results): copyreg's form, type -> reducer
 _PICKLED: dict[type, Any] = {cls: _fields_reducer(cls)
-                             for cls in (Event, Actor, Rejection, CaseResult, Finding, Evidence, Obligation, Unchecked)}
+                             for cls in (Actor, Rejection, CaseResult, Finding, Evidence, Obligation, Unchecked)}
+# (an Event is a msgspec Struct, which pickles as its fields in C already)
 
 
 def _dumps(obj: Any) -> bytes:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+import msgspec
 
 from .events import ACTIVITIES, Day, Event, Rejection, Text
 from .findings import Evidence, Finding, Obligation, Unchecked
@@ -209,7 +210,7 @@ def pseudonymise_event(ev: Event, p: Pseudonymiser, dropped: Counter | None = No
     kept = {k: v for k, v in ev.attrs.items() if k in safe}
     if dropped is not None and len(kept) != len(ev.attrs):
         dropped.update(k for k in ev.attrs if k not in safe)
-    return attrs.evolve(ev, id=p.event(ev.id), case=p.case(ev.case), actor=actor, attrs=kept)
+    return msgspec.structs.replace(ev, id=p.event(ev.id), case=p.case(ev.case), actor=actor, attrs=kept)
 
 
 def dropped_notice(dropped: Counter, shown: int = 12) -> str | None:

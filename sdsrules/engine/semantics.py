@@ -35,7 +35,7 @@ import bisect
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime, timedelta
 
-import attrs
+import msgspec
 
 from ..attribution import applied_codes, attribute, holder_fields
 from ..conditions import ParamRef, field_value
@@ -200,7 +200,7 @@ def accumulated(view: CaseView, check: Check, expect: Sequence[Matcher], start: 
                 continue
             union = gathered.setdefault(m.activities, [])
             union.extend(v for v in ev.attrs.get(name, ()) if v not in union)
-            probe = attrs.evolve(ev, attrs={**ev.attrs, name: tuple(union)})
+            probe = msgspec.structs.replace(ev, attrs={**ev.attrs, name: tuple(union)})
             if not m.has_where or m.where.matches(probe, view.lookup):
                 return k
     return None
