@@ -501,15 +501,14 @@ def _check(groups: list[tuple[str, list[Event]]], as_of: date, whole: bool = Tru
     return check_cases(groups, WORKER["wf"], as_of, WORKER["checker"], whole)
 
 
-#: cases left out of a range's results, counted: (cases, events replayed, cases reordered)
-Quiet = tuple[int, int, int]
 _NONE = pickle.dumps(((0, 0, 0), []), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _payload(results: list[CaseResult], whole: bool) -> bytes:
-    """A range's results as the worker sends them: (quiet, results). For a sink that wants findings only
-    (``whole`` False), the cases with nothing to say (no finding, rejection or failure: most of them) are only
-    counted, never sent; a findings writer does nothing with them but count them."""
+    """A range's results as the worker sends them: (quiet, results), quiet the cases left out, counted as (cases,
+    events replayed, cases reordered). For a sink that wants findings only (``whole`` False), the cases with
+    nothing to say (no finding, rejection or failure: most of them) are only counted, never sent; a findings
+    writer does nothing with them but count them."""
     quiet = (0, 0, 0)
     if not whole:
         loud = [r for r in results if r.findings or r.rejected or r.unchecked is not None]
