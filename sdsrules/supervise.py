@@ -180,8 +180,8 @@ def uncollected() -> Iterator[None]:
     """No cyclic garbage collection while a unit of work runs (a range, a batch of cases). Checking makes a few
     hundred thousand short-lived objects a range, freed by reference counting as the work goes; the collector,
     even at ``init_worker``'s threshold, walked the range's live events over and over, about 9% of a worker's
-    time (``benchmarks/replay_bench.py``). Anything cyclic the work leaves behind is bounded by one unit and is
-    collected after it."""
+    time (measured over the benchmark log's byte ranges). Anything cyclic the work leaves behind is bounded by
+    one unit and is collected after it."""
     was = gc.isenabled()
     gc.disable()
     try:
