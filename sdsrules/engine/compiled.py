@@ -17,7 +17,7 @@ is neither a breach nor open (most of them: met, lapsed, ok), the verdict is dec
 rule's effective dates are tested before the search (a trigger outside them is ``not_in_force`` whatever the
 search finds), each deadline parameter is looked up once per (parameter, day), and each set of checks a case can
 trigger is resolved once per set of activities. Facts that become findings or obligations are worded by the
-reference's own ``semantics.decide`` (``explain`` / ``to_finding`` / ``to_obligation``), and ``template:
+reference's own words (``semantics.to_finding`` / ``to_obligation``, as its ``decide`` does), and ``template:
 function`` rules call the reference ``FUNCTIONS``, so changes to the words and the functions flow here unchanged.
 
 The vocabulary (activities, fields, parameters) is the design's and the rule packs': nothing here names an
@@ -36,7 +36,7 @@ from ..conditions import MISSING, Where
 from ..workflow import ParamValue, Workflow
 from .caseview import BREACH, CaseView, Fact
 from .rules import Check, Matcher, Rule, Rulebook
-from .semantics import accumulated, decide, to_finding, to_obligation
+from .semantics import accumulated, to_finding, to_obligation
 from .semantics import due_of as exact_due
 
 #: a compiled check: (view, trigger index, sink of (fact, status) for breaches and open duties) -> the index that
@@ -530,16 +530,15 @@ class CompiledChecker:
             self._for[key] = hit
         return hit
 
-    def __call__(self, steps, as_of: date) -> tuple[list, list, set[str]]:
-        view = _View(steps, self.wf, as_of)
+    def _search(self, view: _View, applied: Applied | None) -> list[tuple[Fact, str]]:
+        """Every compiled check the case can trigger, run on each trigger: the breaches and open duties found.
+        ``applied`` (when given) is filled as ``attribution.applied_codes`` fills it for the reference: a code
+        applied, with the teams of its first duty (trigger, and the event that met it), and the codes whose every
+        duty was excused."""
         sink: list[tuple[Fact, str]] = []
-        # attribution.applied_codes over every trigger, as the reference gives it: a code applied, with the
-        # teams of its first duty (trigger, and the event that met it), and codes whose every duty was excused
-        applied = Applied()
-        applied.teams = {}
         excused: set[str] = set()
-        steps = view.steps
         by_activity = view.by_activity
+        last = len(view.steps)
         for c in self._checks_for(by_activity):
             trigger, run, code = c.trigger, c.run, c.code
             one = c.one
@@ -547,18 +546,27 @@ class CompiledChecker:
                 if trigger is not None and not trigger(view, i):
                     continue
                 got = run(view, i, sink)
+                if applied is None:
+                    continue
                 if got == EXCUSED:
                     excused.add(code)
                     applied.teams.setdefault(code, (view.holder(i)[0],) * 2)
                 elif got >= 0 and code not in applied:
                     applied.add(code)
                     team = view.holder(i)[0]
-                    applied.teams[code] = (team, view.holder(got)[0] if got < len(steps) else team)
-        applied.excused = frozenset(excused - applied)
-        if not sink:
-            return [], [], applied
-        findings, obligations, _ = decide(view, [f for f, _ in sink], [s for _, s in sink])
-        return findings, obligations, applied
+                    applied.teams[code] = (team, view.holder(got)[0] if got < last else team)
+        if applied is not None:
+            applied.excused = frozenset(excused - applied)
+        return sink
+
+    def __call__(self, steps, as_of: date) -> tuple[list, list, set[str]]:
+        view = _View(steps, self.wf, as_of)
+        applied = Applied()
+        applied.teams = {}
+        sink = self._search(view, applied)
+        # semantics.decide's findings and obligations (its applied codes are the ones found above, by the search)
+        return ([to_finding(view, f, st) for f, st in sink if st in BREACH],
+                [to_obligation(view, f) for f, st in sink if st == "open"], applied)
 
     def findings_only(self, steps, as_of: date) -> tuple[list, list, set[str]]:
         """``self(steps, as_of)`` for a bulk replay whose output is a list of findings (``replay.check_cases``
@@ -566,18 +574,9 @@ class CompiledChecker:
         whose duties they were); the open obligations only when the replay turns some into findings (a design
         judged ``complete``, or a rule pack with an open-ended duty: ``replay.close_at_closure``)."""
         view = _View(steps, self.wf, as_of)
-        sink: list[tuple[Fact, str]] = []
-        by_activity = view.by_activity
-        for c in self._checks_for(by_activity):
-            trigger, run = c.trigger, c.run
-            one = c.one
-            for i in by_activity.get(one, _EMPTY) if one is not None else view.indexes_of(c.trigger_acts):
-                if trigger is None or trigger(view, i):
-                    run(view, i, sink)
-        if not sink:
-            return [], [], _NONE_APPLIED
-        findings = [to_finding(view, f, s) for f, s in sink if s in BREACH]
-        obligations = [to_obligation(view, f) for f, s in sink if s == "open"] if self._closes_open else []
+        sink = self._search(view, None)
+        findings = [to_finding(view, f, st) for f, st in sink if st in BREACH]
+        obligations = [to_obligation(view, f) for f, st in sink if st == "open"] if self._closes_open else []
         return findings, obligations, _NONE_APPLIED
 
     def many(self, items: Sequence[tuple[Any, date]]) -> list[tuple[list, list, set[str]]]:
