@@ -181,11 +181,8 @@ class Spill:
     @staticmethod
     def _write(items: Iterable[Any], level: int) -> tuple[int, Any]:
         f = tempfile.TemporaryFile(prefix="sdsrules-sort-")  # noqa: SIM115 - closed in close(); deleted with it
-        pickler, protocol, table = pickle.Pickler, pickle.HIGHEST_PROTOCOL, _PICKLED
         for item in items:
-            p = pickler(f, protocol)
-            p.dispatch_table = table
-            p.dump(item)
+            _dump(item, f)
         f.seek(0)
         return level, f
 
@@ -226,12 +223,18 @@ _PICKLED: dict[type, Any] = {cls: _fields_reducer(cls)
 # (an Event is a msgspec Struct, which pickles as its fields in C already)
 
 
-def _dumps(obj: Any) -> bytes:
-    """``pickle.dumps`` with the driver's reducers (``_PICKLED``); ``pickle.loads`` reads it back."""
-    out = io.BytesIO()
-    p = pickle.Pickler(out, pickle.HIGHEST_PROTOCOL)
+def _dump(obj: Any, f: Any) -> None:
+    """``pickle.dump`` with the driver's reducers (``_PICKLED``), a Pickler of its own (no memo shared with other
+    items); ``pickle.load`` reads it back."""
+    p = pickle.Pickler(f, pickle.HIGHEST_PROTOCOL)
     p.dispatch_table = _PICKLED
     p.dump(obj)
+
+
+def _dumps(obj: Any) -> bytes:
+    """``_dump`` to bytes."""
+    out = io.BytesIO()
+    _dump(obj, out)
     return out.getvalue()
 
 
@@ -509,17 +512,18 @@ def _payload(results: list[CaseResult], whole: bool) -> bytes:
     events replayed, cases reordered). For a sink that wants findings only (``whole`` False), the cases with
     nothing to say (no finding, rejection or failure: most of them) are only counted, never sent; a findings
     writer does nothing with them but count them."""
-    quiet = (0, 0, 0)
-    if not whole:
-        loud = [r for r in results if r.findings or r.rejected or r.unchecked is not None]
-        if len(loud) < len(results):
-            replayed = reordered = 0
-            for r in results:
-                if not (r.findings or r.rejected or r.unchecked is not None):
-                    replayed += r.replayed
-                    reordered += r.reordered
-            quiet, results = (len(results) - len(loud), replayed, reordered), loud
-    return _dumps((quiet, results))
+    if whole:
+        return _dumps(((0, 0, 0), results))
+    loud: list[CaseResult] = []
+    cases = replayed = reordered = 0
+    for r in results:
+        if r.findings or r.rejected or r.unchecked is not None:
+            loud.append(r)
+        else:
+            cases += 1
+            replayed += r.replayed
+            reordered += r.reordered
+    return _dumps(((cases, replayed, reordered), loud))
 
 
 @attrs.frozen(slots=True)
