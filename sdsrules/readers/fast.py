@@ -275,7 +275,7 @@ def _fast(table: Mapping | None = None) -> _Fast:
 def line_decoder() -> Callable[[bytes, str, int, int], Event | Rejection]:
     """``decode_line`` of the SDS vocabulary without a map, as one function to call per line (a bulk reader's hot
     loop: ``pipeline.iter_range``), for the activity table as it is now."""
-    fast = _FAST if _FAST is not None and _FAST.source is _events.ACTIVITIES else _fast()
+    fast = _fast()
     if fast.decode is None:
         return decode_slow
     event = fast.event
