@@ -26,23 +26,10 @@ class Holder(TypedDict):
     worker: str
 
 
-def holder(steps: Sequence[Any], i: int) -> tuple[str, str]:
-    """(team, worker) holding the case at step ``i``: the event's own actor first, then the latest before it."""
-    team = worker = ""
-    for k in range(i, -1, -1):
-        actor = steps[k].event.actor
-        if actor is not None:
-            team = team or (actor.team or "")
-            worker = worker or (actor.id or "")
-        if team and worker:
-            break
-    return team, worker
-
-
 def holders(steps: Sequence[Any]) -> list[tuple[str, str]]:
-    """``holder(steps, i)`` of every step, in one pass (the latest team and the latest worker recorded at or
-    before each): what ``CaseView.holder`` keeps for a case, where a case's actors are sparse and ``holder``
-    would walk back over the same steps for every duty."""
+    """(team, worker) holding the case at each step: the event's own actor first, then the latest recorded before
+    it; in one pass (``CaseView.holder`` keeps them for a case, where a walk back for every duty went over the
+    same steps again and again)."""
     out: list[tuple[str, str]] = []
     team = worker = ""
     for st in steps:
@@ -55,7 +42,7 @@ def holders(steps: Sequence[Any]) -> list[tuple[str, str]]:
 
 
 def holder_fields(view: Any, i: int) -> Holder:
-    """``holder`` as the ``team`` and ``worker`` fields of an ``Obligation``."""
+    """``CaseView.holder`` as the ``team`` and ``worker`` fields of an ``Obligation``."""
     team, worker = view.holder(i)
     return Holder(team=team, worker=worker)
 

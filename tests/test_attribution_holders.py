@@ -1,5 +1,6 @@
-"""``attribution.holders`` (a case's holders in one pass, kept by ``CaseView.holder``) gives what
-``attribution.holder`` gives for every step, on cases with sparse, partial and missing actors."""
+"""``attribution.holders`` (a case's holders in one pass, kept by ``CaseView.holder``) gives, for every step, what
+the definition says: the event's own team and worker first, else the latest recorded before it (the walk back it
+replaced, kept here as the oracle), on cases with sparse, partial and missing actors."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import date
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sdsrules.attribution import holder, holders
+from sdsrules.attribution import holders
 from sdsrules.engine.caseview import CaseView
 from sdsrules.events import Actor
 from sdsrules.readers import read_all
@@ -18,6 +19,19 @@ from sdsrules.workflow import load_workflow
 from .test_driver import SAMPLE
 
 WF = load_workflow(None)
+
+
+def holder(steps, i: int) -> tuple[str, str]:
+    """The definition, step by step: walk back from ``i`` to the latest team and the latest worker recorded."""
+    team = worker = ""
+    for k in range(i, -1, -1):
+        actor = steps[k].event.actor
+        if actor is not None:
+            team = team or (actor.team or "")
+            worker = worker or (actor.id or "")
+        if team and worker:
+            break
+    return team, worker
 
 
 class _Ev:

@@ -64,8 +64,8 @@ class CaseView:
         self._holders: list[tuple[str, str]] | None = None
 
     def holder(self, i: int) -> tuple[str, str]:
-        """(team, worker) holding the case at step ``i`` (``attribution.holder``), from the case's holders found
-        once (``attribution.holders``)."""
+        """(team, worker) holding the case at step ``i``, from the case's holders found once
+        (``attribution.holders``)."""
         h = self._holders
         if h is None:
             h = self._holders = holders(self.steps)
