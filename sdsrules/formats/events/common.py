@@ -21,6 +21,11 @@ class WriteError(ValueError):
         return f"event {self.event_id}: '{self.field}' {self.reason}"
 
 
+class Unwritable(Exception):
+    """Raised inside a writer for an event its format cannot hold. ``args``: (field, reason); the writer passes
+    them to ``EventsWriter.skip``."""
+
+
 def findings_by_event(findings: Iterable | None) -> tuple[dict[tuple[str, str], list], dict[str, list]]:
     """(case, event id) -> the findings that cite the event as evidence; case -> all the case's findings."""
     by_event: dict[tuple[str, str], list] = {}

@@ -16,7 +16,7 @@ import orjson
 
 from ...events import Event
 from ..cells import row_writer
-from .common import EventsWriter, codes
+from .common import EventsWriter, Unwritable, codes
 
 CORE = ("id", "case", "at", "activity", "actor_id", "actor_role", "actor_team")
 SPOOL = 32 * 1024 * 1024
@@ -35,7 +35,7 @@ class Writer(EventsWriter):
     def item(self, ev: Event) -> None:
         try:
             row = _row(ev)
-        except _Unwritable as e:
+        except Unwritable as e:
             field, reason = e.args
             self.skip(ev, field, reason)
             return
@@ -72,13 +72,9 @@ def _row(ev: Event) -> dict[str, str]:
         try:
             row[k] = cell(v)
         except (RecursionError, TypeError) as e:  # TypeError: orjson's, for what JSON cannot hold
-            raise _Unwritable(k, f"cannot be written as a CSV cell ({type(e).__name__}: nested too deeply or "
+            raise Unwritable(k, f"cannot be written as a CSV cell ({type(e).__name__}: nested too deeply or "
                                  f"not JSON)") from None
     return row
-
-
-class _Unwritable(Exception):
-    """(field, reason)"""
 
 
 #: lists inside lists are written ``1;2;3`` flat; deeper than this is refused, not recursed into

@@ -26,7 +26,7 @@ from typing import Any, TextIO
 
 from ...events import Event
 from ...readers.xes import MAX_DEPTH
-from .common import EventsWriter, codes
+from .common import EventsWriter, Unwritable, codes
 
 SPOOL = 32 * 1024 * 1024
 HEAD = """<?xml version="1.0" encoding="UTF-8"?>
@@ -44,10 +44,6 @@ _ESCAPE = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;",
                          "\t": "&#9;", "\n": "&#10;", "\r": "&#13;"})
 
 
-class _Unwritable(Exception):
-    """(field, reason)"""
-
-
 class Writer(EventsWriter):
     name = "xes"
     media_type = "application/xml"
@@ -61,7 +57,7 @@ class Writer(EventsWriter):
     def item(self, ev: Event) -> None:
         try:
             fragment = _event(ev, self.by_event.get((ev.case, ev.id), ())).encode("utf-8")
-        except _Unwritable as e:
+        except Unwritable as e:
             field, reason = e.args
             self.skip(ev, field, reason)
             return
@@ -116,7 +112,7 @@ def _event(ev: Event, found: Iterable) -> str:
 
 def _attr(key: str, value: Any, field: str, indent: str = "      ", depth: int = 1) -> str:
     if depth > MAX_DEPTH:
-        raise _Unwritable(field, f"nests lists or objects more than {MAX_DEPTH} deep, deeper than sdsrules reads XES")
+        raise Unwritable(field, f"nests lists or objects more than {MAX_DEPTH} deep, deeper than sdsrules reads XES")
     k = _text(key, field)
     if isinstance(value, bool):
         return f'{indent}<boolean key="{k}" value="{"true" if value else "false"}"/>\n'
@@ -133,12 +129,12 @@ def _attr(key: str, value: Any, field: str, indent: str = "      ", depth: int =
         items = "".join(_attr(str(ck), cv, field, indent + "  ", depth + 1) for ck, cv in value.items())
         return f'{indent}<container key="{k}">\n{items}{indent}</container>\n'
     if value is None:
-        raise _Unwritable(field, "is null inside a list or object, which XES cannot hold")
-    raise _Unwritable(field, f"has a value XES cannot hold ({type(value).__name__})")
+        raise Unwritable(field, "is null inside a list or object, which XES cannot hold")
+    raise Unwritable(field, f"has a value XES cannot hold ({type(value).__name__})")
 
 
 def _text(value: str, field: str) -> str:
     bad = _INVALID.search(value)
     if bad:
-        raise _Unwritable(field, f"holds the character U+{ord(bad.group()):04X}, which XML 1.0 cannot carry")
+        raise Unwritable(field, f"holds the character U+{ord(bad.group()):04X}, which XML 1.0 cannot carry")
     return value.translate(_ESCAPE)
