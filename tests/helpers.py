@@ -15,3 +15,19 @@ def write_jsonl(path: Path, records) -> Path:
 
 def events_of(records, file="t.jsonl"):
     return [build_event(r, file=file, line=n + 1, seq=n) for n, r in enumerate(records)]
+
+
+def write_big_xes(path: Path, traces) -> Path:
+    """An XES of ten events a trace (about 5 KB each, so 50,000 traces are some 250 MB), its traces in the order
+    of ``traces`` (their numbers): the large-file tests' log."""
+    ev = ('    <event>\n      <string key="concept:name" value="signposted"/>\n'
+          '      <date key="time:timestamp" value="2024-01-0{d}T10:00:00+00:00"/>\n'
+          '      <string key="org:resource" value="W{w}"/>\n      <string key="note" value="{pad}"/>\n    </event>\n')
+    with path.open("w", encoding="utf-8") as f:
+        f.write('<?xml version="1.0" encoding="UTF-8"?>\n<log xmlns="http://www.xes-standard.org/">\n')
+        for t in traces:
+            f.write(f'  <trace>\n    <string key="concept:name" value="C{t}"/>\n')
+            f.write("".join(ev.format(d=1 + e % 9, w=e, pad="x" * 280) for e in range(10)))
+            f.write("  </trace>\n")
+        f.write("</log>\n")
+    return path

@@ -278,19 +278,11 @@ def test_a_big_xes_replays_in_bounded_memory(tmp_path):
     import subprocess
     import sys
 
-    ev = ('    <event>\n      <string key="concept:name" value="signposted"/>\n'
-          '      <date key="time:timestamp" value="2024-01-0{d}T10:00:00+00:00"/>\n'
-          '      <string key="org:resource" value="W{w}"/>\n      <string key="note" value="{pad}"/>\n    </event>\n')
-    path = tmp_path / "big.xes"
+    from .helpers import write_big_xes
+
     order = list(range(50_000))
     random.Random(1).shuffle(order)
-    with path.open("w", encoding="utf-8") as f:
-        f.write('<?xml version="1.0" encoding="UTF-8"?>\n<log xmlns="http://www.xes-standard.org/">\n')
-        for t in order:
-            f.write(f'  <trace>\n    <string key="concept:name" value="C{t}"/>\n')
-            f.write("".join(ev.format(d=1 + e % 9, w=e, pad="x" * 280) for e in range(10)))
-            f.write("  </trace>\n")
-        f.write("</log>\n")
+    path = write_big_xes(tmp_path / "big.xes", order)
     assert path.stat().st_size > 240e6
     exe = str(Path(sys.executable).with_name("sdsrules"))
     proc = subprocess.Popen([exe, "replay", str(path), "--engine", "none", "--jobs", "1", "--format", "json",
