@@ -79,6 +79,9 @@ class Actor:
         return {k: v for k, v in (("id", self.id), ("role", self.role), ("team", self.team)) if v is not None}
 
 
+_WHEN: dict[tuple[datetime, int, Any], str] = {}  # Event.when of an instant in a zone, made once (a report shows many)
+
+
 class Event(msgspec.Struct, frozen=True, eq=False, gc=False):
     """One recorded step of one case, validated against the contract.
 
@@ -124,7 +127,16 @@ class Event(msgspec.Struct, frozen=True, eq=False, gc=False):
         """``at`` as written in reports: the date, or the local date-time to the minute."""
         if self.date_only:
             return self.day.isoformat()
-        return self.at.astimezone(self.zone or LONDON).strftime("%Y-%m-%dT%H:%M")
+        zone = self.zone or LONDON
+        at = self.at
+        key = (at, at.fold, zone)  # equal instants show the same local time in one zone (fold: see datetime's ==)
+        hit = _WHEN.get(key)
+        if hit is None:
+            hit = at.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+            if len(_WHEN) >= 65_536:
+                _WHEN.clear()
+            _WHEN[key] = hit
+        return hit
 
     @property
     def said(self) -> str:

@@ -71,25 +71,30 @@ class Report:
 
 
 _SEQ = attrgetter("seq")
-_AT_SEQ = attrgetter("at", "seq")
+_AT = attrgetter("at")
+_ID = attrgetter("id")
 _STEP = tuple.__new__  # Step(...) without NamedTuple's Python-level __new__ (a step is made for every event)
 
 
 def order_case(events: Sequence[Event]) -> tuple[list[Event], list[Rejection], Finding | None]:
     """Drop duplicate ids (as rejections), order by time then input position, and say if that reordered."""
-    seen: dict[str, Event] = {}
-    kept: list[Event] = []
+    by_seq = sorted(events, key=_SEQ)
     dupes: list[Rejection] = []
-    for ev in sorted(events, key=_SEQ):
-        first = seen.get(ev.id)
-        if first is not None:
-            dupes.append(Rejection(ev.file, ev.line, f"'id' {ev.id!r} was already used in case {ev.case} "
-                                                     f"({first.file}:{first.line}); the repeat is not replayed",
-                                   "id", ev.case, ev.id))
-            continue
-        seen[ev.id] = ev
-        kept.append(ev)
-    ordered = sorted(kept, key=_AT_SEQ)
+    if len(set(map(_ID, by_seq))) == len(by_seq):  # no id repeated (nearly every case): nothing to drop
+        kept = by_seq
+    else:
+        seen: dict[str, Event] = {}
+        kept = []
+        for ev in by_seq:
+            first = seen.get(ev.id)
+            if first is not None:
+                dupes.append(Rejection(ev.file, ev.line, f"'id' {ev.id!r} was already used in case {ev.case} "
+                                                         f"({first.file}:{first.line}); the repeat is not replayed",
+                                       "id", ev.case, ev.id))
+                continue
+            seen[ev.id] = ev
+            kept.append(ev)
+    ordered = sorted(kept, key=_AT)  # stable, and kept is in input order: by time, then input position
     finding = _dat02(kept) if ordered != kept else None
     return ordered, dupes, finding
 
@@ -102,9 +107,10 @@ def step_case(events: Sequence[Event], wf: Workflow) -> tuple[list[Step], list[F
     steps: list[Step] = []
     findings: list[Finding] = []
     closed_states = wf.closed_states
-    step, add = wf.step, steps.append
+    step, add, fixed = wf.step, steps.append, wf.fixed_steps.get
     for ev in events:
-        new, how = step(state, ev)
+        hit = fixed((state, ev.activity))
+        new, how = step(state, ev) if hit is None else hit
         if new is None:
             add(_STEP(Step, (ev, state, state, episode, False)))
             findings.append(_seq_finding(ev, state, how, closed_by, wf))

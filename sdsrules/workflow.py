@@ -210,6 +210,29 @@ class Workflow:
                     table.setdefault((source, trigger), []).append((guard, t.dest or STAY))
         return {k: tuple(v) for k, v in table.items()}
 
+    @cached_property
+    def fixed_steps(self) -> dict[tuple[str, str], tuple[str | None, str]]:
+        """``step``'s answer for each (state, activity) whose answer does not depend on the event's data: the
+        first transition tried has no conditions, or the activity has no transition from the state at all (then
+        the state alone decides). A replay looks a step up here and asks ``step`` only for the others (a
+        triage's tier, say); the answers are ``step``'s own, made once."""
+        fixed: dict[tuple[str, str], tuple[str | None, str]] = {}
+        activities = {a for (_, a) in self._table} | set(self.anywhere)
+        for state in self.state_names:
+            for activity in activities:
+                options = self._table.get((state, activity))
+                if options:
+                    guard, dest = options[0]
+                    if guard is None:
+                        fixed[(state, activity)] = (state, "stayed") if dest == STAY else (dest, "moved")
+                elif state in self.closed_states:
+                    fixed[(state, activity)] = (None, "closed")
+                elif activity in self.anywhere and state != self.initial:
+                    fixed[(state, activity)] = (state, "anywhere")
+                else:
+                    fixed[(state, activity)] = (None, "not allowed")
+        return fixed
+
     def step(self, state: str, event) -> tuple[str | None, str]:
         """Where ``event`` takes a case at ``state``.
 

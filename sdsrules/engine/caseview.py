@@ -7,12 +7,17 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from datetime import date, datetime
+from operator import attrgetter, itemgetter
 
 import attrs
 
 from ..attribution import holders
 from ..workflow import ParamValue, Workflow
 from .rules import Check, Matcher, Rule
+
+_EVENT = itemgetter(0)  # a Step's event (replay.Step is a NamedTuple: event, state, after, episode, allowed)
+_EPISODE = itemgetter(3)
+_DAY = attrgetter("day")
 
 BREACH = frozenset({"late", "overdue", "missing", "breach"})
 
@@ -48,9 +53,9 @@ class CaseView:
 
     def __init__(self, steps: Sequence, wf: Workflow, as_of: date):
         self.steps = steps
-        self.events = [s.event for s in steps]
-        self.days = [e.day for e in self.events]
-        self.episodes = [s.episode for s in steps]
+        self.events = events = list(map(_EVENT, steps))
+        self.days = list(map(_DAY, events))
+        self.episodes = list(map(_EPISODE, steps))
         self.wf = wf
         self.as_of = as_of
         self.lookup = wf.param_value
@@ -61,6 +66,7 @@ class CaseView:
         self._first: dict[int, dict[int, int]] = {}
         self._merged: dict[frozenset, list[int]] = {}
         self._ends: list[int] | None = None
+        self._starts: list[int] | None = None
         self._holders: list[tuple[str, str]] | None = None
 
     def holder(self, i: int) -> tuple[str, str]:
@@ -131,11 +137,15 @@ class CaseView:
         return False
 
     def episode_start(self, i: int) -> int:
-        ep = self.episodes[i]
-        lo = i
-        while lo > 0 and self.episodes[lo - 1] == ep:
-            lo -= 1
-        return lo
+        """The index of the first event of ``i``'s episode."""
+        starts = self._starts
+        if starts is None:  # computed once per case: for each index, where its episode begins
+            eps = self.episodes
+            starts = [0] * len(eps)
+            for k in range(1, len(eps)):
+                starts[k] = k if eps[k] != eps[k - 1] else starts[k - 1]
+            self._starts = starts
+        return starts[i]
 
     def episode_range(self, i: int) -> range:
         return range(self.episode_start(i), i)

@@ -29,6 +29,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from ..attribution import Applied
@@ -61,11 +62,12 @@ class _View(CaseView):
 
     def __init__(self, steps: Sequence, wf: Workflow, as_of: date):
         super().__init__(steps, wf, as_of)
-        self.acts = [e.activity for e in self.events]
+        self.acts = list(map(_ACTIVITY, self.events))
         self.memo: dict[object, dict[int, int]] = {}
 
 
 _EMPTY: list[int] = []
+_ACTIVITY = attrgetter("activity")
 
 
 def _index_of(activities: frozenset[str]) -> Callable[[CaseView], list[int]]:
