@@ -38,7 +38,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 import orjson
@@ -330,17 +330,19 @@ def _numbered(path: str, raw: Sequence[tuple[int, int]]) -> Iterator[tuple[int, 
     """(start, end, line number at start) of each range, counting newlines as the ranges are handed out (a plain
     byte count at memory speed, not a parse: this is all the driver reads of the file)."""
     line = 1
-    with open(path, "rb") as f:
+    buf = bytearray(1 << 20)  # one buffer read into again and again: no new megabyte (and its page faults) a read
+    view = memoryview(buf)
+    with open(path, "rb", buffering=0) as f:
         for start, end in raw:
             yield start, end, line
             f.seek(start)
             left = end - start
             while left > 0:
-                chunk = f.read(min(left, 1 << 20))
-                if not chunk:
+                n = f.readinto(view[:min(left, len(buf))])
+                if not n:
                     break
-                line += chunk.count(b"\n")
-                left -= len(chunk)
+                line += buf.count(b"\n", 0, n)
+                left -= n
 
 
 @attrs.frozen(slots=True)
@@ -451,7 +453,7 @@ def iter_range(r: Range, scan: RangeScan | None = None) -> Iterator[tuple[str, A
                 raw = line.rstrip(b"\r\n")
                 if offset == 0 and raw.startswith(b"\xef\xbb\xbf"):
                     raw = raw[3:]
-                if not raw.strip():
+                if not raw or raw.isspace():
                     continue  # a blank line is not a record (nor a case's end)
                 item = decode(raw, name, number, offset)
                 case = item.case if type(item) is Event else _raw_case(raw)
@@ -507,18 +509,34 @@ def _check(groups: list[tuple[str, list[Event]]], as_of: date, whole: bool = Tru
 _NONE = pickle.dumps(((0, 0, 0), []), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _payload(results: list[CaseResult], whole: bool) -> bytes:
+class Written(NamedTuple):
+    """A case's result whose findings a worker has written already, with the sink's ``render``
+    (``formats.base.Writer.render``): the result without them, their codes (the summary counts them) and their
+    text, in order."""
+
+    result: CaseResult
+    codes: tuple[str, ...]
+    texts: tuple[str, ...]
+
+
+def _payload(results: list[CaseResult], whole: bool, render: Callable[[Finding], str] | None = None) -> bytes:
     """A range's results as the worker sends them: (quiet, results), quiet the cases left out, counted as (cases,
     events replayed, cases reordered). For a sink that wants findings only (``whole`` False), the cases with
     nothing to say (no finding, rejection or failure: most of them) are only counted, never sent; a findings
-    writer does nothing with them but count them."""
+    writer does nothing with them but count them. ``render`` (a findings writer's, ``whole`` False): each case's
+    findings go as the text it writes (``Written``), so the writing is done here, in parallel, not by the parent
+    at the end."""
     if whole:
         return _dumps(((0, 0, 0), results))
-    loud: list[CaseResult] = []
+    loud: list[CaseResult | Written] = []
     cases = replayed = reordered = 0
     for r in results:
         if r.findings or r.rejected or r.unchecked is not None:
-            loud.append(r)
+            if render is None or not r.findings:
+                loud.append(r)
+            else:
+                loud.append(Written(CaseResult(r.case, (), r.rejected, (), r.replayed, r.reordered, r.unchecked),
+                                    tuple(f.code for f in r.findings), tuple(map(render, r.findings))))
         else:
             cases += 1
             replayed += r.replayed
@@ -536,14 +554,17 @@ class RangeResult:
     as_of: date | None  # the date the cases were judged at (None: not judged, the file is not sorted)
 
 
-def _work_range(r: Range, hint: date | None, forced: bool, whole: bool = True) -> RangeResult:
+def _work_range(r: Range, hint: date | None, forced: bool, whole: bool = True,
+                render: Callable[[Finding], str] | None = None) -> RangeResult:
     """Read a range, then judge its cases at ``hint`` (``forced``) or at the later of ``hint`` and the range's own
-    latest day (a guess at the log's as-of date: the driver redoes the range if the guess was wrong)."""
+    latest day (a guess at the log's as-of date: the driver redoes the range if the guess was wrong). ``whole``
+    and ``render``: see ``_payload``."""
     with uncollected():
-        return _read_and_judge(r, hint, forced, whole)
+        return _read_and_judge(r, hint, forced, whole, render)
 
 
-def _read_and_judge(r: Range, hint: date | None, forced: bool, whole: bool) -> RangeResult:
+def _read_and_judge(r: Range, hint: date | None, forced: bool, whole: bool,
+                    render: Callable[[Finding], str] | None) -> RangeResult:
     scan = RangeScan()
     groups: list[tuple[str, list[Event]]] = []
     rejected: list[Rejection] = []
@@ -560,7 +581,7 @@ def _read_and_judge(r: Range, hint: date | None, forced: bool, whole: bool) -> R
     results: list[CaseResult] = []
     for i in range(0, len(groups), BATCH):
         results.extend(_check(groups[i:i + BATCH], as_of, whole))
-    return RangeResult(_payload(results, whole), rejected, scan, as_of)
+    return RangeResult(_payload(results, whole, render), rejected, scan, as_of)
 
 
 def _check_one(case: str, events: list[Event], wf: Workflow, as_of: date, checker: Any) -> CaseResult:
@@ -656,6 +677,12 @@ def _wants_whole(sink: Sink) -> bool:
     return getattr(sink, "wants_whole", not isinstance(sink, Writer))
 
 
+def _render(sink: Sink) -> Callable[[Finding], str] | None:
+    """The sink's ``render`` (``formats.base.Writer.render``): how it writes a finding, when workers can do that
+    for it."""
+    return getattr(type(sink), "render", None)
+
+
 def drive(sink: Sink, opts: Options, *, paths: Sequence[str | Path] | None = None,
           records: Iterable[Event | Rejection] | None = None, input_format: str | None = None,
           activity_map: Any = None) -> Summary:
@@ -735,6 +762,7 @@ def _run_ranges(path: str, opts: Options, sink: Sink, pool) -> Summary | None:
     is judged again; then everything goes to the sink in case order."""
     summary = Summary(workflow=opts.workflow.describe(), engine=opts.engine, rules=_rules(opts))
     keep = _wants_whole(sink)
+    render = None if keep else _render(sink)
     store, again = _Store(), _Store()
     rejected = Spill(rejection_key, REJECTION_RUN)
     total_bytes = max(1, os.path.getsize(path))
@@ -748,7 +776,7 @@ def _run_ranges(path: str, opts: Options, sink: Sink, pool) -> Summary | None:
             for start, end, line in _numbered(path, raw):
                 r = Range(path, start, end, line)
                 ranges.append(r)
-                yield _work_range, (r, opts.as_of or latest, opts.as_of is not None, keep)
+                yield _work_range, (r, opts.as_of or latest, opts.as_of is not None, keep, render)
 
         done_bytes = 0
         for task, res in ordered(pool, first_pass(), pool.window):
@@ -775,10 +803,11 @@ def _run_ranges(path: str, opts: Options, sink: Sink, pool) -> Summary | None:
         as_of, summary.as_of_rule = choose_as_of(opts.as_of, latest)
         summary.as_of = as_of.isoformat()
         redo = [i for i, at in enumerate(judged) if at != as_of]
-        for task, res in ordered(pool, ((_work_range, (ranges[i], as_of, True, keep)) for i in redo), pool.window):
+        for task, res in ordered(pool, ((_work_range, (ranges[i], as_of, True, keep, render)) for i in redo),
+                                 pool.window):
             if isinstance(res, BaseException):  # a worker died: the range's cases one at a time
                 groups = [item for kind, item in iter_range(task[1][0]) if kind == "case"]
-                again.put(_payload(list(_isolated(pool, groups, as_of, opts, keep)), keep))
+                again.put(_payload(list(_isolated(pool, groups, as_of, opts, keep)), keep, render))
             else:
                 again.put(res.results)
         feed = _Feed(summary, sink, summary.events_read, None, rejected)
@@ -944,19 +973,27 @@ class _Feed:
         self.done += replayed
         self.take(results)
 
-    def take(self, results: Iterable[CaseResult]) -> None:
+    def take(self, results: Iterable[CaseResult | Written]) -> None:
         s = self.summary
-        for result in results:
+        by_code = s.findings_by_code
+        for item in results:
+            if type(item) is Written:  # findings a worker wrote with the sink's render
+                result = item.result
+                for code in item.codes:
+                    by_code[code] += 1
+                self.sink.texts(item.texts)  # type: ignore[attr-defined]
+            else:
+                result = item  # type: ignore[assignment]
+                for f in result.findings:
+                    by_code[f.code] += 1
+                self.sink.case(result)
             s.cases += 1
             s.events_replayed += result.replayed
             s.cases_reordered += result.reordered
-            for f in result.findings:
-                s.findings_by_code[f.code] += 1
             for r in result.rejected:
                 self.rejected.add(r)
             if result.unchecked is not None:
                 self.unchecked.append(result.unchecked)
-            self.sink.case(result)
             self.done += result.replayed
         if self.progress:
             self.progress(min(self.done, self.total), self.total)

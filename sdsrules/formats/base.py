@@ -22,7 +22,7 @@ Streaming formats write as items come (findings as CSV or JSON, events as JSON L
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Protocol, TextIO
 
 
@@ -68,9 +68,18 @@ class Writer(Base):
     ``finding(f)`` for each finding; then ``close(summary, rejected, unchecked)``."""
 
     kind: ClassVar[str] = "findings"
+    #: how this format writes one finding, when that depends on the finding alone: a module-level function, so
+    #: that worker processes can be given it by name. A bulk replay's workers then write their findings' text
+    #: in parallel and hand it to the writer (``texts``), and the writer has only text to copy at the end. None:
+    #: the writer is given the findings themselves (``finding``).
+    render: ClassVar[Any] = None  # a staticmethod: (finding) -> str
 
     def item(self, result: Any) -> None:
         self.case(result)
+
+    def texts(self, texts: Sequence[str]) -> None:
+        """One case's findings, in order, as ``render`` wrote them (a writer with a ``render`` only)."""
+        raise NotImplementedError  # pragma: no cover - interface
 
     def case(self, result: Any) -> None:
         for f in result.findings:

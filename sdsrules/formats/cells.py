@@ -45,9 +45,23 @@ def row_writer(stream: TextIO) -> Callable[[Iterable[object]], None]:
     def row(values: Iterable[object]) -> None:
         cells = [safe_cell(v) for v in values]
         if any(isinstance(c, str) and "\r" in c for c in cells):
-            buf = io.StringIO()
-            csv.writer(buf, lineterminator="\r\n").writerow(cells)  # \r is now special, so such cells are quoted
-            stream.write(buf.getvalue()[:-2] + "\n")
+            stream.write(_quoted_cr(cells))
         else:
             out.writerow(cells)
     return row
+
+
+def row_text(values: Iterable[object]) -> str:
+    """The row ``row_writer`` writes for ``values``, as text."""
+    cells = [safe_cell(v) for v in values]
+    if any(isinstance(c, str) and "\r" in c for c in cells):
+        return _quoted_cr(cells)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(cells)
+    return buf.getvalue()
+
+
+def _quoted_cr(cells: list[object]) -> str:
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerow(cells)  # \r is now special, so such cells are quoted
+    return buf.getvalue()[:-2] + "\n"

@@ -6,6 +6,7 @@ dumped on its own and indented to its depth.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TextIO
 
 import orjson
@@ -20,10 +21,16 @@ def _item(obj, depth: int) -> str:
     return pad + orjson.dumps(obj, option=OPTS).decode().replace("\n", "\n" + pad)
 
 
+def render(f) -> str:
+    """One finding as an item of the report's "findings" array."""
+    return _item(f.to_dict(), 2)
+
+
 class Writer(_Base):
     name = "json"
     media_type = "application/json"
     suffix = ".json"
+    render = staticmethod(render)
 
     def __init__(self, stream: TextIO):
         super().__init__(stream)
@@ -31,8 +38,13 @@ class Writer(_Base):
         self.first = True
 
     def finding(self, f) -> None:
-        self.stream.write(("\n" if self.first else ",\n") + _item(f.to_dict(), 2))
-        self.first = False
+        self.texts((render(f),))
+
+    def texts(self, texts: Sequence[str]) -> None:
+        w = self.stream.write
+        for text in texts:
+            w(("\n" if self.first else ",\n") + text)
+            self.first = False
 
     def _array(self, key: str, items) -> None:
         w = self.stream.write
