@@ -426,10 +426,12 @@ class RangeScan:
     sorted: bool = True
 
 
-def iter_range(r: Range, scan: RangeScan | None = None) -> Iterator[tuple[str, Any]]:
+def iter_range(r: Range, scan: RangeScan | None = None, keep_order: bool = True) -> Iterator[tuple[str, Any]]:
     """("case", (case, events)) and ("rejection", Rejection) items of the cases the range owns, in file order;
     then ("read", n): the number of records read. ``scan`` (if given) is filled in as it goes; reading stops early
-    when the file is found not sorted by case."""
+    when the file is found not sorted by case. ``keep_order`` False: an event's attributes need not be in the
+    record's order (``readers.fast.line_decoder``; for the checks of a findings-only replay, which never show
+    them)."""
     scan = scan if scan is not None else RangeScan()
     name = r.name or r.path
     number = r.first_line - 1
@@ -443,7 +445,7 @@ def iter_range(r: Range, scan: RangeScan | None = None) -> Iterator[tuple[str, A
         # every range but the first skips what belongs to the case before it: that case's lines, and the blank or
         # unreadable lines among and after them (the owner of a case reads on over those; see the module doc)
         skipping = r.start > 0
-        decode = line_decoder()
+        decode = line_decoder(keep_order)
         for offset, line in _bounded_lines(f, r.start):
             number += 1
             item: Event | Rejection
@@ -568,7 +570,7 @@ def _read_and_judge(r: Range, hint: date | None, forced: bool, whole: bool,
     scan = RangeScan()
     groups: list[tuple[str, list[Event]]] = []
     rejected: list[Rejection] = []
-    for kind, item in iter_range(r, scan):
+    for kind, item in iter_range(r, scan, whole):  # findings only: no event is shown, nor its attributes' order
         if kind == "case":
             groups.append(item)
         elif kind == "rejection":

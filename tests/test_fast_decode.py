@@ -109,6 +109,25 @@ class TestFastPathAgreesWithBuildEvent:
             assert got is not None, line
         _same(line)
 
+    @SETTINGS
+    @given(hostile_line())
+    @example(b'{"case":"C1","at":"2024-01-01","activity":"budget_approved","amount":5,"approver_role":"panel",'
+             b'"amount":7}')
+    @example(b'{"case":"C1","at":"2024-01-01","activity":"referral_received","source":"age","age":3}')
+    def test_in_any_order_only_the_order_of_attributes_may_differ(self, line):
+        """The decoder of a findings-only replay (``line_decoder(keep_order=False)``) reads the same events, the
+        same values and the same rejections: only the attributes' order may be the Struct's."""
+        got = fast.line_decoder(keep_order=False)(line, "f.jsonl", 3, 42)
+        want = decode_slow(line, "f.jsonl", 3, 42)
+        assert type(got) is type(want)
+        if isinstance(want, Rejection):
+            assert got == want
+            return
+        for field in ("id", "case", "at", "day", "activity", "actor", "file", "line", "seq", "date_only"):
+            assert getattr(got, field) == getattr(want, field), field
+        assert sorted((k, type(v).__name__, repr(v)) for k, v in got.attrs.items()) == \
+            sorted((k, type(v).__name__, repr(v)) for k, v in want.attrs.items())
+
     def test_the_fast_path_is_built_from_the_activity_table(self, monkeypatch):
         """Replace events.ACTIVITIES (as a design's vocabulary does) and the decoder follows it."""
         from sdsrules import events

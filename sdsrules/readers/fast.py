@@ -180,77 +180,89 @@ class _Fast:
                 union = union | s
             self.decode = msgspec.json.Decoder(union).decode
         self.actors: dict[tuple, Actor] = {}
+        #: (raw, name, number, seq) -> the Event, or None for anything not plainly valid (then the slow path)
+        self.event = self._maker(True)
+        #: ``event`` with the attributes in the Struct's order, not the record's (``_maker``)
+        self.event_any_order = self._maker(False)
 
-    def event(self, raw: bytes, name: str, number: int, seq: int) -> Event | None:
-        """The Event, or None for anything not plainly valid (the caller then takes the slow path).
+    def _maker(self, keep_order: bool) -> Callable[[bytes, str, int, int], Event | None]:
+        """``event``, or (``keep_order`` False) ``event`` for a reader whose events never leave a findings-only
+        replay's worker: the attributes' values are the same, their order the Struct's rather than the record's (a
+        duplicated key keeps its last value either way, as orjson does; nothing but an event's writers and the
+        HTML report's timeline read the order, and neither sees those events)."""
+        decode, plan, actors = self.decode, self.plan, self.actors
 
-        The hot loop of a bulk replay (a few million calls): written for the interpreter, not for beauty."""
-        try:
-            s = self.decode(raw)  # type: ignore[misc]
-        except _DECODE_ERRORS:
-            return None
-        activity, names, keys, post, get = self.plan[s.__class__]
-        case = s.case
-        if case.__class__ is str:
-            if not case or case[0].isspace() or case[-1].isspace():
+        def event(raw: bytes, name: str, number: int, seq: int) -> Event | None:
+            """The Event, or None for anything not plainly valid (the caller then takes the slow path).
+
+            The hot loop of a bulk replay (a few million calls): written for the interpreter, not for beauty."""
+            try:
+                s = decode(raw)  # type: ignore[misc]
+            except _DECODE_ERRORS:
                 return None
-        else:
-            case = str(case)
-        try:
-            at, day, date_only = parse_at(s.at)
-        except ValueError:
-            return None
-        eid = s.id
-        if eid is None or eid == "":
-            eid = f"{name.rsplit('/', 1)[-1]}:{number}"
-        elif eid.__class__ is not str:
-            eid = str(eid)
-        actor = s.actor
-        if actor is not None:
-            key = (actor.id, actor.role, actor.team)
-            hit = self.actors.get(key)
-            if hit is None:
-                aid, team = actor.id, actor.team
-                hit = Actor(None if aid is None else str(aid), actor.role, None if team is None else str(team))
-                if len(self.actors) > 50_000:
-                    self.actors.clear()
-                self.actors[key] = hit
-            actor = hit
-        values: dict[str, Any]
-        if get is None:
-            values = {}
-        elif len(names) == 1:
-            v = get(s)
-            values = {} if v is None else {names[0]: v}
-        else:
-            values = {n: v for n, v in zip(names, get(s), strict=True) if v is not None}
-        if post is not None:
-            for i, attr in enumerate(names):
-                conv = post[i]
-                if conv is not None and attr in values:
-                    try:
-                        values[attr] = conv(values[attr])
-                    except ValueError:
-                        return None
-        if len(values) > 1:
-            # build_event keeps the record's order: order by where each name is in the line, when each name is
-            # there exactly once as written (not escaped, not repeated, not also a value)
-            where = []
-            find = raw.find
-            last, in_order = -1, True
-            for attr, k in zip(names, keys, strict=True):
-                if attr in values:
-                    pos = find(k)
-                    if pos < 0 or find(k, pos + 1) >= 0:
-                        return None
-                    if pos < last:
-                        in_order = False
-                    last = pos
-                    where.append((pos, attr))
-            if not in_order:
-                where.sort()
-                values = {n: values[n] for _, n in where}
-        return Event(eid, case, at, day, activity, values, actor, name, number, seq, date_only)
+            activity, names, keys, post, get = plan[s.__class__]
+            case = s.case
+            if case.__class__ is str:
+                if not case or case[0].isspace() or case[-1].isspace():
+                    return None
+            else:
+                case = str(case)
+            try:
+                at, day, date_only = parse_at(s.at)
+            except ValueError:
+                return None
+            eid = s.id
+            if eid is None or eid == "":
+                eid = f"{name.rsplit('/', 1)[-1]}:{number}"
+            elif eid.__class__ is not str:
+                eid = str(eid)
+            actor = s.actor
+            if actor is not None:
+                key = (actor.id, actor.role, actor.team)
+                hit = actors.get(key)
+                if hit is None:
+                    aid, team = actor.id, actor.team
+                    hit = Actor(None if aid is None else str(aid), actor.role, None if team is None else str(team))
+                    if len(actors) > 50_000:
+                        actors.clear()
+                    actors[key] = hit
+                actor = hit
+            values: dict[str, Any]
+            if get is None:
+                values = {}
+            elif len(names) == 1:
+                v = get(s)
+                values = {} if v is None else {names[0]: v}
+            else:
+                values = {n: v for n, v in zip(names, get(s), strict=True) if v is not None}
+            if post is not None:
+                for i, attr in enumerate(names):
+                    conv = post[i]
+                    if conv is not None and attr in values:
+                        try:
+                            values[attr] = conv(values[attr])
+                        except ValueError:
+                            return None
+            if keep_order and len(values) > 1:
+                # build_event keeps the record's order: order by where each name is in the line, when each name is
+                # there exactly once as written (not escaped, not repeated, not also a value)
+                where = []
+                find = raw.find
+                last, in_order = -1, True
+                for attr, k in zip(names, keys, strict=True):
+                    if attr in values:
+                        pos = find(k)
+                        if pos < 0 or find(k, pos + 1) >= 0:
+                            return None
+                        if pos < last:
+                            in_order = False
+                        last = pos
+                        where.append((pos, attr))
+                if not in_order:
+                    where.sort()
+                    values = {n: values[n] for _, n in where}
+            return Event(eid, case, at, day, activity, values, actor, name, number, seq, date_only)
+        return event
 
 
 _FAST: _Fast | None = None
@@ -272,13 +284,14 @@ def _fast(table: Mapping | None = None) -> _Fast:
     return hit
 
 
-def line_decoder() -> Callable[[bytes, str, int, int], Event | Rejection]:
+def line_decoder(keep_order: bool = True) -> Callable[[bytes, str, int, int], Event | Rejection]:
     """``decode_line`` of the SDS vocabulary without a map, as one function to call per line (a bulk reader's hot
-    loop: ``pipeline.iter_range``), for the activity table as it is now."""
+    loop: ``pipeline.iter_range``), for the activity table as it is now. ``keep_order`` False: the attributes of
+    an event the fast path reads are in the Struct's order, not necessarily the record's (``_Fast._maker``)."""
     fast = _fast()
     if fast.decode is None:
         return decode_slow
-    event = fast.event
+    event = fast.event if keep_order else fast.event_any_order
 
     def decode(raw: bytes, name: str, number: int, seq: int) -> Event | Rejection:
         return event(raw, name, number, seq) or decode_slow(raw, name, number, seq)
