@@ -4,6 +4,8 @@ full parse, which names what is wrong."""
 
 from __future__ import annotations
 
+import contextlib
+
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -62,3 +64,25 @@ def test_the_shortcut_is_taken_for_the_common_form():
     assert events._plain_local("2024-05-01T09:30:00") == events._parse_at("2024-05-01T09:30:00")
     assert events._plain_local("2024-05-01 09:30:00") is None  # anything else: the full parse
     assert events._plain_local("2024-02-30T09:30:00") is None
+
+
+@settings(max_examples=600, deadline=None)
+@given(_VALID | near_miss(), st.booleans())
+@example("2024-02-30T10:00:00", True)
+@example("2024-10-27T01:30:00", False)
+@example("2024-01-01T10:00:0Z", True)
+def test_the_fast_decoder_reads_at_as_the_full_parse_does(text, keep_order):
+    """The JSON Lines fast decoder has the shortcut inline: the same event (or the same rejection) as the slow path,
+    whose ``at`` is the full parse's."""
+    from sdsrules.readers.fast import decode_slow, line_decoder
+
+    with contextlib.suppress(ValueError):  # the day and time known already (as mostly in a log): the shortcut
+        parse_at(text)
+    line = f'{{"case":"C1","at":"{text}","activity":"signposted"}}'.encode()
+    got, want = line_decoder(keep_order)(line, "f", 1, 0), decode_slow(line, "f", 1, 0)
+    assert type(got) is type(want)
+    if isinstance(want, events.Rejection):
+        assert got == want
+    else:
+        assert (got.at, got.day, got.date_only) == (want.at, want.day, want.date_only)
+        assert got.at.tzinfo is want.at.tzinfo and got.at.fold == want.at.fold

@@ -15,6 +15,7 @@ The slow path also bounds the nesting of extra attributes (kept as given): a lis
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from operator import attrgetter
 from typing import Annotated, Any, Literal
 
@@ -191,6 +192,8 @@ class _Fast:
         duplicated key keeps its last value either way, as orjson does; nothing but an event's writers and the
         HTML report's timeline read the order, and neither sees those events)."""
         decode, plan, actors = self.decode, self.plan, self.actors
+        # events._plain_local inline (the commonest "at", "YYYY-MM-DDTHH:MM:SS", from its cached day and time)
+        days, times, combine, london = _events._DAYS.get, _events._TIMES.get, datetime.combine, _events.LONDON
 
         def event(raw: bytes, name: str, number: int, seq: int) -> Event | None:
             """The Event, or None for anything not plainly valid (the caller then takes the slow path).
@@ -203,14 +206,20 @@ class _Fast:
             activity, names, keys, post, get = plan[s.__class__]
             case = s.case
             if case.__class__ is str:
-                if not case or case[0].isspace() or case[-1].isspace():
+                if not case or case.strip() is not case:  # str.strip gives the very string back if it strips nothing
                     return None
             else:
                 case = str(case)
-            try:
-                at, day, date_only = parse_at(s.at)
-            except ValueError:
-                return None
+            text = s.at
+            if len(text) == 19 and text[10] == "T" and text[13] == ":" and text[16] == ":" and \
+                    (known := days(text[:10])) is not None and (clock := times(text[11:])) is not None:
+                day, date_only = known[1], False
+                at = combine(day, clock, london)
+            else:
+                try:
+                    at, day, date_only = parse_at(text)
+                except ValueError:
+                    return None
             eid = s.id
             if eid is None or eid == "":
                 eid = f"{name.rsplit('/', 1)[-1]}:{number}"
