@@ -18,6 +18,7 @@ from .rules import Check, Matcher, Rule
 _EVENT = itemgetter(0)  # a Step's event (replay.Step is a NamedTuple: event, state, after, episode, allowed)
 _EPISODE = itemgetter(3)
 _DAY = attrgetter("day")
+_ACTIVITY = attrgetter("activity")
 
 BREACH = frozenset({"late", "overdue", "missing", "breach"})
 
@@ -60,9 +61,16 @@ class CaseView:
         self.as_of = as_of
         self.lookup = wf.param_value
         self.case = self.events[0].case if self.events else ""
+        #: each event's activity, by index
+        self.acts = acts = list(map(_ACTIVITY, events))
         self.by_activity: dict[str, list[int]] = {}
-        for i, ev in enumerate(self.events):
-            self.by_activity.setdefault(ev.activity, []).append(i)
+        by = self.by_activity
+        for i, a in enumerate(acts):
+            got = by.get(a)
+            if got is None:
+                by[a] = [i]
+            else:
+                got.append(i)
         self._first: dict[int, dict[int, int]] = {}
         self._merged: dict[frozenset, list[int]] = {}
         self._ends: list[int] | None = None

@@ -29,7 +29,6 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from datetime import date
-from operator import attrgetter
 from typing import Any
 
 from ..attribution import Applied
@@ -58,16 +57,14 @@ def _never(view: CaseView, i: int) -> bool:
 
 class _View(CaseView):
     """The reference's ``CaseView`` (so explain, to_finding and the named functions get exactly what they expect)
-    plus what the compiled closures use: each event's activity by index, and a per-case memo (``first``)."""
+    plus what the compiled closures use: a per-case memo (``first``)."""
 
     def __init__(self, steps: Sequence, wf: Workflow, as_of: date):
         super().__init__(steps, wf, as_of)
-        self.acts = list(map(_ACTIVITY, self.events))
         self.memo: dict[object, dict[int, int]] = {}
 
 
 _EMPTY: list[int] = []
-_ACTIVITY = attrgetter("activity")
 
 
 def _index_of(activities: frozenset[str]) -> Callable[[CaseView], list[int]]:
@@ -306,7 +303,7 @@ def _response(rule: Rule, check: Check, params: _Params) -> Run:
                     done = k
                     break
         if done is None and exp_set is not None and plain_ends:
-            acts = view.acts  # type: ignore[attr-defined]
+            acts = view.acts
             for k in range(i + 1, stop):  # cases are short: a walk is cheaper than merging index lists
                 a = acts[k]
                 if a not in scan_set:
