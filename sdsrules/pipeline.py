@@ -978,14 +978,18 @@ class _Feed:
     def take(self, results: Iterable[CaseResult | Written]) -> None:
         s = self.summary
         by_code = s.findings_by_code
+        written: list[str] = []  # the text of consecutive cases' findings, handed to the sink in one call
         for item in results:
             if type(item) is Written:  # findings a worker wrote with the sink's render
                 result = item.result
                 for code in item.codes:
                     by_code[code] += 1
-                self.sink.texts(item.texts)  # type: ignore[attr-defined]
+                written.extend(item.texts)
             else:
                 result = item  # type: ignore[assignment]
+                if written:
+                    self.sink.texts(written)  # type: ignore[attr-defined]
+                    written = []
                 for f in result.findings:
                     by_code[f.code] += 1
                 self.sink.case(result)
@@ -997,6 +1001,8 @@ class _Feed:
             if result.unchecked is not None:
                 self.unchecked.append(result.unchecked)
             self.done += result.replayed
+        if written:
+            self.sink.texts(written)  # type: ignore[attr-defined]
         if self.progress:
             self.progress(min(self.done, self.total), self.total)
 

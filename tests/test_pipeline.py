@@ -39,10 +39,20 @@ def sorted_log(draw):
     return cases, draw(st.randoms(use_true_random=False))
 
 
-def _stream(path, monkeypatch, range_bytes, engine="reference", jobs=1):
+def _stream(path, monkeypatch, range_bytes, engine="reference", jobs=1, fmt="json"):
     monkeypatch.setattr(pipeline, "RANGE_BYTES", range_bytes)
     buf = io.StringIO()
-    api.run([path], formatter("findings", "json", buf), workflow=WF, engine=engine, jobs=jobs)
+    api.run([path], formatter("findings", fmt, buf), workflow=WF, engine=engine, jobs=jobs)
+    return buf.getvalue()
+
+
+def _written(report, fmt: str) -> str:
+    """The report as its writer writes it when handed each finding itself (not the text workers wrote)."""
+    buf = io.StringIO()
+    w = formatter("findings", fmt, buf)
+    for f in report.findings:
+        w.finding(f)
+    w.close(report.summary, report.rejected, report.unchecked)
     return buf.getvalue()
 
 
@@ -62,6 +72,11 @@ class TestRanges:
         doc = json.loads(streamed)
         s = doc["summary"]
         assert s["events_read"] == s["events_replayed"] + s["events_rejected"]
+        # with the rules: the ranges' workers write each finding's text (the JSON and CSV writers' render), and
+        # the bytes are the writer's own over the whole report
+        report = api.replay_records(read_all([p]), workflow=WF, engine="compiled")
+        assert _stream(p, monkeypatch, size, engine="compiled", jobs=2) == dumps(report) == _written(report, "json")
+        assert _stream(p, monkeypatch, size, engine="compiled", jobs=2, fmt="csv") == _written(report, "csv")
 
     def test_every_range_owns_exactly_the_cases_that_begin_in_it(self, tmp_path):
         """Over tiny ranges, each case is read by exactly one range and every record exactly once."""

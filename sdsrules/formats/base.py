@@ -78,7 +78,8 @@ class Writer(Base):
         self.case(result)
 
     def texts(self, texts: Sequence[str]) -> None:
-        """One case's findings, in order, as ``render`` wrote them (a writer with a ``render`` only)."""
+        """Findings in order (of one case or of several consecutive ones), as ``render`` wrote them (a writer with
+        a ``render`` only)."""
         raise NotImplementedError  # pragma: no cover - interface
 
     def case(self, result: Any) -> None:

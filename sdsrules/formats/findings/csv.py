@@ -32,9 +32,7 @@ class Writer(_Base):
         self.stream.write(render(f))
 
     def texts(self, texts: Sequence[str]) -> None:
-        w = self.stream.write
-        for text in texts:
-            w(text)
+        self.stream.write("".join(texts))
 
     def close(self, summary, rejected, unchecked) -> None:
         pass

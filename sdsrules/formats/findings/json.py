@@ -41,9 +41,8 @@ class Writer(_Base):
         self.texts((render(f),))
 
     def texts(self, texts: Sequence[str]) -> None:
-        w = self.stream.write
-        for text in texts:
-            w(("\n" if self.first else ",\n") + text)
+        if texts:
+            self.stream.write(("\n" if self.first else ",\n") + ",\n".join(texts))
             self.first = False
 
     def _array(self, key: str, items) -> None:
