@@ -79,7 +79,7 @@ class Actor:
         return {k: v for k, v in (("id", self.id), ("role", self.role), ("team", self.team)) if v is not None}
 
 
-_WHEN: dict[tuple[datetime, int, Any], str] = {}  # Event.when of an instant in a zone, made once (a report shows many)
+_WHEN: dict[tuple[datetime, int, Any], str] = {}  # Event.when of an instant in a zone, made once (bounded: see when)
 
 
 class Event(msgspec.Struct, frozen=True, eq=False, gc=False):
@@ -133,7 +133,7 @@ class Event(msgspec.Struct, frozen=True, eq=False, gc=False):
         hit = _WHEN.get(key)
         if hit is None:
             hit = at.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
-            if len(_WHEN) >= 65_536:
+            if len(_WHEN) >= 4_096:  # small: it serves an event shown in several findings of its case
                 _WHEN.clear()
             _WHEN[key] = hit
         return hit
