@@ -221,16 +221,10 @@ class Workflow:
         for state in self.state_names:
             for activity in activities:
                 options = self._table.get((state, activity))
-                if options:
-                    guard, dest = options[0]
-                    if guard is None:
-                        fixed[(state, activity)] = (state, "stayed") if dest == STAY else (dest, "moved")
-                elif state in self.closed_states:
-                    fixed[(state, activity)] = (None, "closed")
-                elif activity in self.anywhere and state != self.initial:
-                    fixed[(state, activity)] = (state, "anywhere")
-                else:
-                    fixed[(state, activity)] = (None, "not allowed")
+                if not options:
+                    fixed[(state, activity)] = self._unmatched(state, activity)
+                elif options[0][0] is None:
+                    fixed[(state, activity)] = _taken(state, options[0][1])
         return fixed
 
     def step(self, state: str, event) -> tuple[str | None, str]:
@@ -243,10 +237,14 @@ class Workflow:
         if options:
             for guard, dest in options:
                 if guard is None or guard.allows(event):
-                    return (state, "stayed") if dest == STAY else (dest, "moved")
+                    return _taken(state, dest)
+        return self._unmatched(state, event.activity)
+
+    def _unmatched(self, state: str, activity: str) -> tuple[str | None, str]:
+        """``step`` of an activity no transition from ``state`` takes: the state alone decides."""
         if state in self.closed_states:
             return None, "closed"
-        if event.activity in self.anywhere and state != self.initial:
+        if activity in self.anywhere and state != self.initial:
             return state, "anywhere"
         return None, "not allowed"
 
@@ -267,6 +265,11 @@ class Workflow:
 
     def describe(self) -> str:
         return f"{self.name} {self.version}".strip()
+
+
+def _taken(state: str, dest: str) -> tuple[str, str]:
+    """``step`` of a transition taken from ``state`` to ``dest``."""
+    return (state, "stayed") if dest == STAY else (dest, "moved")
 
 
 class _Guard:

@@ -535,15 +535,8 @@ class CompiledChecker:
         applied, with the teams of its first duty (trigger, and the event that met it), and the codes whose every
         duty was excused."""
         sink: list[tuple[Fact, str]] = []
-        by_activity = view.by_activity
-        if applied is None:  # findings only: the same runs, without the bookkeeping of which codes applied
-            for c in self._checks_for(by_activity):
-                trigger, run, one = c.trigger, c.run, c.one
-                for i in by_activity.get(one, _EMPTY) if one is not None else view.indexes_of(c.trigger_acts):
-                    if trigger is None or trigger(view, i):
-                        run(view, i, sink)
-            return sink
         excused: set[str] = set()
+        by_activity = view.by_activity
         last = len(view.steps)
         for c in self._checks_for(by_activity):
             trigger, run, code = c.trigger, c.run, c.code
@@ -552,6 +545,8 @@ class CompiledChecker:
                 if trigger is not None and not trigger(view, i):
                     continue
                 got = run(view, i, sink)
+                if applied is None:  # findings only: no bookkeeping of which codes applied
+                    continue
                 if got == EXCUSED:
                     excused.add(code)
                     applied.teams.setdefault(code, (view.holder(i)[0],) * 2)
@@ -559,7 +554,8 @@ class CompiledChecker:
                     applied.add(code)
                     team = view.holder(i)[0]
                     applied.teams[code] = (team, view.holder(got)[0] if got < last else team)
-        applied.excused = frozenset(excused - applied)
+        if applied is not None:
+            applied.excused = frozenset(excused - applied)
         return sink
 
     def __call__(self, steps, as_of: date) -> tuple[list, list, set[str]]:
