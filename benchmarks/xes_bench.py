@@ -7,11 +7,14 @@ mapped onto SDS activities that need no attributes (the map is written next to i
 writes the same events as JSON Lines. Everything goes to ``--dir`` (default /tmp/sdsrules-xes-bench), never into
 the repository.
 
-Then each command runs ``--repeat`` times in a fresh process, timed with its peak RSS (from ``wait4``):
+Then each command runs ``--repeat`` times in a fresh process, timed with its peak RSS summed over its process
+tree (sampled every 50 ms, as ``replay_bench.py`` does); a command that fails (exit other than 0, or 1 for
+findings, or anything on stderr) stops the benchmark rather than be timed:
 
 * ``convert`` of the XES (``.xes.gz``, through the map) and of the JSON Lines to JSON Lines: reading speed;
 * ``replay --engine none --jobs 1`` of both, and of the JSON Lines sorted by case (which takes the byte-range
-  path of a sorted file): reading, grouping and the sequence checks.
+  path of a sorted file): reading, grouping and the sequence checks;
+* ``replay --jobs 2`` (the bulk default engine, every rule) of the XES and of the JSON Lines sorted by case.
 
 Run: ``python benchmarks/xes_bench.py [--events 262000] [--repeat 3] [--exe SDSRULES]`` (``--exe``: another
 build's command, for a before and after). The ratios compare runs made one after the other on the same machine;
@@ -22,12 +25,13 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from replay_bench import measure  # the sibling script's tree-RSS sampler
 
 RECEIPT = Path("/work/shared/data/receipt.xes")
 SDSRULES = str(Path(sys.executable).with_name("sdsrules"))
@@ -81,12 +85,12 @@ def build(out_dir: Path, events: int) -> tuple[Path, Path]:
 
 
 def timed(cmd: list[str]) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS in MB, exit code) of one command in a fresh process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    return wall, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status)
+    """(wall seconds, peak RSS of the process tree in MB, exit code) of one command in a fresh process; a
+    failure ends the benchmark."""
+    got = measure(cmd)
+    if got["exit"] not in (0, 1) or got["stderr"].strip():
+        sys.exit(f"{' '.join(cmd)} failed (exit {got['exit']}): {got['stderr'].strip()[-300:]}")
+    return got["wall"], got["peak_mb"], got["exit"]
 
 
 def main() -> None:
@@ -123,6 +127,10 @@ def main() -> None:
                                 "--format", "json", "-o", str(out_dir / "r.json")]
         runs["replay jsonl by case"] = [exe, "replay", str(ordered), "--engine", "none", "--jobs", "1",
                                         "--format", "json", "-o", str(out_dir / "r.json")]
+        runs["rules xes.gz"] = [exe, "replay", str(xes), "--map", str(amap), "--jobs", "2",
+                                "--format", "json", "-o", str(out_dir / "r.json")]
+        runs["rules jsonl by case"] = [exe, "replay", str(ordered), "--jobs", "2",
+                                       "--format", "json", "-o", str(out_dir / "r.json")]
     for r in range(args.repeat):
         got = {label: timed(cmd) for label, cmd in runs.items()}
         parts = [f"{label} {w:.2f}s {rss:.0f}MB (exit {rc})" for label, (w, rss, rc) in got.items()]
@@ -131,7 +139,8 @@ def main() -> None:
         if not args.no_replay:
             xes_s = got["replay xes.gz"][0]
             line += (f"; replay ratio {xes_s / got['replay jsonl'][0]:.2f}, against the JSON Lines sorted by case "
-                     f"(the byte-range path) {xes_s / got['replay jsonl by case'][0]:.2f}")
+                     f"(the byte-range path) {xes_s / got['replay jsonl by case'][0]:.2f}; with every rule on 2 "
+                     f"workers {got['rules xes.gz'][0] / got['rules jsonl by case'][0]:.2f}")
         print(line, flush=True)
 
 

@@ -36,7 +36,7 @@ import pickle
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date
+from datetime import date, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -220,6 +220,9 @@ def _fields_reducer(cls: type) -> Callable[[Any], tuple]:
 #: results): copyreg's form, type -> reducer
 _PICKLED: dict[type, Any] = {cls: _fields_reducer(cls)
                              for cls in (Actor, Rejection, CaseResult, Finding, Evidence, Obligation, Unchecked)}
+# a fixed UTC offset (every timestamp that carries one) as its arguments: its own reduction looks up its slots
+# through copyreg on every call, a fifth of the time of pickling an XES event
+_PICKLED[timezone] = lambda tz: (timezone, tz.__getinitargs__())
 # (an Event is a msgspec Struct, which pickles as its fields in C already)
 
 
@@ -502,10 +505,11 @@ _BLANK = object()  # a blank line: not a record
 BATCH = BATCH_CASES
 
 
-def _check(groups: list[tuple[str, list[Event]]], as_of: date, whole: bool = True) -> list[CaseResult]:
+def _check(groups: list[tuple[str, list[Event]]], as_of: date, whole: bool = True,
+           read_as_of: list[bool] | None = None) -> list[CaseResult]:
     """The cases' results; ``whole`` False: only what a list of findings needs (``replay.check_cases``), which is
-    all that goes back to the parent when the output is a findings writer."""
-    return check_cases(groups, WORKER["wf"], as_of, WORKER["checker"], whole)
+    all that goes back to the parent when the output is a findings writer. ``read_as_of``: see ``check_cases``."""
+    return check_cases(groups, WORKER["wf"], as_of, WORKER["checker"], whole, read_as_of)
 
 
 _NONE = pickle.dumps(((0, 0, 0), []), protocol=pickle.HIGHEST_PROTOCOL)
@@ -615,17 +619,18 @@ class Options:
     deadline: float | None = None
 
 
-def choose_executor(opts: Options, ranges: bool) -> str:
+def choose_executor(opts: Options, files: bool) -> str:
     """The executor named in ``opts``, else: Dask when a scheduler is given; this process for a pure-Python
-    engine on one job reading records; worker processes otherwise (durable-rules is isolated from the parent,
-    and the byte ranges of a sorted JSON Lines file are read by the workers themselves)."""
+    engine on one job given records already read; worker processes otherwise (durable-rules is isolated from the
+    parent; the byte ranges of a sorted JSON Lines file are read by the workers themselves, and any other file is
+    read here while the workers judge what has been read)."""
     if opts.executor is not None:
         if opts.executor not in EXECUTORS:
             raise ValueError(f"unknown executor {opts.executor!r} (known: {', '.join(EXECUTORS)})")
         return opts.executor
     if opts.scheduler is not None:
         return "dask"
-    if opts.engine in IN_PROCESS and opts.jobs == 1 and not ranges:
+    if opts.engine in IN_PROCESS and opts.jobs == 1 and not files:
         return "inline"
     return "processes"
 
@@ -646,15 +651,27 @@ def _isolated(pool, groups: Iterable[tuple[str, list[Event]]], as_of: date, opts
 
 
 class _Store:
-    """Pickles (bytes) in a temporary file, read back once in the order they were put. Each item is pickled on its
-    own (a Pickler kept across items would keep every item alive in its memo: memory growing with the log)."""
+    """Pickles (bytes) in a temporary file, read back in the order they were put (or one by one, ``get``). Each
+    item is pickled on its own (a Pickler kept across items would keep every item alive in its memo: memory
+    growing with the log)."""
 
     def __init__(self) -> None:
         self.f = tempfile.TemporaryFile(prefix="sdsrules-results-")  # noqa: SIM115 - closed in close()
 
-    def put(self, data: bytes) -> None:
-        self.f.write(len(data).to_bytes(8, "little"))
-        self.f.write(data)
+    def put(self, data: bytes) -> int:
+        """Add an item at the end; its place, for ``get``."""
+        f = self.f
+        f.seek(0, os.SEEK_END)
+        at = f.tell()
+        f.write(len(data).to_bytes(8, "little"))
+        f.write(data)
+        return at
+
+    def get(self, at: int) -> bytes:
+        """The item put at ``at``."""
+        f = self.f
+        f.seek(at)
+        return f.read(int.from_bytes(f.read(8), "little"))
 
     def __iter__(self) -> Iterator[bytes]:
         f = self.f
@@ -703,7 +720,7 @@ def drive(sink: Sink, opts: Options, *, paths: Sequence[str | Path] | None = Non
     fast = None
     if paths is not None and own is None:
         fast = fast_path_ok([str(p) for p in paths], input_format, activity_map)
-    executor = choose_executor(opts, fast is not None)
+    executor = choose_executor(opts, paths is not None)
     with sigterm_as_interrupt():
         client = None
         pool: Any = None
@@ -725,7 +742,7 @@ def drive(sink: Sink, opts: Options, *, paths: Sequence[str | Path] | None = Non
             if records is None:
                 from .readers import read_all
                 records = read_all([str(p) for p in paths or ()], input_format, activity_map, own)
-            summary = _run_records(records, opts, sink, pool)
+            summary = (_run_stream if pool is not None else _run_records)(records, opts, sink, pool)
             clean = True
             return summary
         finally:
@@ -824,27 +841,28 @@ def _run_ranges(path: str, opts: Options, sink: Sink, pool) -> Summary | None:
         rejected.close()
 
 
-def _gather(records: Iterable[Event | Rejection], summary: Summary, rejected: Spill) -> tuple[Spill, int, date | None]:
-    """Read every record: the events into a Spill of runs, the rejections into ``rejected``, the ignored steps and
-    the records read counted into ``summary``. Returns (the runs, the events accepted, their latest day).
+class _Reading:
+    """Records read once (``runs``): each counted into the summary, a rejection into ``rejected`` (a step the map
+    says is no part of the process counted apart), and the events grouped as they arrive: consecutive events of
+    one case are one run, yielded as (case, events, in_seq, size) (in_seq: its events came in seq order; size: an
+    estimate of its bytes in memory). ``count`` is the events accepted so far, ``latest`` their latest day."""
 
-    Events are grouped as they arrive: consecutive events of one case are one item ``((case, n), events, in_seq)``
-    (n: the run's place in the input; in_seq: its events came in seq order), sorted by (case, n), so a log whose
-    traces arrive whole (XES always, most exports) is sorted a key a trace, not a key an event, and one already in
-    case order not at all. Memory is bounded by an estimate in bytes (SORT_BYTES); a run is one item, so a single
-    case larger than that is still read whole."""
-    events = Spill(_run_key, SORT_BYTES)
-    event_bytes, attribute_bytes = EVENT_BYTES, ATTRIBUTE_BYTES
-    latest = None
-    count = 0  # events accepted
-    case: Any = None  # the case of the run being gathered
-    run: list[Event] = []
-    size = 0  # its estimate in bytes
-    in_seq = True  # its events came in seq order
-    last = 0  # the seq of its last event
-    runs = 0
-    try:
-        for r in records:
+    def __init__(self, records: Iterable[Event | Rejection], summary: Summary, rejected: Spill):
+        self.records, self.summary, self.rejected = records, summary, rejected
+        self.count = 0
+        self.latest: date | None = None
+
+    def runs(self) -> Iterator[tuple[str, list[Event], bool, int]]:
+        summary, rejected = self.summary, self.rejected
+        event_bytes, attribute_bytes = EVENT_BYTES, ATTRIBUTE_BYTES
+        latest = self.latest
+        count = self.count
+        case: Any = None  # the case of the run being gathered
+        run: list[Event] = []
+        size = 0  # its estimate in bytes
+        in_seq = True  # its events came in seq order
+        last = 0  # the seq of its last event
+        for r in self.records:
             summary.events_read += 1
             if isinstance(r, Rejection):
                 step = ignored_step(r) if r.field == "activity" else None
@@ -860,19 +878,31 @@ def _gather(records: Iterable[Event | Rejection], summary: Summary, rejected: Sp
                     in_seq = False
             else:
                 if run:
-                    events.add(((case, runs), run, in_seq), size)
-                    runs += 1
+                    self.count, self.latest = count, latest
+                    yield case, run, in_seq, size
                 case, run, size, in_seq = r.case, [r], 0, True
             last = r.seq
             size += event_bytes + attribute_bytes * len(r.attrs)
             if latest is None or r.day > latest:
                 latest = r.day
+        self.count, self.latest = count, latest
         if run:
-            events.add(((case, runs), run, in_seq), size)
+            yield case, run, in_seq, size
+
+
+def _gather(runs: Iterable[tuple[str, list[Event], bool, int]]) -> Spill:
+    """Runs (``_Reading.runs``) into a Spill, sorted by (case, n) (n: the run's place in the input), as items
+    ``((case, n), events, in_seq)``, so a log whose traces arrive whole (XES always, most exports) is sorted a key
+    a trace, not a key an event, and one already in case order not at all. Memory is bounded by an estimate in
+    bytes (SORT_BYTES); a run is one item, so a single case larger than that is still read whole."""
+    events = Spill(_run_key, SORT_BYTES)
+    try:
+        for n, (case, run, in_seq, size) in enumerate(runs):
+            events.add(((case, n), run, in_seq), size)
     except BaseException:  # Ctrl-C, or a reader's failure: the runs on disk go now
         events.close()
         raise
-    return events, count, latest
+    return events
 
 
 def _cases(runs: Iterable[tuple[tuple[str, int], list[Event], bool]]) -> Iterator[tuple[str, list[Event]]]:
@@ -896,19 +926,27 @@ def _cases(runs: Iterable[tuple[tuple[str, int], list[Event], bool]]) -> Iterato
 
 
 def _run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink, pool) -> Summary:
-    """The general path: any records, in any order, grouped by case in bounded memory (``_gather``, ``_cases``);
-    ``pool`` None: inline. The as-of date (unless given) is the latest day of an accepted event, as on the fast
-    path."""
+    """The general path: any records, in any order, grouped by case in bounded memory (``_gather``, ``_cases``),
+    judged once the whole log is read; ``pool`` None: inline. The as-of date (unless given) is the latest day of
+    an accepted event, as on the fast path. (With worker processes, ``_run_stream`` does the same sooner.)"""
     summary = Summary(workflow=opts.workflow.describe(), engine=opts.engine, rules=_rules(opts))
     rejected = Spill(rejection_key, REJECTION_RUN)
+    reading = _Reading(records, summary, rejected)
     try:
-        events, count, latest = _gather(records, summary, rejected)
+        events = _gather(reading.runs())
     except BaseException:
         rejected.close()
         raise
-    as_of, summary.as_of_rule = choose_as_of(opts.as_of, latest)
+    return _judge_gathered(events, reading, opts, sink, pool)
+
+
+def _judge_gathered(events: Spill, reading: _Reading, opts: Options, sink: Sink, pool) -> Summary:
+    """Every case of the gathered runs judged at the log's as-of date and handed to the sink in case order."""
+    summary = reading.summary
+    as_of, summary.as_of_rule = choose_as_of(opts.as_of, reading.latest)
     summary.as_of = as_of.isoformat()
-    feed = _Feed(summary, sink, count, opts.progress, rejected)  # the records' rejections, the cases' to come
+    feed = _Feed(summary, sink, reading.count, opts.progress, reading.rejected)  # the records' rejections, the
+    # cases' to come
 
     def batches() -> Iterator[list[tuple[str, list[Event]]]]:
         it = _cases(events)
@@ -917,7 +955,7 @@ def _run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink
             for g in it:
                 batch.append(g)
                 size += len(g[1])
-                if len(batch) >= BATCH_CASES or size >= 20_000:
+                if len(batch) >= BATCH_CASES or size >= BATCH_EVENTS:
                     break
             if not batch:
                 return
@@ -942,6 +980,291 @@ def _run_records(records: Iterable[Event | Rejection], opts: Options, sink: Sink
         events.close()
         feed.rejected.close()
     return summary
+
+
+#: events a batch of cases holds at most (with BATCH_CASES cases)
+BATCH_EVENTS = 20_000
+
+
+class _Seen:
+    """Which case ids have been seen, approximately, in a fixed 16 MB: a Bloom filter (two bits a case; no false
+    "not seen"; false "seen" about 1 in 4,500 after a million cases, 1 in 50 after ten million). The streamed path
+    asks it only to notice, early, a log whose cases do not arrive whole; which cases really came in several runs
+    it learns exactly at the end."""
+
+    BITS = 1 << 27
+
+    def __init__(self) -> None:
+        self.bits = bytearray(self.BITS >> 3)
+
+    def add(self, key: str) -> bool:
+        """Mark ``key``; whether it may have been marked before."""
+        h = hash(key)
+        a, b = h & (self.BITS - 1), (h >> 27) & (self.BITS - 1)
+        bits = self.bits
+        seen = (bits[a >> 3] >> (a & 7)) & (bits[b >> 3] >> (b & 7)) & 1
+        bits[a >> 3] |= 1 << (a & 7)
+        bits[b >> 3] |= 1 << (b & 7)
+        return bool(seen)
+
+
+@attrs.define
+class StreamStats:
+    """What the last streamed replay in this process did (``_run_stream``), for benchmarks and tests: batches
+    sent, cases judged a second time (their first judgement could not stand) and whether it gave up and gathered."""
+
+    batches: int = 0
+    judged_again: int = 0
+    gathered: bool = False
+
+
+#: the last streamed replay's figures
+LAST_STREAM = StreamStats()
+
+#: the streamed path gives up (and gathers, as ``_run_records`` does) when at least this many runs, and this
+#: share of them, belong to cases seen before: the log's cases do not arrive whole
+STREAM_GIVE_UP = (200, 0.05)
+
+# what a case's first judgement is good for, once the as-of date is known (``_run_stream``)
+_GOOD = 0  # any as-of date: its check never read it
+_IF_GUESSED = 1  # the as-of date it was judged at, only
+_AGAIN = 2  # nothing: its batch's worker died
+
+
+def _work_guess(data: bytes, guess: date, whole: bool, render: Callable[[Finding], str] | None,
+                batch: int) -> bytes:
+    """A batch of cases (``_dumps`` of [(case, events)]) judged at ``guess``, a guess of the as-of date: for each
+    case (case, _GOOD or _IF_GUESSED, result). The result is (events replayed, cases reordered) for a case with
+    nothing to say when only findings are wanted (``whole`` False), else the result (``Written`` with ``render``)."""
+    with uncollected():
+        groups = pickle.loads(data)
+        reads: list[bool] = []
+        results = _check(groups, guess, whole, reads)
+        out: list[tuple[str, int, Any]] = []
+        for r, read in zip(results, reads, strict=True):
+            item: Any = r
+            if not whole:
+                if not (r.findings or r.rejected or r.unchecked is not None):
+                    item = (r.replayed, r.reordered)
+                elif render is not None and r.findings:
+                    item = Written(CaseResult(r.case, (), r.rejected, (), r.replayed, r.reordered, r.unchecked),
+                                   tuple(f.code for f in r.findings), tuple(map(render, r.findings)))
+            out.append((r.case, _IF_GUESSED if read else _GOOD, item))
+        return _dumps(out)
+
+
+def _result_bytes(item: Any) -> int:
+    """An estimate of a result's bytes in memory (for the Spill that sorts them)."""
+    if type(item) is Written:
+        return 300 + sum(map(len, item.texts))
+    return 600 + 500 * (len(item.findings) + len(item.obligations))
+
+
+def _joined(runs: list[list[Event]]) -> list[Event]:
+    """A case's runs (each in seq order already), in arrival order, as one list in the order ``_cases`` gives."""
+    evs = runs[0]
+    ok = True
+    for run in runs[1:]:
+        if ok and run[0].seq < evs[-1].seq:
+            ok = False
+        evs = evs + run
+    return evs if ok else sorted(evs, key=_seq)
+
+
+def _run_stream(records: Iterable[Event | Rejection], opts: Options, sink: Sink, pool) -> Summary:
+    """The general path with worker processes, for a log whose cases arrive whole (XES always, most exports):
+    cases are judged while the log is still being read, not after.
+
+    Each batch of runs as read goes to a worker with a guess of the as-of date (the date given, else the latest
+    day read so far) and is kept on disk as sent. Its results, not its events, are sorted by case (on disk when
+    many). A case is judged again, once the log is read, when its first judgement does not stand: its check read
+    the as-of date and the guess was not the as-of date (``CaseView.as_of``; most cases never read it), it came in
+    more than one run, or its worker died. Its events come back from disk. The answer is the one ``_run_records``
+    gives; so is the memory bound. When cases are seen to arrive in pieces (``STREAM_GIVE_UP``) the runs go to
+    ``_gather`` and ``_judge_gathered`` instead, those already read from disk."""
+    global LAST_STREAM
+    stats = LAST_STREAM = StreamStats()
+    summary = Summary(workflow=opts.workflow.describe(), engine=opts.engine, rules=_rules(opts))
+    rejected = Spill(rejection_key, REJECTION_RUN)
+    reading = _Reading(records, summary, rejected)
+    keep = _wants_whole(sink)
+    render = None if keep else _render(sink)
+    store = _Store()  # every batch as sent
+    index = Spill(_run_key, SORT_BYTES // 4)  # ((case, run), batch, _GOOD/_IF_GUESSED/_AGAIN, quiet counts)
+    loud = Spill(_run_key, SORT_BYTES)  # ((case, run), result) of the cases with something to say
+    again = Spill(_case_key, SORT_BYTES)  # the results of the cases judged again
+    offsets: list[int] = []  # each batch's place in ``store``
+    first_run: list[int] = []  # each batch's first run
+    guesses: list[date] = []  # the date each batch was judged at
+    seen = _Seen()
+    runs = reading.runs()
+    state = {"runs": 0, "repeats": 0}
+    left: list[tuple[str, list[Event], bool, int]] = []  # runs read but not sent (when giving up)
+    try:
+        def send(batch: list[tuple[str, list[Event]]]) -> tuple[Callable, tuple]:
+            data = _dumps(batch)
+            b = len(offsets)
+            stats.batches += 1
+            offsets.append(store.put(data))
+            first_run.append(state["runs"] - len(batch))
+            guess = opts.as_of or reading.latest or date.today()
+            guesses.append(guess)
+            return _work_guess, (data, guess, keep, render, b)
+
+        def tasks() -> Iterator[tuple[Callable, tuple]]:
+            batch: list[tuple[str, list[Event]]] = []
+            size = 0
+            min_runs, share = STREAM_GIVE_UP
+            for run in runs:
+                case, evs, in_seq, _ = run
+                if seen.add(case):
+                    state["repeats"] += 1
+                    if state["repeats"] >= min_runs and state["repeats"] >= share * state["runs"]:
+                        left.extend((c, e, True, 0) for c, e in batch)
+                        left.append(run)
+                        return
+                state["runs"] += 1
+                batch.append((case, evs if in_seq else sorted(evs, key=_seq)))
+                size += len(evs)
+                if len(batch) >= BATCH_CASES or size >= BATCH_EVENTS:
+                    yield send(batch)
+                    batch, size = [], 0
+            if batch:
+                yield send(batch)
+
+        done = 0
+        for task, res in ordered(pool, tasks(), pool.window):
+            b = task[1][4]
+            first = first_run[b]
+            if isinstance(res, BaseException):  # the worker died: every case of the batch is judged again
+                for j, (case, _events) in enumerate(pickle.loads(task[1][0])):
+                    index.add(((case, first + j), b, _AGAIN, None), 200)
+                continue
+            for j, (case, good, item) in enumerate(pickle.loads(res)):
+                key = (case, first + j)
+                if type(item) is tuple:  # a case with nothing to say: counted
+                    summary.cases += 1
+                    summary.events_replayed += item[0]
+                    summary.cases_reordered += item[1]
+                    done += item[0]
+                    index.add((key, b, good, item), 200)
+                else:
+                    index.add((key, b, good, None), 200)
+                    loud.add((key, item), _result_bytes(item))
+            if opts.progress:
+                opts.progress(done, max(done, reading.count))
+        if left:  # the cases do not arrive whole: gather them (those sent come back from disk)
+            index.close()
+            loud.close()
+
+            def everything() -> Iterator[tuple[str, list[Event], bool, int]]:
+                for off in offsets:
+                    for case, evs in pickle.loads(store.get(off)):
+                        yield case, evs, True, len(evs) * EVENT_BYTES
+                yield from left
+                yield from runs
+
+            stats.gathered = True
+            events = _gather(everything())
+            store.close()
+            summary.cases = summary.events_replayed = summary.cases_reordered = 0
+            return _judge_gathered(events, reading, opts, sink, pool)
+        as_of, summary.as_of_rule = choose_as_of(opts.as_of, reading.latest)
+        summary.as_of = as_of.isoformat()
+        # which cases are judged again: each batch's runs to read back, and how many runs each case has
+        wanted: dict[int, set[int]] = collections.defaultdict(set)
+        pieces: dict[str, int] = {}
+        group: list[tuple] = []
+
+        def plan(group: list[tuple]) -> None:
+            if len(group) == 1:
+                (_, b, good, _quiet), = group
+                if good == _GOOD or (good == _IF_GUESSED and guesses[b] == as_of):
+                    return
+            else:
+                pieces[group[0][0][0]] = len(group)
+            for (_, run), b, _good, quiet in group:
+                wanted[b].add(run)
+                if quiet is not None:  # counted as it came: not any more
+                    summary.cases -= 1
+                    summary.events_replayed -= quiet[0]
+                    summary.cases_reordered -= quiet[1]
+
+        for entry in index:
+            if group and entry[0][0] != group[0][0][0]:
+                plan(group)
+                group = []
+            group.append(entry)
+        if group:
+            plan(group)
+        index.close()
+
+        def redo() -> Iterator[tuple[Callable, tuple]]:
+            parts: dict[str, list[list[Event]]] = {}
+            batch: list[tuple[str, list[Event]]] = []
+            for b in sorted(wanted):
+                runs_of_b = wanted[b]
+                for j, (case, evs) in enumerate(pickle.loads(store.get(offsets[b]))):
+                    if first_run[b] + j not in runs_of_b:
+                        continue
+                    n = pieces.get(case)
+                    if n is not None:
+                        got = parts.setdefault(case, [])
+                        got.append(evs)
+                        if len(got) < n:
+                            continue
+                        del parts[case]
+                        evs = _joined(got)
+                    batch.append((case, evs))
+                    if len(batch) >= BATCH_CASES:
+                        yield _work_groups, (batch, as_of, keep)
+                        batch = []
+            if batch:
+                yield _work_groups, (batch, as_of, keep)
+
+        for task, res in ordered(pool, redo(), pool.window):
+            for r in (_isolated(pool, task[1][0], as_of, opts, keep) if isinstance(res, BaseException) else res):
+                again.add(r, _result_bytes(r))
+                stats.judged_again += 1
+        store.close()
+        # the results in case order: a case judged again has its new result in place of the first ones
+        feed = _Feed(summary, sink, reading.count, None, rejected)
+        out: list[Any] = []
+        later = iter(again)
+        nxt = next(later, None)
+        skip = None
+        for (case, _), item in loud:
+            while nxt is not None and nxt.case < case:
+                out.append(nxt)
+                nxt = next(later, None)
+            if nxt is not None and nxt.case == case:
+                out.append(nxt)
+                nxt = next(later, None)
+                skip = case
+                continue
+            if case == skip:
+                continue
+            out.append(item)
+            if len(out) >= 1000:
+                feed.take(out)
+                out = []
+        while nxt is not None:
+            out.append(nxt)
+            nxt = next(later, None)
+        feed.take(out)
+        if opts.progress:
+            opts.progress(reading.count, reading.count)
+        return feed.close()
+    finally:
+        store.close()
+        index.close()
+        loud.close()
+        again.close()
+        rejected.close()
+
+
+def _case_key(result: CaseResult) -> str:
+    return result.case
 
 
 def _run_key(item: tuple[tuple[str, int], list[Event], bool]) -> tuple[str, int]:

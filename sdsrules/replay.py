@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import attrs
 
+from .engine.caseview import CaseView
 from .events import Event, Rejection, activity_words, with_article
 from .findings import Evidence, Finding, Obligation, Summary, Unchecked
 from .workflow import Workflow
@@ -225,12 +226,14 @@ def check_case(case: str, events: Sequence[Event], wf: Workflow, as_of: date, ch
 
 
 def check_cases(cases: Sequence[tuple[str, Sequence[Event]]], wf: Workflow, as_of: date,
-                checker=None, whole: bool = True) -> list[CaseResult]:
+                checker=None, whole: bool = True, read_as_of: list[bool] | None = None) -> list[CaseResult]:
     """:func:`check_case` for several cases at once, with the same results. A checker with a ``many(list of
     (steps, as_of))`` method judges them in one call (durable-rules: one batch of facts for all of them).
     ``whole`` False: results with what a list of findings needs (findings, rejections, counts, unchecked) and
     nothing else: no open obligations, applicable codes or profile (a bulk replay's writers never read them, and
-    they were most of what a worker sent back)."""
+    they were most of what a worker sent back). ``read_as_of`` (a list, filled in): whether each case's check read
+    the as-of date (``CaseView.as_of``); a case that did not has the same result at any as-of date. (A checker
+    that judges several cases in one call, durable-rules, marks all of them when it read it for any.)"""
     prepared = []
     for case, events in cases:
         ordered, dupes, dat02 = order_case(events)
@@ -243,15 +246,26 @@ def check_cases(cases: Sequence[tuple[str, Sequence[Event]]], wf: Workflow, as_o
         todo = [n for n, p in enumerate(prepared) if p[4]]
         many = getattr(checker, "many", None)
         lean = None if whole else getattr(checker, "findings_only", None)  # a checker that can skip the rest
-        if lean is not None:
+        track = read_as_of is not None
+        reads = [False] * len(prepared)
+        if lean is not None or many is None or len(todo) <= 1:
+            one = lean if lean is not None else checker
             for n in todo:
-                judged[n] = lean(prepared[n][4], as_of)
-        elif many is not None and len(todo) > 1:
+                before = CaseView.as_of_reads
+                judged[n] = one(prepared[n][4], as_of)
+                if track:
+                    reads[n] = CaseView.as_of_reads != before
+        else:
+            before = CaseView.as_of_reads
             for n, out in zip(todo, many([(prepared[n][4], as_of) for n in todo]), strict=True):
                 judged[n] = out
-        else:
-            for n in todo:
-                judged[n] = checker(prepared[n][4], as_of)
+            if track and CaseView.as_of_reads != before:
+                for n in todo:
+                    reads[n] = True
+        if track:
+            read_as_of.extend(reads)  # type: ignore[union-attr]
+    elif read_as_of is not None:
+        read_as_of.extend([False] * len(prepared))
     results = []
     for (case, ordered, dupes, dat02, steps, findings), out in zip(prepared, judged, strict=True):
         obligations: list[Obligation] = []

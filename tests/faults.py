@@ -19,11 +19,11 @@ ENV = "SDSRULES_TEST_FAULT_CASES"
 def faulty(cases: set[str], real=None):
     real = real or pipeline._check
 
-    def check(groups, as_of, whole=True):
+    def check(groups, as_of, whole=True, read_as_of=None):
         if any(case in cases for case, _ in groups):
             faulthandler.disable()  # the abort is deliberate: no stack dump in the test output
             os.abort()
-        return real(groups, as_of, whole)
+        return real(groups, as_of, whole, read_as_of)
 
     return check
 

@@ -70,13 +70,13 @@ class TestExecutors:
         wf = load_workflow(None)
         assert set(supervise.EXECUTORS) == {"inline", "processes", "dask"}
         choose = pipeline.choose_executor
-        assert choose(pipeline.Options(wf, "compiled"), ranges=False) == "inline"
-        assert choose(pipeline.Options(wf, "compiled"), ranges=True) == "processes"
-        assert choose(pipeline.Options(wf, "durable"), ranges=False) == "processes"
-        assert choose(pipeline.Options(wf, "compiled", jobs=2), ranges=False) == "processes"
-        assert choose(pipeline.Options(wf, "compiled", scheduler="tcp://127.0.0.1:1"), ranges=False) == "dask"
+        assert choose(pipeline.Options(wf, "compiled"), files=False) == "inline"
+        assert choose(pipeline.Options(wf, "compiled"), files=True) == "processes"
+        assert choose(pipeline.Options(wf, "durable"), files=False) == "processes"
+        assert choose(pipeline.Options(wf, "compiled", jobs=2), files=False) == "processes"
+        assert choose(pipeline.Options(wf, "compiled", scheduler="tcp://127.0.0.1:1"), files=False) == "dask"
         with pytest.raises(ValueError, match="unknown executor 'threads' \\(known: inline, processes, dask\\)"):
-            choose(pipeline.Options(wf, "compiled", executor="threads"), ranges=False)
+            choose(pipeline.Options(wf, "compiled", executor="threads"), files=False)
 
     def test_paths_or_records_not_both(self):
         wf = load_workflow(None)

@@ -54,8 +54,9 @@ def _gather(records, budget: int | None = None, fan_in: int | None = None):
         if fan_in is not None:
             mp.setattr(pipeline.Spill, "FAN_IN", fan_in)
         summary = Summary(workflow="w", engine="none", rules=0)
-        runs, count, latest = pipeline._gather(records, summary, rejected)
-        return runs, count, latest, summary, rejected
+        reading = pipeline._Reading(records, summary, rejected)
+        runs = pipeline._gather(reading.runs())
+        return runs, reading.count, reading.latest, summary, rejected
 
 
 def _ids(groups) -> list[tuple[str, list[str]]]:

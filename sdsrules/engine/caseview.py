@@ -50,7 +50,19 @@ class Fact:
 
 
 class CaseView:
-    """A case's steps with the indexes the templates need."""
+    """A case's steps with the indexes the templates need.
+
+    ``as_of`` is read through a property that counts the reads (``as_of_reads``, one count for every view): a
+    case whose check never read it has the same answer at any as-of date (``replay.check_cases`` asks, for a bulk
+    replay that judges cases before the log's last day is known)."""
+
+    #: reads of any view's as-of date, ever (a counter, compared before and after a case's check)
+    as_of_reads = 0
+
+    @property
+    def as_of(self) -> date:
+        CaseView.as_of_reads += 1
+        return self._as_of
 
     def __init__(self, steps: Sequence, wf: Workflow, as_of: date):
         self.steps = steps
@@ -58,7 +70,7 @@ class CaseView:
         self.days = list(map(_DAY, events))
         self.episodes = list(map(_EPISODE, steps))
         self.wf = wf
-        self.as_of = as_of
+        self._as_of = as_of
         self.lookup = wf.param_value
         self.case = self.events[0].case if self.events else ""
         #: each event's activity, by index

@@ -577,6 +577,3 @@ class CompiledChecker:
         findings = [to_finding(view, f, st) for f, st in sink if st in BREACH]
         obligations = [to_obligation(view, f) for f, st in sink if st == "open"] if self._closes_open else []
         return findings, obligations, _NONE_APPLIED
-
-    def many(self, items: Sequence[tuple[Any, date]]) -> list[tuple[list, list, set[str]]]:
-        return [self(steps, as_of) for steps, as_of in items]
