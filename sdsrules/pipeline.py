@@ -24,6 +24,7 @@ rejected never counts), else today; the summary's ``as_of_rule`` says which.
 """
 from __future__ import annotations
 
+import bisect
 import collections
 import contextlib
 import functools
@@ -739,6 +740,13 @@ def drive(sink: Sink, opts: Options, *, paths: Sequence[str | Path] | None = Non
                     clean = True
                     return summary
                 pool.renew()  # the file is not sorted by case: what is still in flight is of no use
+            if records is None and pool is not None:
+                xes = chunks_ok([str(p) for p in paths or ()], input_format)
+                if xes is not None:
+                    summary = _run_chunks(xes, opts, sink, pool, activity_map, own)
+                    if summary is not None:
+                        clean = True
+                        return summary
             if records is None:
                 from .readers import read_all
                 records = read_all([str(p) for p in paths or ()], input_format, activity_map, own)
@@ -847,8 +855,9 @@ class _Reading:
     one case are one run, yielded as (case, events, in_seq, size) (in_seq: its events came in seq order; size: an
     estimate of its bytes in memory). ``count`` is the events accepted so far, ``latest`` their latest day."""
 
-    def __init__(self, records: Iterable[Event | Rejection], summary: Summary, rejected: Spill):
-        self.records, self.summary, self.rejected = records, summary, rejected
+    def __init__(self, records: Iterable[Event | Rejection], summary: Summary, rejected: Spill | _Kept):
+        self.records, self.summary = records, summary
+        self.rejected: Any = rejected
         self.count = 0
         self.latest: date | None = None
 
@@ -1033,24 +1042,10 @@ _AGAIN = 2  # nothing: its batch's worker died
 
 def _work_guess(data: bytes, guess: date, whole: bool, render: Callable[[Finding], str] | None,
                 batch: int) -> bytes:
-    """A batch of cases (``_dumps`` of [(case, events)]) judged at ``guess``, a guess of the as-of date: for each
-    case (case, _GOOD or _IF_GUESSED, result). The result is (events replayed, cases reordered) for a case with
-    nothing to say when only findings are wanted (``whole`` False), else the result (``Written`` with ``render``)."""
+    """A batch of cases (``_dumps`` of [(case, events)]) judged at ``guess``, a guess of the as-of date
+    (``_judged``)."""
     with uncollected():
-        groups = pickle.loads(data)
-        reads: list[bool] = []
-        results = _check(groups, guess, whole, reads)
-        out: list[tuple[str, int, Any]] = []
-        for r, read in zip(results, reads, strict=True):
-            item: Any = r
-            if not whole:
-                if not (r.findings or r.rejected or r.unchecked is not None):
-                    item = (r.replayed, r.reordered)
-                elif render is not None and r.findings:
-                    item = Written(CaseResult(r.case, (), r.rejected, (), r.replayed, r.reordered, r.unchecked),
-                                   tuple(f.code for f in r.findings), tuple(map(render, r.findings)))
-            out.append((r.case, _IF_GUESSED if read else _GOOD, item))
-        return _dumps(out)
+        return _dumps(_judged(pickle.loads(data), guess, whole, render))
 
 
 def _result_bytes(item: Any) -> int:
@@ -1071,110 +1066,80 @@ def _joined(runs: list[list[Event]]) -> list[Event]:
     return evs if ok else sorted(evs, key=_seq)
 
 
-def _run_stream(records: Iterable[Event | Rejection], opts: Options, sink: Sink, pool) -> Summary:
-    """The general path with worker processes, for a log whose cases arrive whole (XES always, most exports):
-    cases are judged while the log is still being read, not after.
+class _Streamed:
+    """What the streamed paths share (``_run_stream``, ``_run_chunks``): each batch's first judgements as they come
+    (``take``), then, once the log is read and its as-of date known, the cases whose first judgement cannot stand
+    judged again and everything handed to the sink in case order (``finish``).
 
-    Each batch of runs as read goes to a worker with a guess of the as-of date (the date given, else the latest
-    day read so far) and is kept on disk as sent. Its results, not its events, are sorted by case (on disk when
-    many). A case is judged again, once the log is read, when its first judgement does not stand: its check read
-    the as-of date and the guess was not the as-of date (``CaseView.as_of``; most cases never read it), it came in
-    more than one run, or its worker died. Its events come back from disk. The answer is the one ``_run_records``
-    gives; so is the memory bound. When cases are seen to arrive in pieces (``STREAM_GIVE_UP``) the runs go to
-    ``_gather`` and ``_judge_gathered`` instead, those already read from disk."""
-    global LAST_STREAM
-    stats = LAST_STREAM = StreamStats()
-    summary = Summary(workflow=opts.workflow.describe(), engine=opts.engine, rules=_rules(opts))
-    rejected = Spill(rejection_key, REJECTION_RUN)
-    reading = _Reading(records, summary, rejected)
-    keep = _wants_whole(sink)
-    render = None if keep else _render(sink)
-    store = _Store()  # every batch as sent
-    index = Spill(_run_key, SORT_BYTES // 4)  # ((case, run), batch, _GOOD/_IF_GUESSED/_AGAIN, quiet counts)
-    loud = Spill(_run_key, SORT_BYTES)  # ((case, run), result) of the cases with something to say
-    again = Spill(_case_key, SORT_BYTES)  # the results of the cases judged again
-    offsets: list[int] = []  # each batch's place in ``store``
-    first_run: list[int] = []  # each batch's first run
-    guesses: list[date] = []  # the date each batch was judged at
-    seen = _Seen()
-    runs = reading.runs()
-    state = {"runs": 0, "repeats": 0}
-    left: list[tuple[str, list[Event], bool, int]] = []  # runs read but not sent (when giving up)
-    try:
-        def send(batch: list[tuple[str, list[Event]]]) -> tuple[Callable, tuple]:
-            data = _dumps(batch)
-            b = len(offsets)
-            stats.batches += 1
-            offsets.append(store.put(data))
-            first_run.append(state["runs"] - len(batch))
-            guess = opts.as_of or reading.latest or date.today()
-            guesses.append(guess)
-            return _work_guess, (data, guess, keep, render, b)
+    A first judgement stands when its check never read the as-of date (``CaseView.as_of``; most cases) or read
+    the date it turned out to be, and the case came in one run. Results, not events, are sorted by case (on disk
+    when many): ``index`` holds a small entry for every case as judged, ``loud`` the results with something to
+    say, ``again`` the results of the cases judged again."""
 
-        def tasks() -> Iterator[tuple[Callable, tuple]]:
-            batch: list[tuple[str, list[Event]]] = []
-            size = 0
-            min_runs, share = STREAM_GIVE_UP
-            for run in runs:
-                case, evs, in_seq, _ = run
-                if seen.add(case):
-                    state["repeats"] += 1
-                    if state["repeats"] >= min_runs and state["repeats"] >= share * state["runs"]:
-                        left.extend((c, e, True, 0) for c, e in batch)
-                        left.append(run)
-                        return
-                state["runs"] += 1
-                batch.append((case, evs if in_seq else sorted(evs, key=_seq)))
-                size += len(evs)
-                if len(batch) >= BATCH_CASES or size >= BATCH_EVENTS:
-                    yield send(batch)
-                    batch, size = [], 0
-            if batch:
-                yield send(batch)
+    def __init__(self, opts: Options, sink: Sink, pool) -> None:
+        global LAST_STREAM
+        self.stats = LAST_STREAM = StreamStats()
+        self.opts, self.sink, self.pool = opts, sink, pool
+        self.summary = Summary(workflow=opts.workflow.describe(), engine=opts.engine, rules=_rules(opts))
+        self.rejected = Spill(rejection_key, REJECTION_RUN)
+        self.keep = _wants_whole(sink)
+        self.render = None if self.keep else _render(sink)
+        self.index = Spill(_run_key, SORT_BYTES // 4)  # ((case, run), batch, _GOOD/_IF_GUESSED/_AGAIN, quiet)
+        self.loud = Spill(_run_key, SORT_BYTES)  # ((case, run), result) of the cases with something to say
+        self.again = Spill(_case_key, SORT_BYTES)  # the results of the cases judged again
+        self.first_run: list[int] = []  # each batch's first run
+        self.guesses: list[date] = []  # the date each batch was judged at
+        self.runs = 0  # runs judged so far
+        self.done = 0  # events replayed so far
 
-        done = 0
-        for task, res in ordered(pool, tasks(), pool.window):
-            b = task[1][4]
-            first = first_run[b]
-            if isinstance(res, BaseException):  # the worker died: every case of the batch is judged again
-                for j, (case, _events) in enumerate(pickle.loads(task[1][0])):
-                    index.add(((case, first + j), b, _AGAIN, None), 200)
-                continue
-            for j, (case, good, item) in enumerate(pickle.loads(res)):
-                key = (case, first + j)
-                if type(item) is tuple:  # a case with nothing to say: counted
-                    summary.cases += 1
-                    summary.events_replayed += item[0]
-                    summary.cases_reordered += item[1]
-                    done += item[0]
-                    index.add((key, b, good, item), 200)
-                else:
-                    index.add((key, b, good, None), 200)
-                    loud.add((key, item), _result_bytes(item))
-            if opts.progress:
-                opts.progress(done, max(done, reading.count))
-        if left:  # the cases do not arrive whole: gather them (those sent come back from disk)
-            index.close()
-            loud.close()
+    def take(self, guess: date, entries: list[tuple[str, int, Any]]) -> None:
+        """The next batch's first judgements, in run order, made at ``guess`` (``_work_guess``)."""
+        b, first = len(self.guesses), self.runs
+        self.guesses.append(guess)
+        self.first_run.append(first)
+        self.runs += len(entries)
+        summary, index, loud = self.summary, self.index, self.loud
+        for j, (case, good, item) in enumerate(entries):
+            key = (case, first + j)
+            if type(item) is tuple:  # a case with nothing to say: counted
+                summary.cases += 1
+                summary.events_replayed += item[0]
+                summary.cases_reordered += item[1]
+                self.done += item[0]
+                index.add((key, b, good, item), 200)
+            else:
+                index.add((key, b, good, None), 200)
+                loud.add((key, item), _result_bytes(item))
+        if self.opts.progress:
+            self.opts.progress(self.done, max(self.done, self.summary.events_read))
 
-            def everything() -> Iterator[tuple[str, list[Event], bool, int]]:
-                for off in offsets:
-                    for case, evs in pickle.loads(store.get(off)):
-                        yield case, evs, True, len(evs) * EVENT_BYTES
-                yield from left
-                yield from runs
+    def lost(self, cases: list[str]) -> None:
+        """The next batch's worker died: its cases (in run order) are all judged again."""
+        b, first = len(self.guesses), self.runs
+        self.guesses.append(date.min)
+        self.first_run.append(first)
+        self.runs += len(cases)
+        for j, case in enumerate(cases):
+            self.index.add(((case, first + j), b, _AGAIN, None), 200)
 
-            stats.gathered = True
-            events = _gather(everything())
-            store.close()
-            summary.cases = summary.events_replayed = summary.cases_reordered = 0
-            return _judge_gathered(events, reading, opts, sink, pool)
-        as_of, summary.as_of_rule = choose_as_of(opts.as_of, reading.latest)
+    def batch_of(self, run: int) -> tuple[int, int]:
+        """(batch, place in it) of a run."""
+        b = bisect.bisect_right(self.first_run, run) - 1
+        return b, run - self.first_run[b]
+
+    def finish(self, latest: date | None, total: int,
+               redo: Callable[[date, dict[int, set[int]], dict[str, int]], Iterator[tuple[Callable, tuple]]],
+               lost: Callable[[tuple], list[tuple[str, list[Event]]]]) -> Summary:
+        """Judge again what cannot stand and hand everything to the sink. ``redo(as_of, wanted, pieces)`` makes the
+        tasks that judge them (``wanted``: batch -> its runs to judge again, by place in the batch; ``pieces``:
+        the cases that came in several runs, with how many), each answering a list of results; ``lost(args)``:
+        a task's cases, when its worker died twice."""
+        opts, summary, stats = self.opts, self.summary, self.stats
+        as_of, summary.as_of_rule = choose_as_of(opts.as_of, latest)
         summary.as_of = as_of.isoformat()
-        # which cases are judged again: each batch's runs to read back, and how many runs each case has
         wanted: dict[int, set[int]] = collections.defaultdict(set)
         pieces: dict[str, int] = {}
-        group: list[tuple] = []
+        guesses = self.guesses
 
         def plan(group: list[tuple]) -> None:
             if len(group) == 1:
@@ -1184,56 +1149,34 @@ def _run_stream(records: Iterable[Event | Rejection], opts: Options, sink: Sink,
             else:
                 pieces[group[0][0][0]] = len(group)
             for (_, run), b, _good, quiet in group:
-                wanted[b].add(run)
+                wanted[b].add(run - self.first_run[b])
                 if quiet is not None:  # counted as it came: not any more
                     summary.cases -= 1
                     summary.events_replayed -= quiet[0]
                     summary.cases_reordered -= quiet[1]
 
-        for entry in index:
+        group: list[tuple] = []
+        for entry in self.index:
             if group and entry[0][0] != group[0][0][0]:
                 plan(group)
                 group = []
             group.append(entry)
         if group:
             plan(group)
-        index.close()
-
-        def redo() -> Iterator[tuple[Callable, tuple]]:
-            parts: dict[str, list[list[Event]]] = {}
-            batch: list[tuple[str, list[Event]]] = []
-            for b in sorted(wanted):
-                runs_of_b = wanted[b]
-                for j, (case, evs) in enumerate(pickle.loads(store.get(offsets[b]))):
-                    if first_run[b] + j not in runs_of_b:
-                        continue
-                    n = pieces.get(case)
-                    if n is not None:
-                        got = parts.setdefault(case, [])
-                        got.append(evs)
-                        if len(got) < n:
-                            continue
-                        del parts[case]
-                        evs = _joined(got)
-                    batch.append((case, evs))
-                    if len(batch) >= BATCH_CASES:
-                        yield _work_groups, (batch, as_of, keep)
-                        batch = []
-            if batch:
-                yield _work_groups, (batch, as_of, keep)
-
-        for task, res in ordered(pool, redo(), pool.window):
-            for r in (_isolated(pool, task[1][0], as_of, opts, keep) if isinstance(res, BaseException) else res):
+        self.index.close()
+        pool, keep, again = self.pool, self.keep, self.again
+        for task, res in ordered(pool, redo(as_of, wanted, pieces), pool.window):
+            got = _isolated(pool, lost(task[1]), as_of, opts, keep) if isinstance(res, BaseException) else res
+            for r in got:
                 again.add(r, _result_bytes(r))
                 stats.judged_again += 1
-        store.close()
         # the results in case order: a case judged again has its new result in place of the first ones
-        feed = _Feed(summary, sink, reading.count, None, rejected)
+        feed = _Feed(summary, self.sink, total, None, self.rejected)
         out: list[Any] = []
         later = iter(again)
         nxt = next(later, None)
         skip = None
-        for (case, _), item in loud:
+        for (case, _), item in self.loud:
             while nxt is not None and nxt.case < case:
                 out.append(nxt)
                 nxt = next(later, None)
@@ -1253,14 +1196,278 @@ def _run_stream(records: Iterable[Event | Rejection], opts: Options, sink: Sink,
             nxt = next(later, None)
         feed.take(out)
         if opts.progress:
-            opts.progress(reading.count, reading.count)
+            opts.progress(total, total)
         return feed.close()
+
+    def close(self) -> None:
+        for spill in (self.index, self.loud, self.again, self.rejected):
+            spill.close()
+
+
+def _redo_groups(as_of: date, keep: bool, wanted: dict[int, set[int]], pieces: dict[str, int],
+                 groups_of: Callable[[int], list[tuple[str, list[Event]]]]) -> Iterator[tuple[Callable, tuple]]:
+    """``_work_groups`` tasks for the cases to judge again, their runs read back a batch at a time
+    (``groups_of(batch)``, in batch order), a case in several runs joined when its last run is read."""
+    parts: dict[str, list[list[Event]]] = {}
+    batch: list[tuple[str, list[Event]]] = []
+    for b in sorted(wanted):
+        places = wanted[b]
+        for j, (case, evs) in enumerate(groups_of(b)):
+            if j not in places:
+                continue
+            n = pieces.get(case)
+            if n is not None:
+                got = parts.setdefault(case, [])
+                got.append(evs)
+                if len(got) < n:
+                    continue
+                del parts[case]
+                evs = _joined(got)
+            batch.append((case, evs))
+            if len(batch) >= BATCH_CASES:
+                yield _work_groups, (batch, as_of, keep)
+                batch = []
+    if batch:
+        yield _work_groups, (batch, as_of, keep)
+
+
+def _run_stream(records: Iterable[Event | Rejection], opts: Options, sink: Sink, pool) -> Summary:
+    """The general path with worker processes, for a log whose cases arrive whole (XES always, most exports):
+    cases are judged while the log is still being read, not after (``_Streamed``).
+
+    Each batch of runs as read goes to a worker with a guess of the as-of date (the date given, else the latest
+    day read so far) and is kept on disk as sent, for the cases judged again. The answer is the one
+    ``_run_records`` gives; so is the memory bound. When cases are seen to arrive in pieces (``STREAM_GIVE_UP``)
+    the runs go to ``_gather`` and ``_judge_gathered`` instead, those already read from disk."""
+    st = _Streamed(opts, sink, pool)
+    reading = _Reading(records, st.summary, st.rejected)
+    store = _Store()  # every batch as sent
+    offsets: list[int] = []  # each batch's place in ``store``
+    seen = _Seen()
+    runs = reading.runs()
+    counts = {"runs": 0, "repeats": 0}
+    left: list[tuple[str, list[Event], bool, int]] = []  # runs read but not sent (when giving up)
+    try:
+        def send(batch: list[tuple[str, list[Event]]]) -> tuple[Callable, tuple]:
+            data = _dumps(batch)
+            offsets.append(store.put(data))
+            st.stats.batches += 1
+            guess = opts.as_of or reading.latest or date.today()
+            return _work_guess, (data, guess, st.keep, st.render, len(offsets) - 1)
+
+        def tasks() -> Iterator[tuple[Callable, tuple]]:
+            batch: list[tuple[str, list[Event]]] = []
+            size = 0
+            min_runs, share = STREAM_GIVE_UP
+            for run in runs:
+                case, evs, in_seq, _ = run
+                if seen.add(case):
+                    counts["repeats"] += 1
+                    if counts["repeats"] >= min_runs and counts["repeats"] >= share * counts["runs"]:
+                        left.extend((c, e, True, 0) for c, e in batch)
+                        left.append(run)
+                        return
+                counts["runs"] += 1
+                batch.append((case, evs if in_seq else sorted(evs, key=_seq)))
+                size += len(evs)
+                if len(batch) >= BATCH_CASES or size >= BATCH_EVENTS:
+                    yield send(batch)
+                    batch, size = [], 0
+            if batch:
+                yield send(batch)
+
+        for task, res in ordered(pool, tasks(), pool.window):
+            if isinstance(res, BaseException):  # the worker died: every case of the batch is judged again
+                st.lost([case for case, _ in pickle.loads(task[1][0])])
+            else:
+                st.take(task[1][1], pickle.loads(res))
+        if left:  # the cases do not arrive whole: gather them (those sent come back from disk)
+            def everything() -> Iterator[tuple[str, list[Event], bool, int]]:
+                for off in offsets:
+                    for case, evs in pickle.loads(store.get(off)):
+                        yield case, evs, True, len(evs) * EVENT_BYTES
+                yield from left
+                yield from runs
+
+            st.stats.gathered = True
+            events = _gather(everything())
+            store.close()
+            st.index.close()
+            st.loud.close()
+            summary = st.summary
+            summary.cases = summary.events_replayed = summary.cases_reordered = 0
+            return _judge_gathered(events, reading, opts, sink, pool)
+
+        def redo(as_of: date, wanted: dict[int, set[int]], pieces: dict[str, int]) -> Iterator[tuple[Callable, tuple]]:
+            return _redo_groups(as_of, st.keep, wanted, pieces, lambda b: pickle.loads(store.get(offsets[b])))
+
+        return st.finish(reading.latest, reading.count, redo, lambda args: args[0])
     finally:
         store.close()
-        index.close()
-        loud.close()
-        again.close()
-        rejected.close()
+        st.close()
+
+
+def _work_chunk(chunk: Any, name: str, activity_map: Any, vocabulary: Any, hint: date | None, forced: bool,
+                whole: bool, render: Callable[[Finding], str] | None) -> bytes:
+    """A chunk of an XES file (``readers.xes.Chunk``) read and its cases judged at ``hint`` (``forced``) or at the
+    later of ``hint`` and the chunk's own latest day. Answers what the driver counts of it (whether the chunk
+    ended where the next may start, records read, ignored steps, the rejections, the latest day, the date judged
+    at) and, for each case in run order, what ``_work_guess`` answers."""
+    from .readers.xes import read_chunk
+    with uncollected():
+        records, clean = read_chunk(chunk, name, activity_map, vocabulary)
+        summary = Summary(workflow="", engine="", rules=0)
+        rejected = _Kept()
+        reading = _Reading(records, summary, rejected)
+        groups = [(case, evs if in_seq else sorted(evs, key=_seq)) for case, evs, in_seq, _ in reading.runs()]
+        latest = reading.latest
+        guess = hint if forced or latest is None or (hint is not None and hint >= latest) else latest
+        if guess is None:
+            guess = date.today()
+        out: list[tuple[str, int, Any]] = []
+        for i in range(0, len(groups), BATCH):
+            out.extend(_judged(groups[i:i + BATCH], guess, whole, render))
+        return _dumps((clean, summary.events_read, dict(summary.ignored), rejected, latest, guess, out))
+
+
+def _chunk_groups(chunk: Any, name: str, activity_map: Any, vocabulary: Any) -> list[tuple[str, list[Event]]]:
+    """A chunk's runs, as ``_work_chunk`` made them."""
+    from .readers.xes import read_chunk
+    records, _ = read_chunk(chunk, name, activity_map, vocabulary)
+    reading = _Reading(records, Summary(workflow="", engine="", rules=0), _Kept())
+    return [(case, evs if in_seq else sorted(evs, key=_seq)) for case, evs, in_seq, _ in reading.runs()]
+
+
+def _work_chunk_again(chunk: Any, name: str, activity_map: Any, vocabulary: Any, places: set[int], as_of: date,
+                      whole: bool) -> list[CaseResult]:
+    """The runs of a chunk at these places (each a whole case) read again and judged at the as-of date."""
+    with uncollected():
+        groups = [g for j, g in enumerate(_chunk_groups(chunk, name, activity_map, vocabulary)) if j in places]
+        return _check(groups, as_of, whole)
+
+
+class _Kept(list):
+    """Rejections kept in a list (what ``_Reading`` adds them to in a worker)."""
+
+    def add(self, item: Any) -> None:
+        self.append(item)
+
+
+def _run_chunks(path: str, opts: Options, sink: Sink, pool, activity_map: Any, vocabulary: Any) -> Summary | None:
+    """One XES file read in chunks by the workers (``readers.xes.chunks``): this process only decompresses it,
+    has expat check it and cuts it at lines that start a trace; each worker reads its chunk and judges its cases
+    at a guess of the as-of date (the latest day known so far, or the chunk's own), as ``_run_stream`` does with
+    batches. Returns None (having sent nothing to the sink) when the file cannot be read so: not UTF-8, not
+    well-formed, or a cut that was not between two traces of the log; then it is read the ordinary way."""
+    from .readers.xes import Serial, chunks
+    st = _Streamed(opts, sink, pool)
+    summary = st.summary
+    store = _Store()  # every chunk, for the cases judged again
+    offsets: list[int] = []
+    name = path
+    latest: date | None = None
+    state = {"serial": False}
+    try:
+        def tasks() -> Iterator[tuple[Callable, tuple]]:
+            try:
+                for chunk in chunks(path):
+                    offsets.append(store.put(_dumps(chunk)))
+                    st.stats.batches += 1
+                    yield _work_chunk, (chunk, name, activity_map, vocabulary, opts.as_of or latest,
+                                        opts.as_of is not None, st.keep, st.render)
+            except Serial:
+                state["serial"] = True
+
+        for task, res in ordered(pool, tasks(), pool.window):
+            if state["serial"]:
+                continue  # the rest is of no use: drain what is in flight
+            chunk = task[1][0]
+            if isinstance(res, BaseException):  # the worker died: read the chunk here, judge its cases again
+                clean, read, ignored, rejected, got_latest = _chunk_read_here(chunk, name, activity_map, vocabulary)
+                guess, entries = date.min, None
+            else:
+                clean, read, ignored, rejected, got_latest, guess, entries = pickle.loads(res)
+            if not clean:
+                state["serial"] = True
+                continue
+            summary.events_read += read
+            for step, n in ignored.items():
+                summary.events_ignored += n
+                summary.ignored[step] += n
+            for r in rejected:
+                st.rejected.add(r)
+            if got_latest is not None and (latest is None or got_latest > latest):
+                latest = got_latest
+            if entries is None:
+                st.lost([case for case, _ in _chunk_groups(chunk, name, activity_map, vocabulary)])
+            else:
+                st.take(guess, entries)
+        if state["serial"]:
+            return None
+        total = summary.events_read - st.rejected.count - summary.events_ignored  # the events accepted
+
+        def groups_of(b: int) -> list[tuple[str, list[Event]]]:
+            return _chunk_groups(pickle.loads(store.get(offsets[b])), name, activity_map, vocabulary)
+
+        def redo(as_of: date, wanted: dict[int, set[int]], pieces: dict[str, int]) -> Iterator[tuple[Callable, tuple]]:
+            whole_cases: dict[int, set[int]] = {}
+            in_pieces: dict[int, set[int]] = {}
+            for b, places in wanted.items():
+                if not pieces:
+                    whole_cases[b] = places
+                    continue
+                cases = groups_of(b)
+                whole_cases[b] = {j for j in places if cases[j][0] not in pieces}
+                in_pieces[b] = places - whole_cases[b]
+            for b in sorted(whole_cases):
+                if whole_cases[b]:
+                    chunk = pickle.loads(store.get(offsets[b]))
+                    yield _work_chunk_again, (chunk, name, activity_map, vocabulary, whole_cases[b], as_of, st.keep)
+            yield from _redo_groups(as_of, st.keep, {b: p for b, p in in_pieces.items() if p}, pieces, groups_of)
+
+        def lost(args: tuple) -> list[tuple[str, list[Event]]]:
+            if len(args) == 3:  # _work_groups
+                return args[0]
+            chunk, places = args[0], args[4]
+            return [g for j, g in enumerate(_chunk_groups(chunk, name, activity_map, vocabulary)) if j in places]
+
+        return st.finish(latest, total, redo, lost)
+    finally:
+        store.close()
+        st.close()
+
+
+def _chunk_read_here(chunk: Any, name: str, activity_map: Any, vocabulary: Any) -> tuple:
+    """What ``_work_chunk`` counts of a chunk, read in this process (its worker died): (clean, records read,
+    ignored steps, rejections, latest day)."""
+    from .readers.xes import read_chunk
+    records, clean = read_chunk(chunk, name, activity_map, vocabulary)
+    summary = Summary(workflow="", engine="", rules=0)
+    rejected = _Kept()
+    reading = _Reading(records, summary, rejected)
+    for _ in reading.runs():
+        pass
+    return clean, summary.events_read, dict(summary.ignored), rejected, reading.latest
+
+
+def _judged(groups: list[tuple[str, list[Event]]], guess: date, whole: bool,
+            render: Callable[[Finding], str] | None) -> list[tuple[str, int, Any]]:
+    """Cases judged at ``guess``: for each (case, _GOOD or _IF_GUESSED, result), the result (events replayed,
+    cases reordered) for a case with nothing to say when only findings are wanted (``whole`` False), else the
+    result (``Written`` with ``render``)."""
+    reads: list[bool] = []
+    results = _check(groups, guess, whole, reads)
+    out: list[tuple[str, int, Any]] = []
+    for r, read in zip(results, reads, strict=True):
+        item: Any = r
+        if not whole:
+            if not (r.findings or r.rejected or r.unchecked is not None):
+                item = (r.replayed, r.reordered)
+            elif render is not None and r.findings:
+                item = Written(CaseResult(r.case, (), r.rejected, (), r.replayed, r.reordered, r.unchecked),
+                               tuple(f.code for f in r.findings), tuple(map(render, r.findings)))
+        out.append((r.case, _IF_GUESSED if read else _GOOD, item))
+    return out
 
 
 def _case_key(result: CaseResult) -> str:
@@ -1335,6 +1542,17 @@ class _Feed:
         self.sink.close(self.summary, iter(self.rejected), self.unchecked)
         self.rejected.close()
         return self.summary
+
+
+def chunks_ok(paths: Sequence[str], input_format: str | None) -> str | None:
+    """The one XES file the workers can read in chunks (``_run_chunks``), or None."""
+    if len(paths) != 1 or paths[0] == "-" or not Path(paths[0]).is_file():
+        return None
+    from .readers import ReaderError, format_of
+    try:
+        return paths[0] if format_of(paths[0], input_format) == "xes" else None
+    except ReaderError:
+        return None
 
 
 def fast_path_ok(paths: Sequence[str], input_format: str | None, activity_map) -> str | None:

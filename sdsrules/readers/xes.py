@@ -48,6 +48,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 from xml.parsers import expat
 
+import attrs
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
 from ..events import ACTIVITIES, Day, Event, EventError, ListOf, Number, OneOf, Rejection, Text, build_event
@@ -837,3 +838,99 @@ def _from_text(kind, text: str):
     except ValueError:
         return text  # left as it came: validation names the field and what was allowed
     return list(value) if isinstance(value, tuple) else value
+
+
+# ------------------------------------------------------------------------------ reading in chunks, in parallel
+
+#: a chunk is cut at the first trace starting a line at least this many bytes in (about 9,000 events of a log
+#: like BPIC 2012's)
+CHUNK_BYTES = 4 * 1024 * 1024
+_CUT = re.compile(rb"[\n\r][ \t]*<trace>")
+
+
+class Serial(Exception):
+    """The file cannot be read in chunks (not UTF-8, not well-formed, unreadable): read it the ordinary way, which
+    reports why."""
+
+
+@attrs.frozen(slots=True)
+class Chunk:
+    """Whole lines of a UTF-8 XES file that expat has found well-formed: from the start of the file, or from a
+    line whose first tag is a ``<trace>`` of the log, to just before the next such line or the end.
+
+    ``read_chunk`` reads it on its own, as ``read`` would have read that part of the file; whether the cut was
+    right (the line really starts a trace of the log, not text inside a comment, CDATA or another element) is
+    known when the chunk before it has been read (``read_chunk``'s answer ``whole``)."""
+
+    data: bytes
+    line: int  # the line number of its first line
+    index: int  # its place in the file (0: the start)
+    last: bool  # it ends the file
+
+
+def chunks(path: str, size: int | None = None) -> Iterator[Chunk]:
+    """The file cut into chunks of about ``size`` bytes (``Chunk``), each checked by expat (well-formed, no DTD,
+    entity or external reference: defusedxml's refusals) before it is handed out. Raises ``Serial`` (perhaps
+    after some chunks) when the file is not UTF-8 or expat breaks on it: then ``read`` reads it."""
+    try:
+        stream = open_bytes(path)
+    except OSError as e:
+        raise Serial(str(e)) from None
+    size = size or CHUNK_BYTES
+    try:
+        head = stream.read(CHUNK)
+        if not FAST or not _utf8(head):
+            raise Serial("not UTF-8")
+        parser = _parser()
+        pending = bytearray()  # bytes checked by expat (up to ``checked``), not yet handed out
+        base = 0  # the file offset of pending[0]
+        line, index = 1, 0
+        block = head
+        while True:
+            final = not block
+            pending += block
+            parser.Parse(block, final)
+            checked = len(pending) if final else parser.CurrentByteIndex - base
+            while checked > size:
+                m = _CUT.search(pending, size, checked)
+                if m is None:
+                    break
+                cut = m.start() + 1
+                data = bytes(pending[:cut])
+                yield Chunk(data, line, index, False)
+                line += data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+                index += 1
+                del pending[:cut]
+                base += cut
+                checked -= cut
+            if final:
+                yield Chunk(bytes(pending), line, index, True)
+                return
+            block = stream.read(CHUNK)
+    except (OSError, EOFError, zlib.error, expat.ExpatError, DefusedXmlException, LookupError, ValueError) as e:
+        raise Serial(str(e)) from None
+    finally:
+        stream.close()
+
+
+def read_chunk(chunk: Chunk, name: str, activity_map: ActivityMap | None = None,
+               vocabulary: Mapping | None = None) -> tuple[list[Event | Rejection], bool]:
+    """The records of one chunk, as ``read`` gives them for that part of the file (numbered from ``index`` times
+    2**32: their order within the file is kept), and whether the chunk ended where a trace of the log may start
+    (only ``<log>`` open, nothing held back): if not, the cut after it was wrong and the file must be read by
+    ``read``."""
+    out: list[Event | Rejection] = []
+    target = _Target(name, itertools.count(chunk.index << 32), activity_map, out, None)
+    target.vocabulary = vocabulary
+    scanner = _Scanner(target)
+    target.expat = scanner
+    if chunk.index:  # inside the log, at the start of a line
+        target.stack.append((_LOG, None, None, 0))
+        scanner.line = scanner.CurrentLineNumber = chunk.line
+    try:
+        scanner.feed(chunk.data.decode("utf-8"), chunk.last)
+    except Exception:  # a chunk cut in the wrong place can hold anything: then ``read`` reads the file
+        return out, False
+    whole = chunk.last or (len(target.stack) == 1 and target.trace is None and not scanner.skip
+                           and not scanner.dead and not scanner.buf.strip(" \t\n"))
+    return out, whole
