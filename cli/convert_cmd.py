@@ -100,7 +100,7 @@ def convert(source, target, map_path, from_fmt, to_fmt, annotate, workflow, engi
         report(Rejection(ev.file, ev.line, f"'{field}' {reason} (cannot be written as {out_fmt})", field, ev.case,
                          ev.id))
 
-    with atomic_text(None if target == "-" else target) as stream:
+    with atomic_text(None if target == "-" else target, compressed=target.lower().endswith(".gz")) as stream:
         written = write(events(), stream, out_fmt, findings=findings, skipped=skipped)
         if not written and rejected:
             raise UsageProblem(f"none of the {len(rejected)} records of {source} could be read; nothing written")

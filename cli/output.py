@@ -6,6 +6,8 @@ report."""
 from __future__ import annotations
 
 import contextlib
+import gzip
+import io
 import os
 import sys
 import tempfile
@@ -53,8 +55,9 @@ def _check_target(path: str, target: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_text(path: str | None, binary: bool = False) -> Iterator[Any]:
-    """Yield a stream for ``path`` (stdout when None or '-'); the file appears only when complete.
+def atomic_text(path: str | None, binary: bool = False, compressed: bool = False) -> Iterator[Any]:
+    """Yield a stream for ``path`` (stdout when None or '-'); the file appears only when complete. ``compressed``:
+    a regular file is written gzip-compressed.
 
     A special file (``/dev/null``, a FIFO, a terminal) is written in place, never replaced."""
     if path is None or path == "-":
@@ -77,9 +80,17 @@ def atomic_text(path: str | None, binary: bool = False) -> Iterator[Any]:
     except OSError as e:
         raise _problem(path, e) from None
     try:
-        with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8",
-                       newline=None if binary else "") as stream:
-            yield stream
+        if compressed:  # gzip, as the name says (the readers read a .gz name as gzip)
+            with os.fdopen(fd, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+                if binary:
+                    yield gz
+                else:
+                    with io.TextIOWrapper(gz, encoding="utf-8", newline="") as stream:
+                        yield stream
+        else:
+            with os.fdopen(fd, "wb" if binary else "w", encoding=None if binary else "utf-8",
+                           newline=None if binary else "") as stream:
+                yield stream
         os.replace(tmp, target)
     except OSError as e:
         with contextlib.suppress(OSError):

@@ -43,6 +43,19 @@ class TestConvert:
         assert "3 events converted" in r2.output
         assert sorted(_events(back), key=str) == sorted(_events(src), key=str)
 
+    @pytest.mark.parametrize("via", ["xes.gz", "jsonl.gz", "csv.gz"])
+    def test_a_gz_name_is_written_gzip_compressed_and_reads_back(self, runner, tmp_path, via):
+        """A target named .gz is gzip (the readers read such a name as gzip: it once held plain text, which
+        they could not read back)."""
+        src = tmp_path / "in.jsonl"
+        src.write_text(LOG, encoding="utf-8")
+        mid, back = tmp_path / f"mid.{via}", tmp_path / "back.jsonl"
+        r1 = runner.invoke(cli, ["convert", str(src), str(mid)])
+        r2 = runner.invoke(cli, ["convert", str(mid), str(back)])
+        assert (r1.exit_code, r2.exit_code) == (0, 0), r1.output + r2.output
+        assert mid.read_bytes()[:2] == b"\x1f\x8b"
+        assert sorted(_events(back), key=str) == sorted(_events(src), key=str)
+
     def test_map_and_rejections_exit_1(self, runner, tmp_path):
         """The example export converts through its map; the uncovered step is listed, counted, exit 1."""
         out = tmp_path / "out.xes"
