@@ -1084,9 +1084,11 @@ class _Streamed:
         self.rejected = Spill(rejection_key, REJECTION_RUN)
         self.keep = _wants_whole(sink)
         self.render = None if self.keep else _render(sink)
+        # (a quarter of SORT_BYTES each: results are estimated low, a Written's text at its length, and these
+        # Spills are held while the workers read and judge)
         self.index = Spill(_run_key, SORT_BYTES // 4)  # ((case, run), batch, _GOOD/_IF_GUESSED/_AGAIN, quiet)
-        self.loud = Spill(_run_key, SORT_BYTES)  # ((case, run), result) of the cases with something to say
-        self.again = Spill(_case_key, SORT_BYTES)  # the results of the cases judged again
+        self.loud = Spill(_run_key, SORT_BYTES // 4)  # ((case, run), result) of the cases with something to say
+        self.again = Spill(_case_key, SORT_BYTES // 4)  # the results of the cases judged again
         self.first_run: list[int] = []  # each batch's first run
         self.guesses: list[date] = []  # the date each batch was judged at
         self.runs = 0  # runs judged so far
@@ -1370,7 +1372,7 @@ def _run_chunks(path: str, opts: Options, sink: Sink, pool, activity_map: Any, v
     try:
         def tasks() -> Iterator[tuple[Callable, tuple]]:
             try:
-                for chunk in chunks(path):
+                for chunk in chunks(path, check=getattr(pool, "jobs", 2) == 1):  # one worker: check here
                     offsets.append(store.put(_dumps(chunk)))
                     st.stats.batches += 1
                     yield _work_chunk, (chunk, name, activity_map, vocabulary, opts.as_of or latest,

@@ -38,12 +38,13 @@ def _plain(r):
     return r
 
 
-def _in_chunks(path: str, size: int, amap=None) -> tuple[list, bool, int]:
-    """(records, whether every cut was right, how many chunks), or ([], False, 0) when expat refused the file."""
+def _in_chunks(path: str, size: int, amap=None, check: bool = False) -> tuple[list, bool, int]:
+    """(records, whether every chunk was well-formed and cut right, how many chunks), or ([], False, 0) when
+    ``chunks`` refused the file (``check``: expat checks it there, not in ``read_chunk``)."""
     out: list = []
     n = 0
     try:
-        for chunk in xes.chunks(path, size):
+        for chunk in xes.chunks(path, size, check):
             got, whole = xes.read_chunk(chunk, path, amap)
             n += 1
             if not whole:
@@ -60,8 +61,9 @@ def _serial(path: str, amap=None) -> list:
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                   HealthCheck.too_slow])
-@given(text=_pieces(), size=st.sampled_from([1, 40, 200, 1 << 30]), lines=st.booleans(), fake=st.booleans())
-def test_chunks_cut_right_read_as_the_whole_file(tmp_path, text, size, lines, fake):
+@given(text=_pieces(), size=st.sampled_from([1, 40, 200, 1 << 30]), lines=st.booleans(), fake=st.booleans(),
+       check=st.booleans())
+def test_chunks_cut_right_read_as_the_whole_file(tmp_path, text, size, lines, fake, check):
     """Generated logs (comments and CDATA holding fake tags, escapes, prefixes, nesting, CR LF, broken anywhere),
     many with each trace on a line of its own and some with a line starting ``<trace>`` inside a comment: when
     every cut was right, the records are the whole file's, in order, lines and ids included."""
@@ -71,7 +73,7 @@ def test_chunks_cut_right_read_as_the_whole_file(tmp_path, text, size, lines, fa
         text = text.replace("<!-- <event> -->", "<!--\n<trace> -->")
     p = tmp_path / "g.xes"
     p.write_text(text, encoding="utf-8")
-    got, ok, _ = _in_chunks(str(p), size)
+    got, ok, _ = _in_chunks(str(p), size, check=check)
     if ok:
         assert [_plain(r) for r in got] == [_plain(r) for r in _serial(str(p))]
         assert all(a.seq < b.seq for a, b in itertools.pairwise(r for r in got if isinstance(r, Event)))
@@ -104,10 +106,15 @@ def test_a_line_that_looks_like_a_trace_but_is_not_is_noticed(tmp_path, inside):
                                   b'<?xml version="1.0" encoding="latin-1"?><log></log>',
                                   b"<!DOCTYPE log [<!ENTITY a 'b'>]><log></log>"])
 def test_what_expat_refuses_or_is_not_utf8_is_read_the_ordinary_way(tmp_path, text):
+    """A bad byte, an unclosed element, another encoding, a DTD: no chunk reading stands (``chunks`` refuses
+    the file, or a chunk is not well-formed), so ``read`` reads it and says what is wrong."""
     p = tmp_path / "g.xes"
     p.write_bytes(text)
-    with pytest.raises(xes.Serial):
-        list(xes.chunks(str(p), 1))
+    assert _in_chunks(str(p), 1)[1] is False
+    assert _in_chunks(str(p), 1, check=True)[1] is False
+    rec = api.replay([p], workflow=WF, engine="none", jobs=2)
+    assert [r.reason for r in rec.rejected] == [r.reason for r in _serial(str(p)) if not isinstance(r, Event)]
+    assert text.startswith(b"<?xml") or "reading stopped" in rec.rejected[-1].reason  # (latin-1: read, empty)
 
 
 def _sds_xes(tmp_path, seed: int = 1):
@@ -130,7 +137,7 @@ def _replay(path, engine: str = "compiled", jobs: int = 2, as_of=None):
 
 
 @pytest.mark.parametrize(("engine", "jobs", "size"), [("compiled", 2, 3_000), ("reference", 1, 20_000),
-                                                      ("durable", 2, 50_000), ("none", 2, 1)])
+                                                      ("durable", 2, 50_000), ("none", 2, 1), ("none", 1, 1)])
 def test_an_xes_replayed_in_chunks_gives_the_report_of_its_records(tmp_path, monkeypatch, engine, jobs, size):
     """Chunks judged at their own guesses of the as-of date: the cases whose check read it are judged again."""
     monkeypatch.setattr(xes, "CHUNK_BYTES", size)
