@@ -20,7 +20,7 @@ for log in "$LOG1M" "$LOG10M"; do
   python benchmarks/stability.py --log "$log" --runs 1 --engine compiled >> "$OUT/memory.txt" 2>&1
 done
 stamp xes >> "$OUT/xes.txt"
-python benchmarks/xes_bench.py --repeat 3 >> "$OUT/xes.txt" 2>&1
+python benchmarks/xes_bench.py --repeat 3 --sds "$LOG1M" >> "$OUT/xes.txt" 2>&1
 for e in compiled reference durable; do
   python benchmarks/check_latency.py --engine $e --calls 1000 >> "$OUT/latency.txt" 2>&1
 done

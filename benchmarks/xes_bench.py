@@ -100,6 +100,8 @@ def main() -> None:
     ap.add_argument("--dir", default="/tmp/sdsrules-xes-bench")
     ap.add_argument("--no-replay", action="store_true", help="time convert only")
     ap.add_argument("--exe", default=SDSRULES, help="the sdsrules command to time (another build: before/after)")
+    ap.add_argument("--sds", default=None, help="also an SDS case log (JSON Lines): written as .xes.gz and read "
+                                                "back to JSON Lines (the same events), both replayed with every rule")
     args = ap.parse_args()
     exe = args.exe
     out_dir = Path(args.dir)
@@ -131,6 +133,17 @@ def main() -> None:
                                 "--format", "json", "-o", str(out_dir / "r.json")]
         runs["rules jsonl by case"] = [exe, "replay", str(ordered), "--jobs", "2",
                                        "--format", "json", "-o", str(out_dir / "r.json")]
+    if args.sds:  # an SDS log's own shape: typed attributes, lists, many steps a case
+        sds_xes = out_dir / (Path(args.sds).stem + ".xes.gz")
+        sds_jsonl = out_dir / (Path(args.sds).stem + "-from-xes.jsonl")
+        if not sds_xes.exists():
+            subprocess.run([exe, "convert", args.sds, str(sds_xes)], check=False, stderr=subprocess.DEVNULL)
+        if not sds_jsonl.exists():
+            subprocess.run([exe, "convert", str(sds_xes), str(sds_jsonl)], check=False, stderr=subprocess.DEVNULL)
+        runs["sds xes.gz"] = [exe, "replay", str(sds_xes), "--jobs", "2", "--format", "json",
+                              "-o", str(out_dir / "r.json")]
+        runs["sds jsonl"] = [exe, "replay", str(sds_jsonl), "--jobs", "2", "--format", "json",
+                             "-o", str(out_dir / "r.json")]
     for r in range(args.repeat):
         got = {label: timed(cmd) for label, cmd in runs.items()}
         parts = [f"{label} {w:.2f}s {rss:.0f}MB (exit {rc})" for label, (w, rss, rc) in got.items()]
@@ -141,6 +154,8 @@ def main() -> None:
             line += (f"; replay ratio {xes_s / got['replay jsonl'][0]:.2f}, against the JSON Lines sorted by case "
                      f"(the byte-range path) {xes_s / got['replay jsonl by case'][0]:.2f}; with every rule on 2 "
                      f"workers {got['rules xes.gz'][0] / got['rules jsonl by case'][0]:.2f}")
+        if args.sds:
+            line += f"; the SDS log as XES against it as JSON Lines {got['sds xes.gz'][0] / got['sds jsonl'][0]:.2f}"
         print(line, flush=True)
 
 
