@@ -24,7 +24,6 @@ rejected never counts), else today; the summary's ``as_of_rule`` says which.
 """
 from __future__ import annotations
 
-import bisect
 import collections
 import contextlib
 import functools
@@ -1124,11 +1123,6 @@ class _Streamed:
         for j, case in enumerate(cases):
             self.index.add(((case, first + j), b, _AGAIN, None), 200)
 
-    def batch_of(self, run: int) -> tuple[int, int]:
-        """(batch, place in it) of a run."""
-        b = bisect.bisect_right(self.first_run, run) - 1
-        return b, run - self.first_run[b]
-
     def finish(self, latest: date | None, total: int,
                redo: Callable[[date, dict[int, set[int]], dict[str, int]], Iterator[tuple[Callable, tuple]]],
                lost: Callable[[tuple], list[tuple[str, list[Event]]]]) -> Summary:
@@ -1373,6 +1367,8 @@ def _run_chunks(path: str, opts: Options, sink: Sink, pool, activity_map: Any, v
         def tasks() -> Iterator[tuple[Callable, tuple]]:
             try:
                 for chunk in chunks(path, check=getattr(pool, "jobs", 2) == 1):  # one worker: check here
+                    if state["serial"]:  # a chunk came back not whole: the file is read the ordinary way
+                        return
                     offsets.append(store.put(_dumps(chunk)))
                     st.stats.batches += 1
                     yield _work_chunk, (chunk, name, activity_map, vocabulary, opts.as_of or latest,

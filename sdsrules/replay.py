@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import attrs
 
-from .engine.caseview import CaseView
+from .engine.caseview import AS_OF_READS
 from .events import Event, Rejection, activity_words, with_article
 from .findings import Evidence, Finding, Obligation, Summary, Unchecked
 from .workflow import Workflow
@@ -251,15 +251,15 @@ def check_cases(cases: Sequence[tuple[str, Sequence[Event]]], wf: Workflow, as_o
         if lean is not None or many is None or len(todo) <= 1:
             one = lean if lean is not None else checker
             for n in todo:
-                before = CaseView.as_of_reads
+                before = AS_OF_READS.n
                 judged[n] = one(prepared[n][4], as_of)
                 if track:
-                    reads[n] = CaseView.as_of_reads != before
+                    reads[n] = AS_OF_READS.n != before
         else:
-            before = CaseView.as_of_reads
+            before = AS_OF_READS.n
             for n, out in zip(todo, many([(prepared[n][4], as_of) for n in todo]), strict=True):
                 judged[n] = out
-            if track and CaseView.as_of_reads != before:
+            if track and AS_OF_READS.n != before:
                 for n in todo:
                     reads[n] = True
         if track:

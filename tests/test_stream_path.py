@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sdsrules import api, pipeline
-from sdsrules.engine.caseview import CaseView
+from sdsrules.engine.caseview import AS_OF_READS, CaseView
 from sdsrules.engine.rules import load_rulebook
 from sdsrules.events import Event, Rejection
 from sdsrules.formats.findings.json import dumps
@@ -185,7 +185,7 @@ class TestAsOfReads:
 
     def test_every_read_is_counted(self):
         view = CaseView([], WF, date(2024, 1, 2))
-        before = CaseView.as_of_reads
+        before = AS_OF_READS.n
         assert view.as_of == date(2024, 1, 2)
         assert view.as_of == date(2024, 1, 2)
-        assert CaseView.as_of_reads == before + 2
+        assert AS_OF_READS.n == before + 2
