@@ -908,7 +908,7 @@ def chunks(path: str, size: int | None = None, check: bool = False) -> Iterator[
                 if not index:
                     root, name = _root(data)
                 yield Chunk(data, line, index, False, root, name, check)
-                line += data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+                line += _line_breaks(data)
                 index += 1
                 del pending[:cut]
             if final:
@@ -921,6 +921,13 @@ def chunks(path: str, size: int | None = None, check: bool = False) -> Iterator[
         raise Serial(str(e)) from None
     finally:
         stream.close()
+
+
+def _line_breaks(data: bytes) -> int:
+    """Line breaks as expat counts them (CR LF, CR and LF one each); the CR passes only when there is a CR."""
+    n = data.count(b"\n")
+    cr = data.count(b"\r")
+    return n + cr - data.count(b"\r\n") if cr else n
 
 
 _ROOT = re.compile(rb"(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*"
