@@ -58,6 +58,8 @@ def _what(fn: Callable, args: tuple) -> str:
         return f"the range of {r.path} from byte {r.start} to {r.end} (line {r.first_line} on)"
     if fn.__name__ == "_work_guess":
         return f"batch {args[4] + 1} of the cases as read"
+    if fn.__name__ in ("_work_chunk", "_work_chunk_again"):
+        return f"the chunk of {args[1]} from line {args[0].line}"
     groups = args[0]
     return f"the batch of {len(groups)} cases from {groups[0][0]} to {groups[-1][0]}"
 

@@ -189,3 +189,17 @@ class TestAsOfReads:
         assert view.as_of == date(2024, 1, 2)
         assert view.as_of == date(2024, 1, 2)
         assert AS_OF_READS.n == before + 2
+
+
+def test_a_lost_task_is_named_in_words_whatever_its_kind(tmp_path):
+    """What a Dask error says of the task it lost: a streamed batch and an XES chunk name their place too."""
+    from sdsrules import distributed
+    from sdsrules.readers import xes
+
+    chunk = xes.Chunk(b"<trace></trace>\n", 120, 3, False, b"<log>", b"log")
+    assert distributed._what(pipeline._work_guess, (b"", date(2024, 1, 1), False, None, 4)) == \
+        "batch 5 of the cases as read"
+    assert distributed._what(pipeline._work_chunk, (chunk, "log.xes", None, None, None, False, False, None)) == \
+        "the chunk of log.xes from line 120"
+    assert distributed._what(pipeline._work_groups, ([("C1", []), ("C9", [])], date(2024, 1, 1), True)) == \
+        "the batch of 2 cases from C1 to C9"
