@@ -31,9 +31,10 @@ def _events(path: Path) -> list[dict]:
 
 
 class TestConvert:
-    @pytest.mark.parametrize("via", ["xes", "csv"])
+    @pytest.mark.parametrize("via", ["xes", "csv", "xes.gz", "jsonl.gz", "csv.gz"])
     def test_round_trip_through_each_format(self, runner, tmp_path, via):
-        """JSONL -> XES or CSV -> JSONL gives the same events (XES groups them by case)."""
+        """JSONL -> XES or CSV -> JSONL gives the same events (XES groups them by case). A target named .gz is
+        gzip (the readers read such a name as gzip: it once held plain text, which they could not read back)."""
         src = tmp_path / "in.jsonl"
         src.write_text(LOG, encoding="utf-8")
         mid, back = tmp_path / f"mid.{via}", tmp_path / "back.jsonl"
@@ -42,19 +43,7 @@ class TestConvert:
         assert (r1.exit_code, r2.exit_code) == (0, 0), r1.output + r2.output
         assert "3 events converted" in r2.output
         assert sorted(_events(back), key=str) == sorted(_events(src), key=str)
-
-    @pytest.mark.parametrize("via", ["xes.gz", "jsonl.gz", "csv.gz"])
-    def test_a_gz_name_is_written_gzip_compressed_and_reads_back(self, runner, tmp_path, via):
-        """A target named .gz is gzip (the readers read such a name as gzip: it once held plain text, which
-        they could not read back)."""
-        src = tmp_path / "in.jsonl"
-        src.write_text(LOG, encoding="utf-8")
-        mid, back = tmp_path / f"mid.{via}", tmp_path / "back.jsonl"
-        r1 = runner.invoke(cli, ["convert", str(src), str(mid)])
-        r2 = runner.invoke(cli, ["convert", str(mid), str(back)])
-        assert (r1.exit_code, r2.exit_code) == (0, 0), r1.output + r2.output
-        assert mid.read_bytes()[:2] == b"\x1f\x8b"
-        assert sorted(_events(back), key=str) == sorted(_events(src), key=str)
+        assert (mid.read_bytes()[:2] == b"\x1f\x8b") == via.endswith(".gz")
 
     def test_map_and_rejections_exit_1(self, runner, tmp_path):
         """The example export converts through its map; the uncovered step is listed, counted, exit 1."""
