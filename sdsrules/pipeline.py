@@ -525,6 +525,20 @@ class Written(NamedTuple):
     texts: tuple[str, ...]
 
 
+def _quiet(r: CaseResult) -> bool:
+    """A case with nothing to say (no finding, rejection or failure): a findings writer only counts it."""
+    return not (r.findings or r.rejected or r.unchecked is not None)
+
+
+def _sent(r: CaseResult, render: Callable[[Finding], str] | None) -> CaseResult | Written:
+    """A case's result as a worker sends it to a findings writer: its findings written already (``Written``) when
+    the writer says how (``render``) and there are any, else as it is."""
+    if render is None or not r.findings:
+        return r
+    return Written(CaseResult(r.case, (), r.rejected, (), r.replayed, r.reordered, r.unchecked),
+                   tuple(f.code for f in r.findings), tuple(map(render, r.findings)))
+
+
 def _payload(results: list[CaseResult], whole: bool, render: Callable[[Finding], str] | None = None) -> bytes:
     """A range's results as the worker sends them: (quiet, results), quiet the cases left out, counted as (cases,
     events replayed, cases reordered). For a sink that wants findings only (``whole`` False), the cases with
@@ -537,12 +551,8 @@ def _payload(results: list[CaseResult], whole: bool, render: Callable[[Finding],
     loud: list[CaseResult | Written] = []
     cases = replayed = reordered = 0
     for r in results:
-        if r.findings or r.rejected or r.unchecked is not None:
-            if render is None or not r.findings:
-                loud.append(r)
-            else:
-                loud.append(Written(CaseResult(r.case, (), r.rejected, (), r.replayed, r.reordered, r.unchecked),
-                                    tuple(f.code for f in r.findings), tuple(map(render, r.findings))))
+        if not _quiet(r):
+            loud.append(_sent(r, render))
         else:
             cases += 1
             replayed += r.replayed
@@ -1124,28 +1134,33 @@ class _Streamed:
             self.index.add(((case, first + j), b, _AGAIN, None), 200)
 
     def finish(self, latest: date | None, total: int,
-               redo: Callable[[date, dict[int, set[int]], dict[str, int]], Iterator[tuple[Callable, tuple]]],
+               redo: Callable[[date, dict[int, set[int]], dict[int, set[int]], dict[str, int]],
+                              Iterator[tuple[Callable, tuple]]],
                lost: Callable[[tuple], list[tuple[str, list[Event]]]]) -> Summary:
-        """Judge again what cannot stand and hand everything to the sink. ``redo(as_of, wanted, pieces)`` makes the
-        tasks that judge them (``wanted``: batch -> its runs to judge again, by place in the batch; ``pieces``:
-        the cases that came in several runs, with how many), each answering a list of results; ``lost(args)``:
-        a task's cases, when its worker died twice."""
+        """Judge again what cannot stand and hand everything to the sink. ``redo(as_of, wanted, split, pieces)``
+        makes the tasks that judge them, each answering a list of results: ``wanted`` and ``split`` map a batch to
+        the places in it of the runs to judge again, of cases that came in one run and in several; ``pieces``: the
+        cases that came in several runs, with how many. ``lost(args)``: a task's cases, when its worker died
+        twice."""
         opts, summary, stats = self.opts, self.summary, self.stats
         as_of, summary.as_of_rule = choose_as_of(opts.as_of, latest)
         summary.as_of = as_of.isoformat()
         wanted: dict[int, set[int]] = collections.defaultdict(set)
+        split: dict[int, set[int]] = collections.defaultdict(set)
         pieces: dict[str, int] = {}
         guesses = self.guesses
 
         def plan(group: list[tuple]) -> None:
+            places = wanted
             if len(group) == 1:
                 (_, b, good, _quiet), = group
                 if good == _GOOD or (good == _IF_GUESSED and guesses[b] == as_of):
                     return
             else:
                 pieces[group[0][0][0]] = len(group)
+                places = split
             for (_, run), b, _good, quiet in group:
-                wanted[b].add(run - self.first_run[b])
+                places[b].add(run - self.first_run[b])
                 if quiet is not None:  # counted as it came: not any more
                     summary.cases -= 1
                     summary.events_replayed -= quiet[0]
@@ -1161,7 +1176,7 @@ class _Streamed:
             plan(group)
         self.index.close()
         pool, keep, again = self.pool, self.keep, self.again
-        for task, res in ordered(pool, redo(as_of, wanted, pieces), pool.window):
+        for task, res in ordered(pool, redo(as_of, wanted, split, pieces), pool.window):
             got = _isolated(pool, lost(task[1]), as_of, opts, keep) if isinstance(res, BaseException) else res
             for r in got:
                 again.add(r, _result_bytes(r))
@@ -1294,8 +1309,10 @@ def _run_stream(records: Iterable[Event | Rejection], opts: Options, sink: Sink,
             summary.cases = summary.events_replayed = summary.cases_reordered = 0
             return _judge_gathered(events, reading, opts, sink, pool)
 
-        def redo(as_of: date, wanted: dict[int, set[int]], pieces: dict[str, int]) -> Iterator[tuple[Callable, tuple]]:
-            return _redo_groups(as_of, st.keep, wanted, pieces, lambda b: pickle.loads(store.get(offsets[b])))
+        def redo(as_of: date, wanted: dict[int, set[int]], split: dict[int, set[int]],
+                 pieces: dict[str, int]) -> Iterator[tuple[Callable, tuple]]:
+            places = {b: wanted.get(b, set()) | split.get(b, set()) for b in wanted.keys() | split.keys()}
+            return _redo_groups(as_of, st.keep, places, pieces, lambda b: pickle.loads(store.get(offsets[b])))
 
         return st.finish(reading.latest, reading.count, redo, lambda args: args[0])
     finally:
@@ -1303,43 +1320,52 @@ def _run_stream(records: Iterable[Event | Rejection], opts: Options, sink: Sink,
         st.close()
 
 
+class _ChunkRead(NamedTuple):
+    """A chunk of an XES file read (``readers.xes.read_chunk``) and counted as ``_Reading`` counts records: whether
+    it ended where the next may start, records read, ignored steps, rejections, the latest day, and its cases in
+    run order (each run's events in seq order)."""
+
+    clean: bool
+    read: int
+    ignored: dict[str, int]
+    rejected: list[Rejection]
+    latest: date | None
+    groups: list[tuple[str, list[Event]]]
+
+
+def _read_chunk(chunk: Any, name: str, activity_map: Any, vocabulary: Any) -> _ChunkRead:
+    from .readers.xes import read_chunk
+    records, clean = read_chunk(chunk, name, activity_map, vocabulary)
+    summary = Summary(workflow="", engine="", rules=0)
+    rejected = _Kept()
+    reading = _Reading(records, summary, rejected)
+    groups = [(case, evs if in_seq else sorted(evs, key=_seq)) for case, evs, in_seq, _ in reading.runs()]
+    return _ChunkRead(clean, summary.events_read, dict(summary.ignored), rejected, reading.latest, groups)
+
+
 def _work_chunk(chunk: Any, name: str, activity_map: Any, vocabulary: Any, hint: date | None, forced: bool,
                 whole: bool, render: Callable[[Finding], str] | None) -> bytes:
     """A chunk of an XES file (``readers.xes.Chunk``) read and its cases judged at ``hint`` (``forced``) or at the
-    later of ``hint`` and the chunk's own latest day. Answers what the driver counts of it (whether the chunk
-    ended where the next may start, records read, ignored steps, the rejections, the latest day, the date judged
-    at) and, for each case in run order, what ``_work_guess`` answers."""
-    from .readers.xes import read_chunk
+    later of ``hint`` and the chunk's own latest day: the chunk as read (``_ChunkRead``) without its cases, the
+    date judged at, and for each case in run order what ``_work_guess`` answers."""
     with uncollected():
-        records, clean = read_chunk(chunk, name, activity_map, vocabulary)
-        summary = Summary(workflow="", engine="", rules=0)
-        rejected = _Kept()
-        reading = _Reading(records, summary, rejected)
-        groups = [(case, evs if in_seq else sorted(evs, key=_seq)) for case, evs, in_seq, _ in reading.runs()]
-        latest = reading.latest
+        got = _read_chunk(chunk, name, activity_map, vocabulary)
+        latest, groups = got.latest, got.groups
         guess = hint if forced or latest is None or (hint is not None and hint >= latest) else latest
         if guess is None:
             guess = date.today()
         out: list[tuple[str, int, Any]] = []
         for i in range(0, len(groups), BATCH):
             out.extend(_judged(groups[i:i + BATCH], guess, whole, render))
-        return _dumps((clean, summary.events_read, dict(summary.ignored), rejected, latest, guess, out))
-
-
-def _chunk_groups(chunk: Any, name: str, activity_map: Any, vocabulary: Any) -> list[tuple[str, list[Event]]]:
-    """A chunk's runs, as ``_work_chunk`` made them."""
-    from .readers.xes import read_chunk
-    records, _ = read_chunk(chunk, name, activity_map, vocabulary)
-    reading = _Reading(records, Summary(workflow="", engine="", rules=0), _Kept())
-    return [(case, evs if in_seq else sorted(evs, key=_seq)) for case, evs, in_seq, _ in reading.runs()]
+        return _dumps((got._replace(groups=[]), guess, out))
 
 
 def _work_chunk_again(chunk: Any, name: str, activity_map: Any, vocabulary: Any, places: set[int], as_of: date,
                       whole: bool) -> list[CaseResult]:
     """The runs of a chunk at these places (each a whole case) read again and judged at the as-of date."""
     with uncollected():
-        groups = [g for j, g in enumerate(_chunk_groups(chunk, name, activity_map, vocabulary)) if j in places]
-        return _check(groups, as_of, whole)
+        groups = _read_chunk(chunk, name, activity_map, vocabulary).groups
+        return _check([g for j, g in enumerate(groups) if j in places], as_of, whole)
 
 
 class _Kept(list):
@@ -1379,73 +1405,50 @@ def _run_chunks(path: str, opts: Options, sink: Sink, pool, activity_map: Any, v
         for task, res in ordered(pool, tasks(), pool.window):
             if state["serial"]:
                 continue  # the rest is of no use: drain what is in flight
-            chunk = task[1][0]
             if isinstance(res, BaseException):  # the worker died: read the chunk here, judge its cases again
-                clean, read, ignored, rejected, got_latest = _chunk_read_here(chunk, name, activity_map, vocabulary)
-                guess, entries = date.min, None
+                got, entries = _read_chunk(task[1][0], name, activity_map, vocabulary), None
             else:
-                clean, read, ignored, rejected, got_latest, guess, entries = pickle.loads(res)
-            if not clean:
+                got, guess, entries = pickle.loads(res)
+            if not got.clean:
                 state["serial"] = True
                 continue
-            summary.events_read += read
-            for step, n in ignored.items():
+            summary.events_read += got.read
+            for step, n in got.ignored.items():
                 summary.events_ignored += n
                 summary.ignored[step] += n
-            for r in rejected:
+            for r in got.rejected:
                 st.rejected.add(r)
-            if got_latest is not None and (latest is None or got_latest > latest):
-                latest = got_latest
+            if got.latest is not None and (latest is None or got.latest > latest):
+                latest = got.latest
             if entries is None:
-                st.lost([case for case, _ in _chunk_groups(chunk, name, activity_map, vocabulary)])
+                st.lost([case for case, _ in got.groups])
             else:
                 st.take(guess, entries)
         if state["serial"]:
             return None
         total = summary.events_read - st.rejected.count - summary.events_ignored  # the events accepted
 
-        def groups_of(b: int) -> list[tuple[str, list[Event]]]:
-            return _chunk_groups(pickle.loads(store.get(offsets[b])), name, activity_map, vocabulary)
+        def chunk_of(b: int) -> Any:
+            return pickle.loads(store.get(offsets[b]))
 
-        def redo(as_of: date, wanted: dict[int, set[int]], pieces: dict[str, int]) -> Iterator[tuple[Callable, tuple]]:
-            whole_cases: dict[int, set[int]] = {}
-            in_pieces: dict[int, set[int]] = {}
-            for b, places in wanted.items():
-                if not pieces:
-                    whole_cases[b] = places
-                    continue
-                cases = groups_of(b)
-                whole_cases[b] = {j for j in places if cases[j][0] not in pieces}
-                in_pieces[b] = places - whole_cases[b]
-            for b in sorted(whole_cases):
-                if whole_cases[b]:
-                    chunk = pickle.loads(store.get(offsets[b]))
-                    yield _work_chunk_again, (chunk, name, activity_map, vocabulary, whole_cases[b], as_of, st.keep)
-            yield from _redo_groups(as_of, st.keep, {b: p for b, p in in_pieces.items() if p}, pieces, groups_of)
+        def redo(as_of: date, wanted: dict[int, set[int]], split: dict[int, set[int]],
+                 pieces: dict[str, int]) -> Iterator[tuple[Callable, tuple]]:
+            for b in sorted(wanted):  # whole cases: their chunk read again by a worker, which judges them
+                yield _work_chunk_again, (chunk_of(b), name, activity_map, vocabulary, wanted[b], as_of, st.keep)
+            yield from _redo_groups(as_of, st.keep, split, pieces,  # cases in pieces: joined here
+                                    lambda b: _read_chunk(chunk_of(b), name, activity_map, vocabulary).groups)
 
         def lost(args: tuple) -> list[tuple[str, list[Event]]]:
             if len(args) == 3:  # _work_groups
                 return args[0]
             chunk, places = args[0], args[4]
-            return [g for j, g in enumerate(_chunk_groups(chunk, name, activity_map, vocabulary)) if j in places]
+            groups = _read_chunk(chunk, name, activity_map, vocabulary).groups
+            return [g for j, g in enumerate(groups) if j in places]
 
         return st.finish(latest, total, redo, lost)
     finally:
         store.close()
         st.close()
-
-
-def _chunk_read_here(chunk: Any, name: str, activity_map: Any, vocabulary: Any) -> tuple:
-    """What ``_work_chunk`` counts of a chunk, read in this process (its worker died): (clean, records read,
-    ignored steps, rejections, latest day)."""
-    from .readers.xes import read_chunk
-    records, clean = read_chunk(chunk, name, activity_map, vocabulary)
-    summary = Summary(workflow="", engine="", rules=0)
-    rejected = _Kept()
-    reading = _Reading(records, summary, rejected)
-    for _ in reading.runs():
-        pass
-    return clean, summary.events_read, dict(summary.ignored), rejected, reading.latest
 
 
 def _judged(groups: list[tuple[str, list[Event]]], guess: date, whole: bool,
@@ -1457,13 +1460,7 @@ def _judged(groups: list[tuple[str, list[Event]]], guess: date, whole: bool,
     results = _check(groups, guess, whole, reads)
     out: list[tuple[str, int, Any]] = []
     for r, read in zip(results, reads, strict=True):
-        item: Any = r
-        if not whole:
-            if not (r.findings or r.rejected or r.unchecked is not None):
-                item = (r.replayed, r.reordered)
-            elif render is not None and r.findings:
-                item = Written(CaseResult(r.case, (), r.rejected, (), r.replayed, r.reordered, r.unchecked),
-                               tuple(f.code for f in r.findings), tuple(map(render, r.findings)))
+        item: Any = r if whole else (r.replayed, r.reordered) if _quiet(r) else _sent(r, render)
         out.append((r.case, _IF_GUESSED if read else _GOOD, item))
     return out
 
