@@ -64,7 +64,8 @@ LOG_CONFIG = {
 @click.option("--validate-memory", type=click.IntRange(64), default=1024, show_default=True,
               help="Megabytes of memory the process that validates posted designs may use.")
 @click.option("--header-timeout", type=click.FloatRange(0.1), default=10.0, show_default=True,
-              help="Seconds a connection has to send a request's head (request line and headers).")
+              help="Seconds a connection has to send a request's head (request line and headers), and an idle "
+                   "kept-alive connection to send its next request.")
 @click.option("--max-connections", type=click.IntRange(1), default=1024, show_default=True,
               help="Open connections in all; over it, the oldest idle one is closed.")
 @click.option("--max-connections-per-client", type=click.IntRange(1), default=128, show_default=True,
@@ -237,7 +238,13 @@ def _worker(config, sock) -> None:
 def _run(app, sock, config) -> None:
     """Serve ``app`` on ``sock`` with uvicorn's h11 protocol, guarded (sdsrules/connections.py): a deadline for
     request heads and caps on connections instead of uvicorn's ``limit_concurrency``, which counted idle
-    connections and answered everyone a plain-text 503 once 256 were open."""
+    connections and answered everyone a plain-text 503 once 256 were open.
+
+    A kept-alive connection is closed after ``header_timeout`` seconds without a request (the guarded protocol's
+    deadline), not after uvicorn's keep-alive timeout, which is set past it: uvicorn's 5 s equals the keep-alive
+    expiry of httpx and other clients, so under load a client could send a request on a connection in the very
+    moment the server closed it, and read nothing back (the service benchmark's ``ReadError``s). A server must
+    keep an idle connection longer than its clients do."""
     import uvicorn
 
     from sdsrules.connections import ConnectionLimits, guarded_protocol
@@ -245,7 +252,8 @@ def _run(app, sock, config) -> None:
     limits = ConnectionLimits(header_timeout=config.header_timeout, per_client=config.max_connections_per_client,
                               total=config.max_connections)
     server = uvicorn.Server(uvicorn.Config(app, http=guarded_protocol(limits), log_config=LOG_CONFIG,
-                                           access_log=False, server_header=False, timeout_keep_alive=5,
+                                           access_log=False, server_header=False,
+                                           timeout_keep_alive=config.header_timeout + 5,
                                            timeout_graceful_shutdown=10, backlog=2048))
     logging.getLogger("sdsrules.service").info("serving")
     server.run(sockets=[sock])

@@ -71,6 +71,24 @@ def read_answer(sock: socket.socket, wait: float) -> bytes:
     return data
 
 
+def read_one(sock: socket.socket) -> bytes:
+    """One whole answer on a kept-alive ``sock``: its head, then as many body bytes as content-length says."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection before answering"
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))
+    while len(body) < length:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed the connection in the middle of an answer"
+        body += chunk
+    assert len(body) == length
+    return head + b"\r\n\r\n" + body
+
+
 def json_error(raw: bytes) -> tuple[int, dict]:
     head, _, body = raw.partition(b"\r\n\r\n")
     status = int(head.split()[1])
@@ -152,6 +170,16 @@ class TestIdleConnections:
                 assert c.get("/healthz").status_code == 200
                 time.sleep(0.3)
 
+    def test_an_idle_kept_alive_connection_is_closed_after_the_deadline(self, guarded):
+        """After an answer, a connection with no next request is closed after --header-timeout (1 s here)."""
+        with socket.create_connection(("127.0.0.1", port_of(guarded))) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.settimeout(5)
+            assert read_one(s).startswith(b"HTTP/1.1 200")
+            t = time.monotonic()
+            assert read_answer(s, 10) == b""
+            assert 0.9 < time.monotonic() - t < 3
+
     def test_when_every_connection_of_an_address_is_busy_a_new_one_gets_a_json_429(self, guarded):
         """8 connections each in the middle of a (slow) body are busy, not idle: a 9th gets a JSON 429 with
         Retry-After, and /healthz answers again once they are gone."""
@@ -179,6 +207,24 @@ class TestIdleConnections:
 
     def test_the_log_has_no_case_data(self, guarded):
         assert SECRET not in guarded.logs() and "Traceback" not in guarded.logs()
+
+
+class TestKeepAliveWithTheDefaults:
+    def test_a_connection_idle_past_a_clients_keep_alive_expiry_is_still_served(self, tmp_path):
+        """httpx (and most client libraries) reuse an idle connection for up to 5 s. The server must keep it
+        longer, or under load a request can go out on a connection in the moment the server closes it, and the
+        client reads nothing (the ``ReadError``s once seen in ``benchmarks/service_load.py``). With the shipped
+        defaults, a connection idle for 6 s still answers, on the same socket."""
+        s = Server(tmp_path)
+        try:
+            with socket.create_connection(("127.0.0.1", port_of(s))) as sock:
+                sock.settimeout(5)
+                for _ in range(2):
+                    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                    assert read_one(sock).startswith(b"HTTP/1.1 200")
+                    time.sleep(6)
+        finally:
+            s.stop()
 
 
 @pytest.fixture(scope="module")
