@@ -381,17 +381,27 @@ def _attributes(record: Mapping[str, Any], spec: Mapping[str, tuple[Kind, bool]]
                 text_cells: bool) -> dict[str, Any]:
     """The activity's attributes of a record, each converted to its kind (``spec``: the vocabulary's attributes of
     the activity); an attribute the vocabulary does not declare is kept as given, not interpreted."""
-    values: dict[str, Any] = {}
-    skip = _SKIP_CSV if text_cells else _SKIP
-    for name, raw in record.items():
-        if raw is None or name in skip or (text_cells and (raw == "" or name.startswith("actor_"))):
+    if not text_cells:  # a record read from JSON or XES: every other value kept, then the declared ones converted
+        values: dict[str, Any] = {name: raw for name, raw in record.items() if raw is not None and name not in _SKIP}
+        if spec:
+            for name, raw in values.items():  # in the record's order, so the first bad value is the one named
+                kind_req = spec.get(name)
+                if kind_req is not None:
+                    try:
+                        values[name] = kind_req[0].convert(raw)
+                    except ValueError as e:
+                        raise EventError(name, f"{e} for {activity}") from None
+        return values
+    values = {}
+    for name, raw in record.items():  # a CSV row: text cells, empty ones and the actor's columns left out
+        if raw is None or raw == "" or name in _SKIP_CSV or name.startswith("actor_"):
             continue
         kind_req = spec.get(name)
         if kind_req is None:
             values[name] = raw  # extra attribute: kept as given, not interpreted
             continue
         try:
-            values[name] = kind_req[0].from_text(raw) if text_cells else kind_req[0].convert(raw)
+            values[name] = kind_req[0].from_text(raw)
         except ValueError as e:
             raise EventError(name, f"{e} for {activity}") from None
     return values

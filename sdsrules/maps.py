@@ -121,6 +121,9 @@ class Target:
     set: Mapping[str, Any] = attrs.field(factory=dict)
 
 
+_UNSEEN = object()
+
+
 @attrs.frozen(slots=True)
 class ActivityMap:
     """A loaded, checked map. :meth:`apply` translates one raw record in place."""
@@ -139,6 +142,9 @@ class ActivityMap:
     keep_source: bool = False
     #: the vocabulary the map translates into (default: the SDS contract)
     vocabulary: Mapping[str, Any] = attrs.field(default=ACTIVITIES, eq=False, repr=False)
+    #: (step, lifecycle) -> what ``target`` gave: its Target, None, or the IgnoredStep it raised (a log has a
+    #: few dozen steps and millions of events; bounded, cleared rather than aged)
+    _targets: dict[tuple[str, str | None], Any] = attrs.field(factory=dict, init=False, eq=False, repr=False)
 
     def column(self, name: str) -> str:
         """Our name for one of their CSV columns (``actor.id`` becomes the CSV column ``actor_id``)."""
@@ -171,7 +177,19 @@ class ActivityMap:
         key = ""
         if isinstance(name, str) and name != "":
             key = name.strip()
-            target = self.target(key, record.get("lifecycle:transition"))
+            lifecycle = record.get("lifecycle:transition")
+            memo = (key, lifecycle if type(lifecycle) is str else None)
+            target = self._targets.get(memo, _UNSEEN)
+            if target is _UNSEEN:
+                try:
+                    target = self.target(*memo)
+                except IgnoredStep as e:
+                    target = e
+                if len(self._targets) >= 4096:
+                    self._targets.clear()
+                self._targets[memo] = target
+            if type(target) is IgnoredStep:
+                raise IgnoredStep(target.name, self.name)
             if target is None and not (self.pass_canonical and key in self.vocabulary):
                 raise MapError("activity", key, f"{key!r} is not covered by the activity map {self.name} "
                                                 f"({self.file}); it maps: {_list(self.activities)}")
