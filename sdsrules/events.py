@@ -129,6 +129,8 @@ class Event(msgspec.Struct, frozen=True, eq=False, gc=False):
             return self.day.isoformat()
         zone = self.zone or LONDON
         at = self.at
+        if at.tzinfo is zone:  # local time already (most events): its wall clock, as astimezone would leave it
+            return "%04d-%02d-%02dT%02d:%02d" % (at.year, at.month, at.day, at.hour, at.minute)  # noqa: UP031
         key = (at, at.fold, zone)  # equal instants show the same local time in one zone (fold: see datetime's ==)
         hit = _WHEN.get(key)
         if hit is None:

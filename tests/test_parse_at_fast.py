@@ -86,3 +86,21 @@ def test_the_fast_decoder_reads_at_as_the_full_parse_does(text, keep_order):
     else:
         assert (got.at, got.day, got.date_only) == (want.at, want.day, want.date_only)
         assert got.at.tzinfo is want.at.tzinfo and got.at.fold == want.at.fold
+
+
+_ZONES = st.sampled_from(["Europe/London", "America/New_York", "Australia/Lord_Howe", "UTC"])
+
+
+@given(st.datetimes(min_value=events.datetime(1900, 1, 2), max_value=events.datetime(2199, 12, 30),
+                    timezones=st.one_of(st.just(events.LONDON), st.timezones())),
+       st.booleans(), st.one_of(st.none(), _ZONES))
+@settings(max_examples=400, deadline=None)
+def test_when_is_the_local_time_to_the_minute(at, fold, zone_name):
+    """``Event.when`` (a local time shown as it is, anything else converted) against its definition: ``at`` in the
+    design's zone, to the minute; in gaps and folds of daylight saving too."""
+    from zoneinfo import ZoneInfo
+
+    at = at.replace(fold=int(fold))
+    zone = ZoneInfo(zone_name) if zone_name and zone_name != "Europe/London" else None
+    ev = events.Event("e", "c", at, at.date(), "referral_received", {}, zone=zone)
+    assert ev.when == at.astimezone(zone or events.LONDON).strftime("%Y-%m-%dT%H:%M")
