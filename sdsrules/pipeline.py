@@ -123,8 +123,8 @@ class Spill:
     ``run`` bounds what is held in memory, in the units of ``add``'s ``size`` (1 an item by default: a count; the
     general path passes an estimate in bytes). Items added in key order are never sorted: a run already in order is
     written as it is, and when every item came in order the runs are read back one after the other, not merged.
-    Each item is pickled on its own (a Pickler or Unpickler kept across a file would keep every item it has seen
-    alive in its memo: the whole spilled log back in memory while merging)."""
+    Items are pickled in small blocks, each on its own (a Pickler or Unpickler kept across a file would keep every
+    item it has seen alive in its memo: the whole spilled log back in memory while merging)."""
 
     def __init__(self, key: Callable[[Any], Any], run: int = REJECTION_RUN):
         self.key, self.run = key, run
@@ -178,11 +178,20 @@ class Spill:
             return itertools.chain.from_iterable(runs)
         return heapq.merge(*runs, key=self.key)
 
-    @staticmethod
-    def _write(items: Iterable[Any], level: int) -> tuple[int, Any]:
+    #: items pickled together (one Pickler call for a block, not one an item: a third of the time; a merge holds a
+    #: block of each run it reads, so few)
+    BLOCK = 64
+
+    def _write(self, items: Iterable[Any], level: int) -> tuple[int, Any]:
         f = tempfile.TemporaryFile(prefix="sdsrules-sort-")  # noqa: SIM115 - closed in close(); deleted with it
+        block: list = []
         for item in items:
-            _dump(item, f)
+            block.append(item)
+            if len(block) == self.BLOCK:
+                _dump(block, f)
+                block = []
+        if block:
+            _dump(block, f)
         f.seek(0)
         return level, f
 
@@ -198,9 +207,10 @@ class Spill:
         load = pickle.load
         while True:
             try:
-                yield load(f)
+                block = load(f)
             except EOFError:
                 return
+            yield from block
 
     def close(self) -> None:
         for _, f in self.files:

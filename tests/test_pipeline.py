@@ -124,12 +124,16 @@ class TestSpill:
         spill.close()
 
     @settings(max_examples=30, deadline=None)
-    @given(st.lists(st.integers(-1000, 1000), max_size=400), st.integers(1, 7), st.integers(2, 5))
-    def test_runs_merged_level_by_level_still_give_every_item_in_order(self, items, run, fan_in):
+    @given(st.lists(st.integers(-30, 30), max_size=400), st.integers(1, 7), st.integers(2, 5),
+           st.sampled_from([1, 2, 3, 64]))
+    def test_runs_merged_level_by_level_still_give_every_item_in_order(self, keys, run, fan_in, block):
         """The external sort keeps at most FAN_IN runs of a level (so a long log of bad lines cannot run out of
-        file descriptors), and still gives back every item, sorted."""
-        spill = pipeline.Spill(lambda x: x, run)
+        file descriptors), and still gives back every item, sorted, equal keys in the order they came, whatever
+        the size of the blocks items are written in."""
+        items = [(k, n) for n, k in enumerate(keys)]
+        spill = pipeline.Spill(lambda x: x[0], run)
         spill.FAN_IN = fan_in
+        spill.BLOCK = block
         most_open = 0
         try:
             for x in items:
@@ -137,7 +141,7 @@ class TestSpill:
                 most_open = max(most_open, len(spill.files))
                 levels = Counter(level for level, _ in spill.files)
                 assert all(n < fan_in for n in levels.values())
-            assert list(spill) == sorted(items)
+            assert list(spill) == sorted(items, key=lambda x: x[0])
         finally:
             spill.close()
         assert most_open <= (fan_in - 1) * (1 + math.ceil(math.log(max(len(items), 2), fan_in)))
