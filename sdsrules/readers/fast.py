@@ -148,7 +148,8 @@ class _Fast:
                        ("team", _INT | str | None, None)],
             forbid_unknown_fields=True, gc=False)
         structs: list[Any] = []
-        #: Struct class -> (activity, attribute names, their quoted bytes, post-conversions, getter of their values)
+        #: Struct class -> (activity, attribute names, their quoted bytes, (name, post-conversion) of those that
+        #: have one or None, getter of their values)
         self.plan: dict[type, tuple[str, tuple[str, ...], tuple[bytes, ...], tuple | None, Any]] = {}
         for activity, spec in activities.items():
             fields: list[tuple] = [("id", _INT | str | None, None), ("case", _INT | str), ("at", str),
@@ -172,8 +173,9 @@ class _Fast:
                 continue
             structs.append(cls)
             getter = None if not names else attrgetter(*names)  # one value, or a tuple of them
+            converted = tuple((n, p) for n, p in zip(names, post, strict=True) if p is not None)
             self.plan[cls] = (activity, tuple(names), tuple(f'"{n}"'.encode() for n in names),
-                              tuple(post) if any(p is not None for p in post) else None, getter)
+                              converted or None, getter)
         self.decode: Callable[[bytes], Any] | None = None
         if structs:
             union: Any = structs[0]
@@ -243,11 +245,15 @@ class _Fast:
                 v = get(s)
                 values = {} if v is None else {names[0]: v}
             else:
-                values = {n: v for n, v in zip(names, get(s), strict=True) if v is not None}
+                got = get(s)
+                values = dict(zip(names, got))
+                if None in got:  # an attribute absent or null: not an attribute (build_event's rule)
+                    for n, v in zip(names, got):
+                        if v is None:
+                            del values[n]
             if post is not None:
-                for i, attr in enumerate(names):
-                    conv = post[i]
-                    if conv is not None and attr in values:
+                for attr, conv in post:
+                    if attr in values:
                         try:
                             values[attr] = conv(values[attr])
                         except ValueError:
