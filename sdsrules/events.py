@@ -458,6 +458,8 @@ def _actor_in(record: Mapping[str, Any], text_cells: bool, roles: tuple[str, ...
 _SKIP = frozenset(CORE_FIELDS)
 _SKIP_CSV = frozenset((*CORE_FIELDS, "actor_id", "actor_role", "actor_team"))
 _REQUIRED = {a: tuple(n for n, (_, req) in spec.items() if req) for a, spec in ACTIVITIES.items()}
+#: each SDS activity's required attributes (a reader's shortcut for events that need none)
+REQUIRED: Mapping[str, tuple[str, ...]] = _REQUIRED
 _ROLES = frozenset(ROLES)
 
 
@@ -490,6 +492,10 @@ def _actor(record: Mapping[str, Any], text_cells: bool) -> Actor | None:
             _ACTORS.clear()
         _ACTORS[key] = hit
     return hit
+
+
+#: a record's actor as ``build_event`` reads it (its ``actor`` object, or the CSV ``actor_*`` cells)
+record_actor = _actor
 
 
 def _actor_of(raw: Mapping[str, Any], roles: tuple[str, ...] | None = None) -> Actor:

@@ -177,19 +177,7 @@ class ActivityMap:
         key = ""
         if isinstance(name, str) and name != "":
             key = name.strip()
-            lifecycle = record.get("lifecycle:transition")
-            memo = (key, lifecycle if type(lifecycle) is str else None)
-            target = self._targets.get(memo, _UNSEEN)
-            if target is _UNSEEN:
-                try:
-                    target = self.target(*memo)
-                except IgnoredStep as e:
-                    target = e
-                if len(self._targets) >= 4096:
-                    self._targets.clear()
-                self._targets[memo] = target
-            if type(target) is IgnoredStep:
-                raise IgnoredStep(target.name, self.name)
+            target = self.target_of(key, record.get("lifecycle:transition"))
             if target is None and not (self.pass_canonical and key in self.vocabulary):
                 raise MapError("activity", key, f"{key!r} is not covered by the activity map {self.name} "
                                                 f"({self.file}); it maps: {_list(self.activities)}")
@@ -209,6 +197,23 @@ class ActivityMap:
                 if record.get(attr) in (None, ""):
                     record[attr] = _as_text(value) if text_cells else value
         return record
+
+    def target_of(self, step: str, lifecycle: Any = None) -> Target | None:
+        """``target``, remembered for each (step, lifecycle) (a log has a few dozen steps and millions of events);
+        an ignored step raises IgnoredStep each time."""
+        memo = (step, lifecycle if type(lifecycle) is str else None)
+        got = self._targets.get(memo, _UNSEEN)
+        if got is _UNSEEN:
+            try:
+                got = self.target(*memo)
+            except IgnoredStep as e:
+                got = e
+            if len(self._targets) >= 4096:
+                self._targets.clear()
+            self._targets[memo] = got
+        if type(got) is IgnoredStep:
+            raise IgnoredStep(got.name, self.name)
+        return got
 
     def target(self, step: str, lifecycle: Any = None) -> Target | None:
         """What their ``step`` (with its lifecycle transition, if any) becomes; IgnoredStep if the map ignores it."""

@@ -577,3 +577,100 @@ def test_a_big_xes_converts_in_flat_memory(tmp_path):
     assert usage.ru_maxrss / 1024 < 150, (usage.ru_maxrss / 1024, proc.stderr.read() if proc.stderr else b"")
     with (tmp_path / "out.jsonl").open("rb") as f:
         assert sum(1 for _ in f) == 500_000
+
+
+# ------------------------------------------- the quick path of plain events against the record path (issue 16.4)
+
+_MAPS = {
+    "plain": "activities:\n  Step A: signposted\n  Step B: triaged\n",
+    "lifecycle": "activities:\n  Step A+complete: signposted\n  Step A: referral_received\n  'Step *': triaged\n"
+                 "ignore: [Noise]\n",
+    "source": "keep_source: true\npass_canonical: true\nactivities:\n  Step A: signposted\n"
+              "  Step B: {activity: triaged, set: {tier: 2}}\nignore: ['No*']\n",
+    "default": "activities:\n  Step A: assessment_started\ndefault: signposted\n",
+}
+
+
+@st.composite
+def _mapped_logs(draw):
+    """A log of plain events (the shape the quick path takes) with what can go wrong in one: cases with spaces
+    or none, steps a map covers, ignores or does not know, lifecycles, bad times, ids, actors with bad roles,
+    attributes named like core fields or declared by the activity, on the event or its trace."""
+    valid = draw(st.booleans())  # half the logs mostly valid, so that most of their events go the quick way
+    step = st.sampled_from(["Step A", "Step A", "Step A", "Step B", "signposted"] if valid else
+                           ["Step A", " Step B ", "Step B", "Noise", "Nope", "", "signposted", "triaged", "Step C"])
+    at = st.sampled_from(["2024-01-05T10:00:00", "2024-01-05T10:00:00.250+02:00", "2024-01-05",
+                          "2024-03-31T01:30:00"] if valid else
+                         ["2024-01-05T10:00:00", "2024-01-05T10:00:00.250+02:00", "2024-01-05", "2024-13-01",
+                          "", "2024-03-31T01:30:00", "1066-10-14"])
+    extra = st.sampled_from([("lifecycle:transition", "complete"), ("lifecycle:transition", "start"),
+                             ("note", "n"), ("source_activity", ""), ("source_activity", "theirs"),
+                             ("tier", "2"), ("activity", "x"), ("org:resource", "W1"), ("org:role", "social_worker"),
+                             ("org:role", "wizard"), ("org:group", "T1"), ("identity:id", "E1"),
+                             ("sdsrules:id", ""), ("identity:id", ""), ("channel", "web")])
+
+    def attrs(pairs) -> list[str]:
+        return [f'<string key="{k}" value="{v}"/>' for k, v in pairs]
+
+    traces = []
+    for t in range(draw(st.integers(1, 3))):
+        head = draw(st.lists(extra, max_size=3, unique_by=lambda kv: kv[0]))
+        name = draw(st.sampled_from([f"C{t}"] if valid else [f"C{t}", f" C{t}", f"C{t} ", "", None]))
+        if name is not None:
+            head.insert(draw(st.integers(0, len(head))), ("concept:name", name))
+        events = []
+        for _ in range(draw(st.integers(0, 3))):
+            own = draw(st.lists(extra, max_size=3, unique_by=lambda kv: kv[0]))
+            core = [("concept:name", draw(step)), ("time:timestamp", draw(at))]
+            body = draw(st.permutations(attrs(core + own)))
+            sep = draw(st.sampled_from(["\n", ""]))
+            events.append("<event>" + sep + sep.join(body) + sep + "</event>")
+        join = draw(st.sampled_from(["\n", ""]))
+        traces.append("<trace>" + join + join.join(attrs(head) + events) + join + "</trace>")
+    return "<log>\n" + "\n".join(traces) + "\n</log>\n", draw(st.sampled_from([None, *_MAPS]))
+
+
+class TestQuickPathAgreesWithTheRecordPath:
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                      HealthCheck.too_slow])
+    @given(case=_mapped_logs())
+    def test_same_records_either_way(self, tmp_path, case):
+        """Plain events made straight from their plan (``_Target._quick``) are the events the record path makes
+        (expat's handlers, the record, the map, ``build_event``): ids, lines, positions, times, attributes in the
+        same order, actors; and every event it cannot make is left to that path, which rejects it the same way."""
+        from sdsrules.readers import xes
+
+        text, map_name = case
+        p = tmp_path / "q.xes"
+        p.write_text(text, encoding="utf-8")
+        amap = None
+        if map_name is not None:
+            mp = tmp_path / "m.yaml"
+            mp.write_text(f"map: {map_name}\n{_MAPS[map_name]}", encoding="utf-8")
+            amap = load_map(mp)
+        got = []
+        for fast in (True, False):
+            xes.FAST, before = fast, xes.FAST
+            try:
+                got.append([(type(r).__name__, r.line, r.id, r.seq, r.file, r.to_dict(), r.actor, r.date_only)
+                            if isinstance(r, Event) else (type(r).__name__, r.line, r.reason, r.field, r.case)
+                            for r in read_all([str(p)], activity_map=amap)])
+            finally:
+                xes.FAST = before
+        assert got[0] == got[1]
+
+    def test_the_quick_path_is_taken(self, tmp_path, monkeypatch):
+        """The stand-in's shape (trace attributes, a map, plain events) goes the quick way, not the record way."""
+        from sdsrules.readers import xes
+
+        text = ('<log><trace><string key="concept:name" value="C1"/><string key="channel" value="web"/>\n'
+                '<event><string key="concept:name" value="Step A"/><string key="time:timestamp" '
+                'value="2024-01-05T10:00:00"/><string key="lifecycle:transition" value="complete"/></event>\n'
+                "</trace></log>\n")
+        p = tmp_path / "q.xes"
+        p.write_text(text, encoding="utf-8")
+        mp = tmp_path / "m.yaml"
+        mp.write_text("map: plain\n" + _MAPS["plain"], encoding="utf-8")
+        monkeypatch.setattr(xes._Target, "_planned", None)  # the record path would fail
+        (ev,) = read_all([str(p)], activity_map=load_map(mp))
+        assert ev.activity == "signposted" and dict(ev.attrs) == {"channel": "web", "lifecycle:transition": "complete"}

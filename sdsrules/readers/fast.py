@@ -246,9 +246,9 @@ class _Fast:
                 values = {} if v is None else {names[0]: v}
             else:
                 got = get(s)
-                values = dict(zip(names, got))
+                values = dict(zip(names, got, strict=True))
                 if None in got:  # an attribute absent or null: not an attribute (build_event's rule)
-                    for n, v in zip(names, got):
+                    for n, v in zip(names, got, strict=True):
                         if v is None:
                             del values[n]
             if post is not None:

@@ -51,7 +51,22 @@ from xml.parsers import expat
 import attrs
 from defusedxml import DefusedXmlException, DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 
-from ..events import ACTIVITIES, Day, Event, EventError, ListOf, Number, OneOf, Rejection, Text, build_event
+from ..events import (
+    ACTIVITIES,
+    CORE_FIELDS,
+    REQUIRED,
+    Day,
+    Event,
+    EventError,
+    ListOf,
+    Number,
+    OneOf,
+    Rejection,
+    Text,
+    build_event,
+    parse_at,
+    record_actor,
+)
 from ..maps import ActivityMap
 from ._io import MAX_LINE, open_bytes
 
@@ -394,7 +409,7 @@ def _drain(out: list) -> Iterator[Event | Rejection]:
 class _Owner:
     """A trace or an event being read: its attributes, how many it has (nested counted), and its problem."""
 
-    __slots__ = ("attrs", "column", "count", "line", "problem", "shared", "version")
+    __slots__ = ("attrs", "column", "count", "line", "problem", "quick", "shared", "version")
 
     def __init__(self, line: int = 0, column: int = 0):
         self.attrs: dict[str, Any] = {}
@@ -403,6 +418,7 @@ class _Owner:
         self.line, self.column = line, column
         self.shared: tuple | None = None  # a trace's attributes in the contract's shape, made once
         self.version = -1  # the count they were made at (attributes after an event are seen by the next ones)
+        self.quick = False  # ``shared`` lets its events take ``_Target._quick`` (no core field, no bad value)
 
 
 class _Target:
@@ -420,7 +436,19 @@ class _Target:
         self.last_event_line = 0
         self.kinds: dict[str, tuple[int, str]] = {}
         self.plans: dict[tuple[str, ...], Any] = {}
-        self.vocabulary: Mapping | None = None
+        self._vocabulary: Mapping | None = None
+        #: events can take ``_quick``: the SDS vocabulary, and no map or one with no field or value tables
+        self.quick = FAST and (activity_map is None or (not activity_map.fields and not activity_map.values))
+        self._map_quick = self.quick
+
+    @property
+    def vocabulary(self) -> Mapping | None:
+        return self._vocabulary
+
+    @vocabulary.setter
+    def vocabulary(self, value: Mapping | None) -> None:
+        self._vocabulary = value
+        self.quick = self._map_quick and (value is None or value is ACTIVITIES)
 
     def line(self) -> int:
         return self.expat.CurrentLineNumber
@@ -509,9 +537,17 @@ class _Target:
                     if trace.version != trace.count:
                         trace.shared = _shape(trace.attrs, TRACE_ONLY)
                         trace.version = trace.count
+                        trace.quick = trace.shared[2] is None and trace.shared[3] is None and \
+                            trace.shared[0].keys().isdisjoint(CORE_FIELDS)
                     tpart, tactor, tbad, tdate = trace.shared  # type: ignore[misc]
                     if tbad is None and tdate is None:
-                        self.out.append(self._planned(plan, parts[3::4], case, tpart, tactor, line, column))
+                        values = parts[3::4]
+                        if trace.quick and plan.quick is not None and self.quick:
+                            made = self._quick(plan, values, case, tpart, tactor, line, column)
+                            if made is not None:
+                                self.out.append(made)
+                                return
+                        self.out.append(self._planned(plan, values, case, tpart, tactor, line, column))
                         return
             attrs = dict(zip(keys, parts[3::4], strict=False))  # text, dates and ids stay as written
             if len(attrs) == count:  # no key twice (else the first wins, in _fill)
@@ -520,6 +556,70 @@ class _Target:
         event = _Owner(line, column)
         _fill(event, body)
         self.out.append(self._record(event))
+
+    def _quick(self, plan: _Plan, values: list[str], case: str, tpart: dict, tactor: dict, line: int,
+               column: int) -> Event | None:
+        """The Event of a plain event, made straight from its plan, exactly as ``_planned`` (the record, the map,
+        ``_coerce``, ``build_event``) would make it; None for anything that needs a closer look (then the caller
+        takes ``_planned``, which also says what is wrong): a case, step or time that is not plainly valid, a
+        step the map does not cover or ignores, or sets attributes for, an activity with attributes it declares
+        or requires. Only for an event of the SDS vocabulary, a map with no field or value tables (``self.quick``),
+        a plan whose core is the step and the time and whose other keys are no core field (``plan.quick``) and a
+        trace whose part has no core field and nothing unreadable (``_Owner.quick``)."""
+        if not case or case[0].isspace() or case[-1].isspace():
+            return None
+        act_i, at_i = plan.quick  # type: ignore[misc]
+        name, raw_at = values[act_i], values[at_i]
+        attrs = dict(tpart) if tpart else {}
+        if plan.extras:
+            attrs.update(zip(plan.extras, itertools.compress(values, plan.mask), strict=False))
+        amap = self.map
+        if amap is None:
+            activity = name
+        else:  # ActivityMap.apply, for a map with no field or value tables
+            if not name:
+                return None
+            key = name.strip()
+            try:
+                target = amap.target_of(key, attrs.get("lifecycle:transition"))
+            except EventError:
+                return None
+            if target is None:
+                if not (amap.pass_canonical and key in amap.vocabulary):
+                    return None
+                activity = name
+            else:
+                if target.set:
+                    return None
+                activity = target.activity
+                if amap.keep_source and activity != key and attrs.get("source_activity") in (None, ""):
+                    attrs["source_activity"] = key
+        spec = ACTIVITIES.get(activity)
+        if spec is None or REQUIRED[activity] or (spec and not spec.keys().isdisjoint(attrs)):
+            return None
+        if not raw_at:
+            return None
+        try:
+            at, day, date_only = parse_at(raw_at)
+        except ValueError:
+            return None
+        actor = None
+        if plan.actor or tactor:
+            given = dict(tactor)
+            for part, i in plan.actor:
+                given[part] = values[i]
+            try:
+                actor = record_actor({"actor": given}, False)
+            except EventError:
+                return None
+        if plan.id is not None:
+            eid = values[plan.id] or f"{self.base}:{line}"
+        elif line == self.last_event_line:
+            eid = f"{self.base}:{line}:{column}"  # a second event on this line
+        else:
+            eid = f"{self.base}:{line}"
+        self.last_event_line = line
+        return Event(eid, case, at, day, activity, attrs, actor, self.name, line, next(self.seq), date_only)
 
     def _planned(self, plan: _Plan, values: list[str], case: str, tpart: dict, tactor: dict, line: int,
                  column: int) -> Event | Rejection:
@@ -614,11 +714,16 @@ class _Target:
 class _Plan:
     """How the attributes of a plain event with these keys, in this order, become its record."""
 
-    __slots__ = ("actor", "core", "extras", "id", "id_wins", "mask")
+    __slots__ = ("actor", "core", "extras", "id", "id_wins", "mask", "quick")
 
     def __init__(self, extras: tuple, mask: tuple, core: tuple, ident: int | None, id_wins: bool, actor: tuple):
         self.extras, self.mask, self.core, self.actor = extras, mask, core, actor
         self.id, self.id_wins = ident, id_wins
+        fields = dict(core)
+        #: (index of the step, index of the time) when ``_Target._quick`` can make its events: the core is the
+        #: step and the time (``_plan`` gives no plan when another key is named like a core field)
+        self.quick: tuple[int, int] | None = (fields["activity"], fields["at"]) if (
+            len(fields) == 2 and "activity" in fields and "at" in fields and len(core) == 2) else None
 
 
 _UNPLANNED = object()
@@ -636,8 +741,8 @@ def _plan(keys: tuple[str, ...]) -> _Plan | None:
         route = _ROUTE.get(key)
         mask.append(route is None)
         if route is None:
-            if key.startswith("sdsrules:"):
-                return None
+            if key.startswith("sdsrules:") or key in CORE_FIELDS:  # (a key named like a core field: the record
+                return None  # path, where the later of it and the XES key for that field wins, as it is written)
             extras.append(key)
         elif route[0]:
             actor.append((route[1], i))
