@@ -3,14 +3,14 @@ streaming, with memory that does not grow with the number of cases. Every replay
 
 Two ways cases reach the checks:
 
-* **Ranges** (the fast path): one uncompressed JSON Lines file whose cases are sorted by case id (each worker
-  checks the order of what it reads; no pre-scan). The file is cut into byte ranges; a worker
+* **Ranges** (the fast path, ``readers.ranges``): one uncompressed JSON Lines file whose cases are sorted by case
+  id (each worker checks the order of what it reads; no pre-scan). The file is cut into byte ranges; a worker
   reads its own range straight from disk and owns exactly the cases whose first line lies in it: it skips the
   leading lines of a case that began before its range and reads on past its end to finish its last case.
 * **Groups** (everything else: CSV, XES, several files, compressed or unsorted input, records already read):
   records are read once, grouped as they arrive (consecutive events of a case are one item), sorted by case
-  through an external sort (sorted runs bounded in bytes spilled to temporary files, merged by a heap; a log that
-  arrives in case order is not sorted), and checked a batch of cases at a time.
+  through an external sort (``spill.Spill``: sorted runs bounded in bytes spilled to temporary files, merged by a
+  heap; a log that arrives in case order is not sorted), and checked a batch of cases at a time.
 
 The checks run on an executor chosen by name (``supervise.EXECUTORS``: inline, local processes, Dask); either way
 results come back in case order and go to a sink (a formatter that streams, or a collector that keeps a Report),
@@ -27,29 +27,25 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
-import heapq
-import io
-import itertools
 import operator
 import os
 import pickle
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import date, timezone
+from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import attrs
-import orjson
 
 from .engine.names import BULK_DEFAULT, IN_PROCESS
-from .events import Actor, Event, Rejection
-from .findings import Evidence, Finding, Obligation, Summary, Unchecked
+from .events import Event, Rejection
+from .findings import Finding, Summary, Unchecked
 from .maps import ignored_step
-from .readers._io import MAX_LINE
-from .readers.fast import line_decoder, too_long
+from .readers.ranges import Range, RangeScan, cut, iter_range, numbered
 from .replay import CaseResult, Report, check_case, check_cases
+from .spill import Spill, dumps
 from .supervise import (
     EXECUTORS,
     WORKER,
@@ -93,8 +89,6 @@ class Sink:
         raise NotImplementedError  # pragma: no cover - interface
 
 
-# ------------------------------------------------------------------------------------- external sorting
-
 class CollectSink(Sink):
     """Keeps everything a run finds, for a Report (the API, the live checks, the HTML report; fine for all but
     huge logs)."""
@@ -117,140 +111,6 @@ class CollectSink(Sink):
                       tuple(self.cases))
 
 
-class Spill:
-    """Items with sort keys, sorted in bounded memory: sorted runs go to temporary files, merged on read.
-
-    ``run`` bounds what is held in memory, in the units of ``add``'s ``size`` (1 an item by default: a count; the
-    general path passes an estimate in bytes). Items added in key order are never sorted: a run already in order is
-    written as it is, and when every item came in order the runs are read back one after the other, not merged.
-    Items are pickled in small blocks, each on its own (a Pickler or Unpickler kept across a file would keep every
-    item it has seen alive in its memo: the whole spilled log back in memory while merging)."""
-
-    def __init__(self, key: Callable[[Any], Any], run: int = REJECTION_RUN):
-        self.key, self.run = key, run
-        self.items: list = []
-        self.files: list[tuple[int, Any]] = []  # (level, sorted run)
-        self.count = 0
-        self.held = 0  # the size of the items in memory
-        self.in_order = True  # every item so far came in key order (then nothing needs sorting or merging)
-        self.run_in_order = True  # the items in memory came in key order
-        self._last: Any = None
-
-    def add(self, item: Any, size: int = 1) -> None:
-        k = self.key(item)
-        if self.count and k < self._last:
-            self.in_order = self.run_in_order = False
-        self._last = k
-        self.items.append(item)
-        self.count += 1
-        self.held += size
-        if self.held >= self.run:
-            self._spill()
-
-    def _sorted_items(self) -> list:
-        if not self.run_in_order:
-            self.items.sort(key=self.key)
-        return self.items
-
-    def _spill(self) -> None:
-        self.files.append(self._write(self._sorted_items(), 0))
-        self.items, self.held, self.run_in_order = [], 0, True
-        # at most FAN_IN runs of a level: FAN_IN runs are merged into one of the next level, so open files grow
-        # with the log's size only logarithmically (a log of bad lines must not run out of file descriptors)
-        while True:
-            counts = collections.Counter(level for level, _ in self.files)
-            full = sorted(level for level, n in counts.items() if n >= self.FAN_IN)
-            if not full:
-                return
-            group = [f for level, f in self.files if level == full[0]]
-            self.files = [(level, f) for level, f in self.files if level != full[0]]
-            merged = self._write(self._merge([self._read(f) for f in group]), full[0] + 1)
-            for f in group:
-                f.close()
-            self.files.append(merged)
-
-    #: sorted runs of one level merged into one when there are this many
-    FAN_IN = 64
-
-    def _merge(self, runs: list[Iterator[Any]]) -> Iterator[Any]:
-        """Sorted runs (in the order they were written) as one sorted stream; equal keys keep that order."""
-        if self.in_order:  # the runs follow one another
-            return itertools.chain.from_iterable(runs)
-        return heapq.merge(*runs, key=self.key)
-
-    #: items pickled together (one Pickler call for a block, not one an item: a third of the time; a merge holds a
-    #: block of each run it reads, so few)
-    BLOCK = 64
-
-    def _write(self, items: Iterable[Any], level: int) -> tuple[int, Any]:
-        f = tempfile.TemporaryFile(prefix="sdsrules-sort-")  # noqa: SIM115 - closed in close(); deleted with it
-        block: list = []
-        for item in items:
-            block.append(item)
-            if len(block) == self.BLOCK:
-                _dump(block, f)
-                block = []
-        if block:
-            _dump(block, f)
-        f.seek(0)
-        return level, f
-
-    def __iter__(self) -> Iterator[Any]:
-        items = self._sorted_items()
-        if not self.files:
-            yield from items
-            return
-        yield from self._merge([*(self._read(f) for _, f in self.files), iter(items)])
-
-    @staticmethod
-    def _read(f) -> Iterator[Any]:
-        load = pickle.load
-        while True:
-            try:
-                block = load(f)
-            except EOFError:
-                return
-            yield from block
-
-    def close(self) -> None:
-        for _, f in self.files:
-            with contextlib.suppress(OSError):
-                f.close()
-        self.files, self.items = [], []
-
-
-def _fields_reducer(cls: type) -> Callable[[Any], tuple]:
-    """An attrs class as its fields in order, rebuilt by its own __init__ (attrs' own pickling goes through a dict
-    of the fields each way: a quarter of the time of pickling an Event, a third of unpickling a result)."""
-    get = operator.attrgetter(*(a.name for a in attrs.fields(cls)))
-    return lambda obj: (cls, get(obj))
-
-
-#: how the driver pickles what it moves most of, to disk (a spilled run) and between processes (a range's
-#: results): copyreg's form, type -> reducer
-_PICKLED: dict[type, Any] = {cls: _fields_reducer(cls)
-                             for cls in (Actor, Rejection, CaseResult, Finding, Evidence, Obligation, Unchecked)}
-# a fixed UTC offset (every timestamp that carries one) as its arguments: its own reduction looks up its slots
-# through copyreg on every call, a fifth of the time of pickling an XES event
-_PICKLED[timezone] = lambda tz: (timezone, tz.__getinitargs__())
-# (an Event is a msgspec Struct, which pickles as its fields in C already)
-
-
-def _dump(obj: Any, f: Any) -> None:
-    """``pickle.dump`` with the driver's reducers (``_PICKLED``), a Pickler of its own (no memo shared with other
-    items); ``pickle.load`` reads it back."""
-    p = pickle.Pickler(f, pickle.HIGHEST_PROTOCOL)
-    p.dispatch_table = _PICKLED
-    p.dump(obj)
-
-
-def _dumps(obj: Any) -> bytes:
-    """``_dump`` to bytes."""
-    out = io.BytesIO()
-    _dump(obj, out)
-    return out.getvalue()
-
-
 def rejection_key(r: Rejection) -> tuple:
     return (r.file, r.line)
 
@@ -270,241 +130,6 @@ def choose_as_of(given: date | None, latest: date | None) -> tuple[date, str]:
     if latest is not None:
         return latest, AS_OF_LATEST
     return date.today(), AS_OF_TODAY
-
-
-# ------------------------------------------------------------------------------------------ reading a range
-
-def _case_of(record: Any) -> str | None:
-    """The case id a record would have as an Event (see events.build_event), or None."""
-    if not isinstance(record, dict):
-        return None
-    case = record.get("case")
-    if case is None or isinstance(case, bool):
-        return None
-    if isinstance(case, str):
-        case = case.strip()
-        return case or None
-    if isinstance(case, int):
-        return str(case)
-    if isinstance(case, float):
-        return format(case, "g")
-    return None
-
-
-def _bounded_lines(f, start: int) -> Iterator[tuple[int, bytes | None]]:
-    """(offset, line) from ``start`` to the end of the file; line is None for a line longer than MAX_LINE, which is
-    skipped in chunks, never held whole (as the JSONL reader does)."""
-    f.seek(start)
-    pos = start
-    limit = MAX_LINE + 1
-    readline = f.readline
-    while True:
-        line = readline(limit)
-        if not line:
-            return
-        if len(line) == limit and not line.endswith(b"\n"):
-            n = len(line)
-            while True:
-                more = readline(limit)
-                n += len(more)
-                if not more or more.endswith(b"\n"):
-                    break
-            yield pos, None
-            pos += n
-            continue
-        yield pos, line
-        pos += len(line)
-
-
-def cut(path: str, size: int | None = None) -> list[tuple[int, int]]:
-    """Raw byte ranges of about RANGE_BYTES, each starting at the start of a line."""
-    total = os.path.getsize(path)
-    step = size or RANGE_BYTES
-    bounds = [0]
-    with open(path, "rb") as f:
-        pos = step
-        while pos < total:
-            f.seek(pos)
-            while True:  # to the start of the next line, in bounded reads
-                chunk = f.readline(MAX_LINE)
-                if not chunk or chunk.endswith(b"\n"):
-                    break
-            nxt = f.tell()
-            if nxt >= total:
-                break
-            if nxt > bounds[-1]:
-                bounds.append(nxt)
-            pos = nxt + step
-    bounds.append(total)
-    return list(itertools.pairwise(bounds))
-
-
-def _numbered(path: str, raw: Sequence[tuple[int, int]]) -> Iterator[tuple[int, int, int]]:
-    """(start, end, line number at start) of each range, counting newlines as the ranges are handed out (a plain
-    byte count at memory speed, not a parse: this is all the driver reads of the file)."""
-    line = 1
-    buf = bytearray(1 << 20)  # one buffer read into again and again: no new megabyte (and its page faults) a read
-    view = memoryview(buf)
-    with open(path, "rb", buffering=0) as f:
-        for start, end in raw:
-            yield start, end, line
-            f.seek(start)
-            left = end - start
-            while left > 0:
-                n = f.readinto(view[:min(left, len(buf))])
-                if not n:
-                    break
-                line += buf.count(b"\n", 0, n)
-                left -= n
-
-
-@attrs.frozen(slots=True)
-class Range:
-    """A range of a JSONL file (perhaps sorted by case): the worker owns the cases whose first line lies in it."""
-
-    path: str
-    start: int
-    end: int
-    first_line: int  # the line number of the line at ``start``
-    name: str | None = None  # the file's name in records (default: ``path``; differs where a Dask worker opens it)
-
-
-def _raw_case(raw: bytes) -> str | None:
-    """The case id of a line (without its newline) that was not accepted as an event, or None."""
-    try:
-        rec = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    return _case_of(rec) if type(rec) is dict else None
-
-
-def _line_case(line: bytes | None, offset: int) -> Any:
-    """What a raw line is for ownership: _BLANK, or the case id of a readable line (None if it has none)."""
-    if line is None:
-        return None
-    try:
-        rec = orjson.loads(line)  # JSON allows the line's own whitespace and newline around it
-    except orjson.JSONDecodeError:
-        raw = line.rstrip(b"\r\n")
-        if offset == 0 and raw.startswith(b"\xef\xbb\xbf"):
-            raw = raw[3:]
-        if not raw.strip():
-            return _BLANK
-        try:
-            rec = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            return None
-    return _case_of(rec) if type(rec) is dict else None
-
-
-def _prev_case(f, start: int) -> str | None:
-    """The case of the last readable line before ``start`` (None: no such line), read backwards in chunks."""
-    pos, tail = start, b""
-    while pos > 0:
-        step = min(pos, 64 * 1024)
-        pos -= step
-        f.seek(pos)
-        data = f.read(step) + tail
-        parts = data.split(b"\n")
-        # parts[0] may be a partial line (unless pos is 0); the last part is empty (start is a line start)
-        first_whole = 0 if pos == 0 else 1
-        offsets = []
-        at = pos
-        for p in parts:
-            offsets.append(at)
-            at += len(p) + 1
-        for i in range(len(parts) - 1, first_whole - 1, -1):
-            if i == len(parts) - 1 and not parts[i]:
-                continue
-            p = parts[i]
-            if len(p) + 1 > MAX_LINE + 1:
-                continue  # too long to read: not a readable line
-            case = _line_case(p + b"\n", offsets[i])
-            if case is not None and case is not _BLANK:
-                return case
-        tail = parts[0] if pos > 0 else b""
-        if len(tail) > MAX_LINE + 1:
-            tail = tail[: MAX_LINE + 2]  # over the limit either way: unreadable; keep it bounded
-    return None
-
-
-@attrs.define
-class RangeScan:
-    """What reading a range learned besides its cases: for the order check and the as-of date."""
-
-    read: int = 0
-    latest: date | None = None  # the latest day of an accepted event of the cases the range owns
-    first_case: str | None = None
-    last_case: str | None = None
-    sorted: bool = True
-
-
-def iter_range(r: Range, scan: RangeScan | None = None, keep_order: bool = True) -> Iterator[tuple[str, Any]]:
-    """("case", (case, events)) and ("rejection", Rejection) items of the cases the range owns, in file order;
-    then ("read", n): the number of records read. ``scan`` (if given) is filled in as it goes; reading stops early
-    when the file is found not sorted by case. ``keep_order`` False: an event's attributes need not be in the
-    record's order (``readers.fast.line_decoder``; for the checks of a findings-only replay, which never show
-    them)."""
-    scan = scan if scan is not None else RangeScan()
-    name = r.name or r.path
-    number = r.first_line - 1
-    read = 0
-    current: str | None = None
-    events: list[Event] = []
-    latest = scan.latest
-    with open(r.path, "rb") as f:
-        prev = _prev_case(f, r.start) if r.start > 0 else None
-        last_seen = prev
-        # every range but the first skips what belongs to the case before it: that case's lines, and the blank or
-        # unreadable lines among and after them (the owner of a case reads on over those; see the module doc)
-        skipping = r.start > 0
-        decode = line_decoder(keep_order)
-        for offset, line in _bounded_lines(f, r.start):
-            number += 1
-            item: Event | Rejection
-            if line is None:
-                item, case = too_long(name, number), None
-            else:
-                raw = line.rstrip(b"\r\n")
-                if offset == 0 and raw.startswith(b"\xef\xbb\xbf"):
-                    raw = raw[3:]
-                if not raw or raw.isspace():
-                    continue  # a blank line is not a record (nor a case's end)
-                item = decode(raw, name, number, offset)
-                case = item.case if type(item) is Event else _raw_case(raw)
-            if case is not None:
-                if last_seen is not None and case < last_seen:
-                    scan.sorted = False
-                    break
-                last_seen = case
-            if skipping:
-                if case is None or case == prev:
-                    continue  # a line of the case that began before this range (or between its lines)
-                skipping = False
-            if offset >= r.end and case is not None and case != current:
-                break  # past the end, and the last case is finished
-            read += 1
-            if type(item) is not Event:
-                yield "rejection", item
-                continue
-            if case != current:
-                if events:
-                    yield "case", (current, events)
-                current, events = case, []
-                if scan.first_case is None:
-                    scan.first_case = current
-                scan.last_case = current
-            if latest is None or item.day > latest:
-                latest = item.day
-            events.append(item)
-    scan.latest = latest
-    scan.read = read
-    if events and scan.sorted:
-        yield "case", (current, events)
-    yield "read", read
-
-
-_BLANK = object()  # a blank line: not a record
 
 
 # ------------------------------------------------------------------------------------------- the workers
@@ -557,7 +182,7 @@ def _payload(results: list[CaseResult], whole: bool, render: Callable[[Finding],
     findings go as the text it writes (``Written``), so the writing is done here, in parallel, not by the parent
     at the end."""
     if whole:
-        return _dumps(((0, 0, 0), results))
+        return dumps(((0, 0, 0), results))
     loud: list[CaseResult | Written] = []
     cases = replayed = reordered = 0
     for r in results:
@@ -567,7 +192,7 @@ def _payload(results: list[CaseResult], whole: bool, render: Callable[[Finding],
             cases += 1
             replayed += r.replayed
             reordered += r.reordered
-    return _dumps(((cases, replayed, reordered), loud))
+    return dumps(((cases, replayed, reordered), loud))
 
 
 @attrs.frozen(slots=True)
@@ -813,13 +438,13 @@ def _run_ranges(path: str, opts: Options, sink: Sink, pool) -> Summary | None:
     rejected = Spill(rejection_key, REJECTION_RUN)
     total_bytes = max(1, os.path.getsize(path))
     try:
-        raw = cut(path)
+        raw = cut(path, RANGE_BYTES)
         ranges: list[Range] = []
         judged: list[date | None] = []
         latest: date | None = None
 
         def first_pass() -> Iterator[tuple[Callable, tuple]]:
-            for start, end, line in _numbered(path, raw):
+            for start, end, line in numbered(path, raw):
                 r = Range(path, start, end, line)
                 ranges.append(r)
                 yield _work_range, (r, opts.as_of or latest, opts.as_of is not None, keep, render)
@@ -1061,10 +686,10 @@ _AGAIN = 2  # nothing: its batch's worker died
 
 def _work_guess(data: bytes, guess: date, whole: bool, render: Callable[[Finding], str] | None,
                 batch: int) -> bytes:
-    """A batch of cases (``_dumps`` of [(case, events)]) judged at ``guess``, a guess of the as-of date
+    """A batch of cases (``spill.dumps`` of [(case, events)]) judged at ``guess``, a guess of the as-of date
     (``_judged``)."""
     with uncollected():
-        return _dumps(_judged(pickle.loads(data), guess, whole, render))
+        return dumps(_judged(pickle.loads(data), guess, whole, render))
 
 
 def _result_bytes(item: Any) -> int:
@@ -1270,7 +895,7 @@ def _run_stream(records: Iterable[Event | Rejection], opts: Options, sink: Sink,
     left: list[tuple[str, list[Event], bool, int]] = []  # runs read but not sent (when giving up)
     try:
         def send(batch: list[tuple[str, list[Event]]]) -> tuple[Callable, tuple]:
-            data = _dumps(batch)
+            data = dumps(batch)
             offsets.append(store.put(data))
             st.stats.batches += 1
             guess = opts.as_of or reading.latest or date.today()
@@ -1367,7 +992,7 @@ def _work_chunk(chunk: Any, name: str, activity_map: Any, vocabulary: Any, hint:
         out: list[tuple[str, int, Any]] = []
         for i in range(0, len(groups), BATCH):
             out.extend(_judged(groups[i:i + BATCH], guess, whole, render))
-        return _dumps((got._replace(groups=[]), guess, out))
+        return dumps((got._replace(groups=[]), guess, out))
 
 
 def _work_chunk_again(chunk: Any, name: str, activity_map: Any, vocabulary: Any, places: set[int], as_of: date,
@@ -1405,7 +1030,7 @@ def _run_chunks(path: str, opts: Options, sink: Sink, pool, activity_map: Any, v
                 for chunk in chunks(path, check=getattr(pool, "jobs", 2) == 1):  # one worker: check here
                     if state["serial"]:  # a chunk came back not whole: the file is read the ordinary way
                         return
-                    offsets.append(store.put(_dumps(chunk)))
+                    offsets.append(store.put(dumps(chunk)))
                     st.stats.batches += 1
                     yield _work_chunk, (chunk, name, activity_map, vocabulary, opts.as_of or latest,
                                         opts.as_of is not None, st.keep, st.render)

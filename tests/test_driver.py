@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sdsrules import api, pipeline, supervise
+from sdsrules import api, pipeline, spill, supervise
 from sdsrules.engine import load_rulebook
 from sdsrules.monitor import CaseMonitor, assess
 from sdsrules.readers import read_all
@@ -144,7 +144,7 @@ class TestOneDriverOneSupervisor:
 
 class TestTransport:
     def test_results_cross_processes_field_for_field(self):
-        """A range's results pickled with the driver's reducers (``pipeline._dumps``) come back equal, field for
+        """A range's results pickled with the driver's reducers (``spill.dumps``) come back equal, field for
         field, nested findings, evidence, obligations, rejections and the unchecked mark included."""
         import pickle
 
@@ -156,6 +156,6 @@ class TestTransport:
         results.append(pipeline.CaseResult("X2", (), (Rejection("a.jsonl", 3, "'id' repeated", "id", "X2", "e1"),)))
         assert any(r.findings for r in results) and any(r.obligations for r in results)
         assert any(r.profile for r in results) and any(f.events for r in results for f in r.findings)
-        back = pickle.loads(pipeline._dumps(results))
+        back = pickle.loads(spill.dumps(results))
         assert back == results
         assert [type(r) for r in back] == [type(r) for r in results]

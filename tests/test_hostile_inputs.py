@@ -96,7 +96,7 @@ class TestAccountingProperty:
         _accounted(fmt, *data.draw(LOGS[fmt]))
 
 
-class TestFastPathGaps:  # found here, closed in pipeline.iter_range
+class TestFastPathGaps:  # found here, closed in readers.ranges.iter_range
     def test_a_null_line_is_a_rejection_on_the_fast_path_too(self, tmp_path):
         """``null`` is a record that is not an object: read_all rejects it; so must api.replay."""
         path = tmp_path / "n.jsonl"

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from sdsrules import api, pipeline
 from sdsrules.formats import formatter
 from sdsrules.formats.findings.json import dumps
-from sdsrules.readers import read_all
+from sdsrules.readers import ranges, read_all
+from sdsrules.spill import Spill
 from sdsrules.workflow import load_workflow
 
 from .strategies import walk
@@ -85,10 +86,10 @@ class TestRanges:
                   for i in range(rnd.randint(1, 6))] for c in range(30)]
         p = tmp_path / "log.jsonl"
         p.write_text(_lines(cases, rnd, junk=0.2))
-        raw = pipeline.cut(str(p), size=97)
+        raw = ranges.cut(str(p), size=97)
         seen, read = [], 0
-        for s, e, line in pipeline._numbered(str(p), raw):
-            for kind, item in pipeline.iter_range(pipeline.Range(str(p), s, e, line)):
+        for s, e, line in ranges.numbered(str(p), raw):
+            for kind, item in ranges.iter_range(ranges.Range(str(p), s, e, line)):
                 if kind == "case":
                     seen.append((item[0], [ev.line for ev in item[1]]))
                 elif kind == "read":
@@ -116,7 +117,7 @@ class TestSpill:
     def test_a_spilled_sort_equals_an_in_memory_sort(self):
         rnd = random.Random(1)
         items = [(rnd.randint(0, 50), n) for n in range(2000)]
-        spill = pipeline.Spill(key=lambda x: x, run=97)
+        spill = Spill(key=lambda x: x, run=97)
         for it in items:
             spill.add(it)
         assert len(spill.files) == 2000 // 97
@@ -131,7 +132,7 @@ class TestSpill:
         file descriptors), and still gives back every item, sorted, equal keys in the order they came, whatever
         the size of the blocks items are written in."""
         items = [(k, n) for n, k in enumerate(keys)]
-        spill = pipeline.Spill(lambda x: x[0], run)
+        spill = Spill(lambda x: x[0], run)
         spill.FAN_IN = fan_in
         spill.BLOCK = block
         most_open = 0
@@ -188,7 +189,7 @@ class TestLongLines:
     def test_a_line_over_the_limit_is_rejected_on_the_fast_path_and_never_held_whole(self, tmp_path, monkeypatch):
         """Cut, pre-scan and range reading read in bounded chunks; the long line is one rejection with its line
         number, like the JSONL reader's, and the records around it replay."""
-        monkeypatch.setattr(pipeline, "MAX_LINE", 1000)
+        monkeypatch.setattr(ranges, "MAX_LINE", 1000)
         good = [json.dumps({"id": f"e{i}", "case": f"C{i}", "at": "2024-01-01", "activity": "signposted"})
                 for i in range(6)]
         p = tmp_path / "long.jsonl"

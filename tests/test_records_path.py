@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sdsrules import api, pipeline
+from sdsrules import api, pipeline, spill
 from sdsrules.events import Event, Rejection
 from sdsrules.findings import Summary
 from sdsrules.formats.events import write
@@ -47,12 +47,12 @@ def _sorted_by_case(events: list[Event]) -> list[tuple[str, list[Event]]]:
 
 
 def _gather(records, budget: int | None = None, fan_in: int | None = None):
-    rejected = pipeline.Spill(pipeline.rejection_key, pipeline.REJECTION_RUN)
+    rejected = spill.Spill(pipeline.rejection_key, pipeline.REJECTION_RUN)
     with pytest.MonkeyPatch.context() as mp:
         if budget is not None:
             mp.setattr(pipeline, "SORT_BYTES", budget)
         if fan_in is not None:
-            mp.setattr(pipeline.Spill, "FAN_IN", fan_in)
+            mp.setattr(spill.Spill, "FAN_IN", fan_in)
         summary = Summary(workflow="w", engine="none", rules=0)
         reading = pipeline._Reading(records, summary, rejected)
         runs = pipeline._gather(reading.runs())
@@ -152,14 +152,14 @@ def test_the_runs_in_memory_are_bounded_in_bytes_and_a_case_bigger_than_that_is_
     events += [_ev("HUGE", next(seq), i) for i in range(500)]  # about 14 budgets in one case
     events += [_ev(f"D{c:03d}", next(seq), 0) for c in range(100, 0, -1)]
     held = []
-    real_add = pipeline.Spill.add
+    real_add = spill.Spill.add
 
     def add(self, item, size=1):
         real_add(self, item, size)
         held.append(self.held)
 
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(pipeline.Spill, "add", add)
+        mp.setattr(spill.Spill, "add", add)
         runs, _, _, _, _ = _gather(events, budget)
     try:
         assert max(held) < budget  # spilled as soon as the budget is reached

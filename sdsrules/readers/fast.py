@@ -301,7 +301,7 @@ def _fast(table: Mapping | None = None) -> _Fast:
 
 def line_decoder(keep_order: bool = True) -> Callable[[bytes, str, int, int], Event | Rejection]:
     """``decode_line`` of the SDS vocabulary without a map, as one function to call per line (a bulk reader's hot
-    loop: ``pipeline.iter_range``), for the activity table as it is now. ``keep_order`` False: the attributes of
+    loop: ``readers.ranges.iter_range``), for the activity table as it is now. ``keep_order`` False: the attributes of
     an event the fast path reads are in the Struct's order, not necessarily the record's (``_Fast._maker``)."""
     fast = _fast()
     if fast.decode is None:
